@@ -1,0 +1,39 @@
+# The two set-up commands: `make run` and `make test`. Each bootstraps .venv itself.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-pg lint bench browsers clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Start the whole platform on SQLite with the demo districts, units, users and a fake WeChat API.
+run: $(STAMP)
+	$(BIN)/qingsu db upgrade
+	$(BIN)/qingsu seed-demo
+	$(BIN)/qingsu run --host 127.0.0.1 --port 5000
+
+## Run every test (SQLite; set QINGSU_TEST_DATABASE_URL for another database).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+## The same suite against the local PostgreSQL server.
+test-pg: $(STAMP)
+	QINGSU_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## Benchmarks (speed, memory, classifier accuracy on the real data in ../shared).
+bench: $(STAMP)
+	$(BIN)/python -m pytest -q benchmarks -p no:randomly
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,39 @@
+"""SQLAlchemy models, one module per aggregate. Importing this package registers every table on `Base.metadata`."""
+
+from models.base import Base, UTCDateTime, utcnow
+from models.citizen import Citizen, Conversation, InboundMessage
+from models.district import District, WechatAccount
+from models.handling import Assessment, Evaluation, ExtensionRequest, Reply
+from models.messaging import AccessToken, HolidayOverride, Notification, NotificationTemplate, SchedulerLease
+from models.petition import Attachment, Petition, PetitionEvent, PetitionSequence, petition_cooperating_unit
+from models.unit import Unit
+from models.user import ApiToken, AuditLog, User
+
+__all__ = [
+    "AccessToken",
+    "ApiToken",
+    "Assessment",
+    "Attachment",
+    "AuditLog",
+    "Base",
+    "Citizen",
+    "Conversation",
+    "District",
+    "Evaluation",
+    "ExtensionRequest",
+    "HolidayOverride",
+    "InboundMessage",
+    "Notification",
+    "NotificationTemplate",
+    "Petition",
+    "PetitionEvent",
+    "PetitionSequence",
+    "Reply",
+    "SchedulerLease",
+    "UTCDateTime",
+    "Unit",
+    "User",
+    "WechatAccount",
+    "petition_cooperating_unit",
+    "utcnow",
+]

@@ -1,0 +1,49 @@
+"""The ten districts (区/市) and their WeChat official accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, utcnow
+from models.crypto import EncryptedString
+
+
+class District(Base):
+    __tablename__ = "district"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(20))
+    platform_name: Mapped[str] = mapped_column(String(40))
+    abbreviation: Mapped[str] = mapped_column(String(2), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    account: Mapped[WechatAccount | None] = relationship(back_populates="district", uselist=False)
+
+    def __repr__(self) -> str:
+        return f"<District {self.code} {self.name}>"
+
+
+class WechatAccount(Base):
+    """One district's official account. Token, AES key and secret are encrypted at rest."""
+
+    __tablename__ = "wechat_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_code: Mapped[str] = mapped_column(ForeignKey("district.code"), unique=True)
+    appid: Mapped[str] = mapped_column(String(40), unique=True)
+    token: Mapped[str] = mapped_column(EncryptedString())
+    encoding_aes_key: Mapped[str | None] = mapped_column(EncryptedString())
+    secret: Mapped[str] = mapped_column(EncryptedString())
+    enabled: Mapped[bool] = mapped_column(default=True)
+    menu_pushed_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    district: Mapped[District] = relationship(back_populates="account")
+
+    @property
+    def safe_mode(self) -> bool:
+        """True when messages are AES-encrypted (an EncodingAESKey is set)."""
+        return bool(self.encoding_aes_key)

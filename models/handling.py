@@ -1,0 +1,108 @@
+"""What happens to a petition while it is handled: replies, evaluations, extensions and assessments."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, utcnow
+from models.enums import AssessmentOutcome, ReplyState, RequestState, Resolution, Satisfaction
+from models.petition import Petition
+from models.unit import Unit
+from models.user import User
+
+
+def _enum(cls: type) -> Enum:
+    return Enum(cls, native_enum=False, length=30)
+
+
+class Reply(Base):
+    """A unit's reply (答复件) with the elements the work rules require, and its review state."""
+
+    __tablename__ = "reply"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)
+    handling_round: Mapped[int] = mapped_column(default=1)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    petitioner_info: Mapped[str] = mapped_column(Text)
+    policy_basis: Mapped[str] = mapped_column(Text)
+    result: Mapped[str] = mapped_column(Text)
+    responsible_person: Mapped[str] = mapped_column(String(60))
+    contact_phone: Mapped[str] = mapped_column(String(30))
+    state: Mapped[ReplyState] = mapped_column(_enum(ReplyState), default=ReplyState.UNIT_REVIEW)
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+    petition: Mapped[Petition] = relationship()
+    unit: Mapped[Unit] = relationship()
+    author: Mapped[User | None] = relationship()
+
+
+class Evaluation(Base):
+    """The petitioner's rating of one handling round."""
+
+    __tablename__ = "evaluation"
+    __table_args__ = (UniqueConstraint("petition_id", "handling_round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)
+    handling_round: Mapped[int]
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    satisfaction: Mapped[Satisfaction] = mapped_column(_enum(Satisfaction))
+    resolution: Mapped[Resolution] = mapped_column(_enum(Resolution))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    petition: Mapped[Petition] = relationship()
+
+    @property
+    def passed(self) -> bool:
+        """Satisfied or basically satisfied, and resolved or basically resolved: the petition is closed."""
+        return self.satisfaction != Satisfaction.UNSATISFIED and self.resolution != Resolution.UNRESOLVED
+
+
+class ExtensionRequest(Base):
+    """A unit's application for more time (延期申请), decided by the district or city platform."""
+
+    __tablename__ = "extension_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    extra_working_days: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[RequestState] = mapped_column(_enum(RequestState), default=RequestState.PENDING)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[dt.datetime | None]
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    old_deadline: Mapped[dt.datetime | None]
+    new_deadline: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    petition: Mapped[Petition] = relationship()
+    unit: Mapped[Unit] = relationship()
+
+
+class Assessment(Base):
+    """A performance assessment (履职评估) of the handling unit after a failed second handling."""
+
+    __tablename__ = "assessment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    handling_round: Mapped[int]
+    outcome: Mapped[AssessmentOutcome] = mapped_column(_enum(AssessmentOutcome))
+    assessor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    petition: Mapped[Petition] = relationship()
+    unit: Mapped[Unit] = relationship()
+    assessor: Mapped[User | None] = relationship()

@@ -1,0 +1,158 @@
+"""The petition (诉求), its audit trail, its attachments and the number sequence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Column, Enum, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, utcnow
+from models.citizen import Citizen
+from models.enums import (
+    Channel,
+    Complexity,
+    DeptType,
+    InadmissibleCode,
+    Light,
+    Nature,
+    PetitionKind,
+    PetitionState,
+    UnitLevel,
+)
+from models.unit import Unit
+from models.user import User
+
+
+def _enum(cls: type) -> Enum:
+    return Enum(cls, native_enum=False, length=30)
+
+
+petition_cooperating_unit = Table(
+    "petition_cooperating_unit",
+    Base.metadata,
+    Column("petition_id", ForeignKey("petition.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("unit.id"), primary_key=True),
+)
+
+
+class Petition(Base):
+    __tablename__ = "petition"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_petition_district_state", "district_code", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    district_code: Mapped[str] = mapped_column(ForeignKey("district.code"))
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), index=True)
+    kind: Mapped[PetitionKind] = mapped_column(_enum(PetitionKind))
+    nature: Mapped[Nature | None] = mapped_column(_enum(Nature))
+    complexity: Mapped[Complexity] = mapped_column(_enum(Complexity), default=Complexity.SIMPLE)
+    dept_type: Mapped[DeptType | None] = mapped_column(_enum(DeptType))
+    title: Mapped[str] = mapped_column(String(60), default="")
+    content: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(String(300), default="")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.WECHAT)
+    external_id: Mapped[str | None] = mapped_column(String(64))
+
+    state: Mapped[PetitionState] = mapped_column(_enum(PetitionState), default=PetitionState.PENDING_DISPATCH)
+    level: Mapped[UnitLevel] = mapped_column(_enum(UnitLevel), default=UnitLevel.DISTRICT_PLATFORM)
+    current_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    # The 执法 lead unit; cooperating units are in petition_cooperating_unit.
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    # Whether the petition went through the city platform (district → city → city department).
+    via_city: Mapped[bool] = mapped_column(default=False)
+    # The township or department that raised a 执法 petition, and the staff member who entered it.
+    origin_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    accepted_at: Mapped[dt.datetime | None]
+    time_limit_days: Mapped[int | None]
+    deadline: Mapped[dt.datetime | None] = mapped_column(index=True)
+    light: Mapped[Light | None] = mapped_column(_enum(Light))
+    handling_round: Mapped[int] = mapped_column(default=1)
+    closed_at: Mapped[dt.datetime | None]
+
+    inadmissible_code: Mapped[InadmissibleCode | None] = mapped_column(_enum(InadmissibleCode))
+    reject_note: Mapped[str | None] = mapped_column(String(500))
+    # What the classifier suggested at intake, and whether the dispatcher kept it.
+    suggestion: Mapped[dict[str, Any] | None]
+    suggestion_accepted: Mapped[bool | None]
+
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Optimistic lock: every UPDATE checks it, so two concurrent transitions cannot both win.
+    version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+    citizen: Mapped[Citizen | None] = relationship()
+    current_unit: Mapped[Unit | None] = relationship(foreign_keys=[current_unit_id])
+    lead_unit: Mapped[Unit | None] = relationship(foreign_keys=[lead_unit_id])
+    origin_unit: Mapped[Unit | None] = relationship(foreign_keys=[origin_unit_id])
+    created_by: Mapped[User | None] = relationship()
+    cooperating_units: Mapped[list[Unit]] = relationship(secondary=petition_cooperating_unit)
+    events: Mapped[list[PetitionEvent]] = relationship(
+        back_populates="petition", order_by="PetitionEvent.id", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="petition", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Petition {self.number} {self.state}>"
+
+
+class PetitionEvent(Base):
+    """One line of the audit trail: who did what, when, and from which state to which."""
+
+    __tablename__ = "petition_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[PetitionState | None] = mapped_column(_enum(PetitionState))
+    to_state: Mapped[PetitionState] = mapped_column(_enum(PetitionState))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"))
+    # How the actor is shown: a user's name, "诉求人", "系统".
+    actor_label: Mapped[str] = mapped_column(String(100))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    petition: Mapped[Petition] = relationship(back_populates="events")
+    actor_user: Mapped[User | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+
+class Attachment(Base):
+    """An image or file sent with a petition (WeChat media id and where it was fetched to)."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="image")
+    media_id: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    petition: Mapped[Petition] = relationship(back_populates="attachments")
+
+
+class PetitionSequence(Base):
+    """The last petition number handed out per district and day; numbers are never reused."""
+
+    __tablename__ = "petition_sequence"
+
+    district_code: Mapped[str] = mapped_column(ForeignKey("district.code"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,43 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from qingsu.config import DEFAULTS, config_path, load_toml, merge
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, database, and every subsystem's `init_app`.
+
+    Opens no connection and runs no migration: `qingsu db upgrade` and `qingsu seed-demo` do that.
+    """
+    app = Flask(__name__, instance_path=os.path.abspath("instance"))
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        loaded = Flask(__name__).config
+        loaded.from_file(str(config_path()), load=load_toml, text=False)
+        app.config.update(merge(DEFAULTS, {k: v for k, v in loaded.items() if k in DEFAULTS or k.isupper()}))
+    else:
+        app.config.update(merge(DEFAULTS, test_config))
+    if os.environ.get("DATABASE_URL") and not (test_config or {}).get("DATABASE"):
+        app.config["DATABASE"]["url"] = os.environ["DATABASE_URL"]
+    app.config["DATABASE_URL"] = app.config["DATABASE"]["url"]
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not set in the configuration")
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SECURITY"]["secure_cookies"])
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+
+    from models import crypto
+
+    crypto.configure(app.config["SECURITY"]["data_key"])
+
+    from qingsu import db, health
+
+    db.init_app(app)
+    health.init_app(app)
+    return app

@@ -1,0 +1,72 @@
+"""Shared fixtures: an application on a fresh database per test (SQLite, or PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from models import Base
+from qingsu import create_app
+from qingsu.config import merge
+
+PG_URL = os.environ.get("QINGSU_TEST_DATABASE_URL")
+
+
+def make_test_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    """The configuration every test app starts from; `overrides` merge section by section."""
+    base = {
+        "SECRET_KEY": "test-secret",
+        "TESTING": True,
+        "DEMO": False,
+        "DATABASE": {"url": PG_URL or f"sqlite:///{tmp_path}/test.db"},
+        "SECURITY": {"data_key": "test-data-key", "secure_cookies": False},
+        "CLASSIFIER": {"model_path": str(tmp_path / "classifier.joblib")},
+        "SCHEDULER": {"embedded": False},
+        "WTF_CSRF_ENABLED": True,
+    }
+    return merge(base, overrides)
+
+
+def _fresh_schema(app: Flask) -> None:
+    engine = app.extensions["qingsu.engine"]
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+
+
+@pytest.fixture
+def app_config(tmp_path: Path) -> dict[str, Any]:
+    return make_test_config(tmp_path)
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(app_config)
+    _fresh_schema(app)
+    with app.app_context():
+        yield app
+    engine = app.extensions["qingsu.engine"]
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Session:
+    from qingsu.db import get_session
+
+    return get_session()
+
+
+@pytest.fixture
+def client(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
