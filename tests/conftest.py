@@ -18,7 +18,7 @@ from qingsu.config import merge
 PG_URL = os.environ.get("QINGSU_TEST_DATABASE_URL")
 
 
-def make_test_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+def make_test_config(tmp_path: Path, model_path: Path | None = None, **overrides: Any) -> dict[str, Any]:
     """The configuration every test app starts from; `overrides` merge section by section."""
     base = {
         "SECRET_KEY": "test-secret",
@@ -26,7 +26,8 @@ def make_test_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "DEMO": False,
         "DATABASE": {"url": PG_URL or f"sqlite:///{tmp_path}/test.db"},
         "SECURITY": {"data_key": "test-data-key", "secure_cookies": False},
-        "CLASSIFIER": {"model_path": str(tmp_path / "classifier.joblib")},
+        # One model file for the whole run: the default model is trained once, on first use.
+        "CLASSIFIER": {"model_path": str(model_path or tmp_path / "classifier.joblib")},
         "SCHEDULER": {"embedded": False},
         "WTF_CSRF_ENABLED": True,
     }
@@ -39,9 +40,14 @@ def _fresh_schema(app: Flask) -> None:
     Base.metadata.create_all(engine)
 
 
+@pytest.fixture(scope="session")
+def classifier_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("model") / "classifier.joblib"
+
+
 @pytest.fixture
-def app_config(tmp_path: Path) -> dict[str, Any]:
-    return make_test_config(tmp_path)
+def app_config(tmp_path: Path, classifier_model_path: Path) -> dict[str, Any]:
+    return make_test_config(tmp_path, classifier_model_path)
 
 
 @pytest.fixture
