@@ -47,3 +47,19 @@ class WechatAccount(Base):
     def safe_mode(self) -> bool:
         """True when messages are AES-encrypted (an EncodingAESKey is set)."""
         return bool(self.encoding_aes_key)
+
+
+# The ten districts of DESIGN.md, in the order that fixes their petition-number abbreviations.
+TEN_DISTRICTS: tuple[tuple[str, str, str, str], ...] = (
+    ("shinan", "市南区", "暖南诉办", "SN"),
+    ("shibei", "市北区", "北尚诉办", "SB"),
+    ("licang", "李沧区", "李即办", "LC"),
+    ("laoshan", "崂山区", "崂先办", "LS"),
+    ("huangdao", "黄岛区", "诉速办", "HD"),
+    ("chengyang", "城阳区", "城心办", "CY"),
+    ("jimo", "即墨区", "即诉即办", "JM"),
+    ("jiaozhou", "胶州市", "胶心办", "JZ"),
+    ("pingdu", "平度市", "平读心声", "PD"),
+    ("laixi", "莱西市", "爱莱西", "LX"),
+)
+CITY_PLATFORM_NAME = "青诉即办"

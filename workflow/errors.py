@@ -1,0 +1,28 @@
+"""Domain errors raised by the workflow. Views turn them into 409 / 422 / 403 answers."""
+
+from __future__ import annotations
+
+
+class WorkflowError(Exception):
+    """Base class: a workflow call was refused. The message is Chinese and can be shown to the user."""
+
+
+class TransitionRefused(WorkflowError):
+    """The action is not allowed for this petition, in this state, or for this actor."""
+
+    def __init__(self, message: str, *, action: str, state: str) -> None:
+        super().__init__(message)
+        self.action = action
+        self.state = state
+
+
+class StateConflict(WorkflowError):
+    """The petition changed since the actor saw it (another user acted first)."""
+
+
+class InvalidInput(WorkflowError):
+    """The parameters of an action are missing or wrong; `field` names the offending one."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

@@ -1,0 +1,98 @@
+"""The responsibility chain: which unit a petition goes to next, and which targets a dispatcher may pick.
+
+民生: village/community first → township/street if it can't → district platform → functional department.
+发展: district platform → responsible department. 执法: district platform names a lead unit and cooperating units.
+District → city: the city platform receives it and assigns a city department.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Petition, Unit
+from models.enums import DeptType, PetitionKind, UnitLevel
+
+DISTRICT_HANDLING_LEVELS = (UnitLevel.COMMUNITY, UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)
+
+
+def district_platform(session: Session, district_code: str) -> Unit:
+    """The district's platform unit.
+
+    :raises LookupError: when the district has no platform unit (the demo seed and managers create one).
+    """
+    unit = session.scalars(
+        select(Unit).where(Unit.district_code == district_code, Unit.level == UnitLevel.DISTRICT_PLATFORM)
+    ).first()
+    if unit is None:
+        raise LookupError(f"district {district_code} has no platform unit")
+    return unit
+
+
+def city_platform(session: Session) -> Unit:
+    """The city platform unit (青诉即办).
+
+    :raises LookupError: when it does not exist.
+    """
+    unit = session.scalars(select(Unit).where(Unit.level == UnitLevel.CITY_PLATFORM)).first()
+    if unit is None:
+        raise LookupError("the city platform unit does not exist")
+    return unit
+
+
+def department_for(session: Session, district_code: str | None, dept_type: DeptType) -> Unit | None:
+    """The district's (or, with district_code None, the city's) department of `dept_type`."""
+    level = UnitLevel.DISTRICT_DEPARTMENT if district_code else UnitLevel.CITY_DEPARTMENT
+    return session.scalars(
+        select(Unit).where(
+            Unit.district_code == district_code,
+            Unit.level == level,
+            Unit.dept_type == dept_type,
+            Unit.active.is_(True),
+        )
+    ).first()
+
+
+def escalated_to_platform(petition: Petition) -> bool:
+    """Whether this handling round already went up the 民生 chain to the district platform."""
+    for event in reversed(petition.events):
+        if event.action == "escalate" and event.data.get("to_level") == UnitLevel.DISTRICT_PLATFORM:
+            return True
+        if event.action in ("evaluate", "assess") and event.data.get("new_round"):
+            return False
+    return False
+
+
+def allowed_target_levels(petition: Petition, by_city: bool) -> tuple[UnitLevel, ...]:
+    """The unit levels a dispatcher may assign this petition to, by kind and where it is in the chain."""
+    if by_city:
+        return (UnitLevel.CITY_DEPARTMENT,)
+    if petition.kind == PetitionKind.LIVELIHOOD:
+        if escalated_to_platform(petition):
+            return (UnitLevel.DISTRICT_DEPARTMENT,)
+        return (UnitLevel.COMMUNITY, UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)
+    if petition.kind == PetitionKind.DEVELOPMENT:
+        return (UnitLevel.DISTRICT_DEPARTMENT,)
+    return (UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)
+
+
+def dispatch_targets(session: Session, petition: Petition, by_city: bool) -> list[Unit]:
+    """Units a dispatcher may pick for `petition` (the admin site lists them)."""
+    levels = allowed_target_levels(petition, by_city)
+    query = select(Unit).where(Unit.level.in_(levels), Unit.active.is_(True))
+    query = query.where(Unit.district_code.is_(None) if by_city else Unit.district_code == petition.district_code)
+    return list(session.scalars(query.order_by(Unit.level, Unit.name)))
+
+
+def next_up(session: Session, unit: Unit) -> Unit:
+    """Where a unit escalates to: a community to its street, a street to the district platform.
+
+    :raises LookupError: for units that do not escalate (departments return the petition instead).
+    """
+    if unit.level == UnitLevel.COMMUNITY:
+        if unit.parent is None:
+            raise LookupError(f"community {unit.name} has no street above it")
+        return unit.parent
+    if unit.level == UnitLevel.STREET and unit.district_code:
+        return district_platform(session, unit.district_code)
+    raise LookupError(f"{unit.level.label}「{unit.name}」不能上报，请退回平台")
