@@ -37,6 +37,9 @@ class Reply(Base):
     review_note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+    # The deadline in force when the reply reached the citizen, and whether it was met (the on-time rate).
+    deadline: Mapped[dt.datetime | None]
+    on_time: Mapped[bool | None]
 
     petition: Mapped[Petition] = relationship()
     unit: Mapped[Unit] = relationship()

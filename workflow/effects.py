@@ -340,7 +340,9 @@ def send_reply(ctx: Context) -> PetitionState:
     reply = _current_reply(ctx)
     reply.state = ReplyState.SENT
     reply.sent_at = ctx.now
-    ctx.event_data["reply_id"] = reply.id
+    reply.deadline = ctx.petition.deadline
+    reply.on_time = ctx.petition.deadline is None or ctx.now <= ctx.petition.deadline
+    ctx.event_data.update(reply_id=reply.id, on_time=reply.on_time)
     ctx.petition.light = None
     ctx.notify(
         "replied",
