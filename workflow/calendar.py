@@ -246,6 +246,7 @@ class SpecialDay:
 
     @property
     def weekday_name(self) -> str:
+        """The Chinese name of the day's weekday (星期一 … 星期日)."""
         return WEEKDAYS[self.day.weekday()]
 
 

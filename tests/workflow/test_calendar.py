@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from models.messaging import HolidayOverride
+from qingsu.db import session_scope
 from workflow.calendar import (
     WorkingCalendar,
     calendar_warnings,
@@ -283,7 +284,13 @@ def test_cli_check_quiet_when_covered(runner) -> None:
     assert "2026-07-31" in result.output
 
 
-def test_cli_override_add_list_remove(runner, db_session) -> None:
+def committed_calendar(app) -> WorkingCalendar:
+    """The calendar as another process sees it: through a session of its own, so only committed rows count."""
+    with session_scope(app) as other:
+        return load_calendar(other)
+
+
+def test_cli_override_add_list_remove(app, runner) -> None:
     """Rule: managers add, list and remove overrides from the CLI, and they are committed."""
     added = runner.invoke(
         calendar_group, ["override", "add", "2027-01-01", "--holiday", "--note", "2027年元旦"]
@@ -291,16 +298,14 @@ def test_cli_override_add_list_remove(runner, db_session) -> None:
     assert added.exit_code == 0, added.output
     made_up = runner.invoke(calendar_group, ["override", "add", "2027-01-09", "--working"])
     assert made_up.exit_code == 0, made_up.output
-    db_session.expire_all()
-    assert load_calendar(db_session).is_working_day(SAT_2027_01_09)
+    assert committed_calendar(app).is_working_day(SAT_2027_01_09)
 
     listed = runner.invoke(calendar_group, ["override", "list"])
     assert listed.output.splitlines() == ["2027-01-01  星期五  休息  2027年元旦", "2027-01-09  星期六  上班"]
 
     removed = runner.invoke(calendar_group, ["override", "remove", "2027-01-09"])
     assert removed.exit_code == 0, removed.output
-    db_session.expire_all()
-    assert not load_calendar(db_session).is_working_day(SAT_2027_01_09)
+    assert not committed_calendar(app).is_working_day(SAT_2027_01_09)
 
     again = runner.invoke(calendar_group, ["override", "remove", "2027-01-09"])
     assert again.exit_code != 0
