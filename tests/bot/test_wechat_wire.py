@@ -5,7 +5,13 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from wechat_wire import (
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.replies import TextReply
+from wechatpy.utils import check_signature
+
+from tests.wechat_wire import (
     WireAccount,
     WireError,
     cdata,
@@ -18,11 +24,6 @@ from wechat_wire import (
     sign_request,
     verify_url_params,
 )
-from wechatpy import parse_message
-from wechatpy.crypto import WeChatCrypto
-from wechatpy.exceptions import InvalidSignatureException
-from wechatpy.replies import TextReply
-from wechatpy.utils import check_signature
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 SAFE = WireAccount("wxb11529c136998cb6", "pamtest", AES_KEY, original_id="gh_7f083739789a")
