@@ -36,8 +36,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     crypto.configure(app.config["SECURITY"]["data_key"])
 
-    from qingsu import db, health
+    import workflow
+    from qingsu import db, demo, health
 
     db.init_app(app)
     health.init_app(app)
+    demo.init_app(app)
+    workflow.init_app(app)
     return app

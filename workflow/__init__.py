@@ -1,0 +1,15 @@
+"""The petition lifecycle, routing, calendar, deadlines, lights, notifications and scheduled jobs.
+
+Business rules live here and nowhere else: the bot, the admin site, the API and the scheduler call these functions.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the workflow's commands (`qingsu calendar …`)."""
+    from workflow.calendar_cli import calendar_group
+
+    app.cli.add_command(calendar_group)
