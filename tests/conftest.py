@@ -15,7 +15,27 @@ from models import Base
 from qingsu import create_app
 from qingsu.config import merge
 
-PG_URL = os.environ.get("QINGSU_TEST_DATABASE_URL")
+PG_BASE_URL = os.environ.get("QINGSU_TEST_DATABASE_URL")
+# Each test process works in its own PostgreSQL schema, so parallel runs on one server never see each other's tables.
+PG_SCHEMA = f"qingsu_test_{os.getpid()}"
+PG_URL = f"{PG_BASE_URL}{'&' if '?' in PG_BASE_URL else '?'}options=-csearch_path%3D{PG_SCHEMA}" if PG_BASE_URL else None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_schema() -> Iterator[None]:
+    if not PG_BASE_URL:
+        yield
+        return
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_BASE_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+    yield
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+    engine.dispose()
 
 
 def make_test_config(tmp_path: Path, model_path: Path | None = None, **overrides: Any) -> dict[str, Any]:
