@@ -36,3 +36,177 @@ def fake_wechat() -> Iterator[FakeWechatServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+# --- the bot's own fixtures: the webhook registered, district accounts, and a citizen's phone -------------------
+
+
+import datetime as dt  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from typing import Any  # noqa: E402
+
+from flask import Flask  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from models import Citizen  # noqa: E402
+from tests.factories import make_account, make_district  # noqa: E402
+from tests.wechat_wire import WireAccount, decrypt_reply, parse_reply, sign_request  # noqa: E402
+
+# Every test account's AES key; plain-mode accounts have none.
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+@pytest.fixture
+def bot_app(app: Flask) -> Flask:
+    """The test app with the bot registered (the factory does it once the lead wires `bot.init_app`)."""
+    if "bot" not in app.blueprints:
+        import bot
+
+        bot.init_app(app)
+    return app
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Two district accounts: shinan in safe (AES) mode, shibei in plain mode; all ten districts exist."""
+
+    safe: WireAccount
+    plain: WireAccount
+
+
+@pytest.fixture
+def accounts(bot_app: Flask, db_session: Session) -> Accounts:
+    from models.district import TEN_DISTRICTS
+
+    for code, *_ in TEN_DISTRICTS:
+        make_district(db_session, code)
+    safe = make_account(db_session, "shinan", token="shinantoken", encoding_aes_key=AES_KEY)
+    plain = make_account(db_session, "shibei", token="shibeitoken", encoding_aes_key=None)
+    db_session.commit()
+    return Accounts(
+        safe=WireAccount(appid=safe.appid, token="shinantoken", encoding_aes_key=AES_KEY),
+        plain=WireAccount(appid=plain.appid, token="shibeitoken"),
+    )
+
+
+@dataclass
+class Phone:
+    """One citizen's WeChat talking to one district account through the signed (and encrypted) protocol."""
+
+    client: Any
+    wire: WireAccount
+    district_code: str
+    openid: str
+
+    def post(self, xml: str, **sign: Any) -> tuple[int, str]:
+        """POST inbound `xml`; the HTTP status and the reply's Content ("" for no reply)."""
+        query, body = sign_request(self.wire, xml, **sign)
+        response = self.client.post(
+            f"/wechat/{self.district_code}", query_string=query, data=body, content_type="text/xml"
+        )
+        if response.status_code != 200:
+            return response.status_code, response.get_data(as_text=True)
+        plain = decrypt_reply(self.wire, query, response.get_data())
+        if plain.strip() in ("", "success"):
+            return 200, ""
+        reply = parse_reply(plain)
+        assert reply["MsgType"] == "text"
+        assert reply["ToUserName"] == self.openid
+        return 200, reply["Content"]
+
+    def send(self, xml: str) -> str:
+        status, content = self.post(xml)
+        assert status == 200, content
+        return content
+
+    def say(self, text: str) -> str:
+        return self.send(self.wire.build_text(self.openid, text))
+
+    def click(self, key: str) -> str:
+        return self.send(self.wire.build_event(self.openid, "CLICK", key))
+
+    def voice(self, recognition: str | None) -> str:
+        return self.send(self.wire.build_voice(self.openid, recognition))
+
+    def image(self, url: str = "http://mmbiz.qpic.cn/test.jpg") -> str:
+        return self.send(self.wire.build_image(self.openid, pic_url=url))
+
+    def location(self, lat: float, lng: float, label: str) -> str:
+        return self.send(self.wire.build_location(self.openid, lat, lng, label))
+
+    def citizen(self, session: Session) -> Citizen:
+        session.expire_all()
+        return session.query(Citizen).filter_by(district_code=self.district_code, openid=self.openid).one()
+
+
+@pytest.fixture
+def phone(bot_app: Flask, accounts: Accounts) -> Callable[..., Phone]:
+    """`phone()` is a new citizen on the safe-mode shinan account; `phone(plain=True)` on plain-mode shibei."""
+    counter = iter(range(1, 1000))
+
+    def make(plain: bool = False, openid: str | None = None) -> Phone:
+        wire = accounts.plain if plain else accounts.safe
+        return Phone(
+            bot_app.test_client(),
+            wire,
+            "shibei" if plain else "shinan",
+            openid or f"oCitizen{next(counter):04d}xxxxxxxxxxxxxxxx",
+        )
+
+    return make
+
+
+@dataclass(frozen=True)
+class Contains:
+    """An expected reply given by the fragments it must contain, in order."""
+
+    fragments: Sequence[str]
+
+    def __init__(self, *fragments: str) -> None:
+        object.__setattr__(self, "fragments", fragments)
+
+    def check(self, reply: str) -> bool:
+        at = 0
+        for fragment in self.fragments:
+            at = reply.find(fragment, at)
+            if at < 0:
+                return False
+            at += len(fragment)
+        return True
+
+
+Said = str | Callable[[Phone], str]
+Expected = str | Contains
+
+
+def verify_dialog(phone: Phone, turns: Sequence[tuple[Said, Expected]]) -> list[str]:
+    """Play a dialog table: each (citizen says, bot answers) in turn. A string said is a text message; a callable
+    sends anything else (a menu click, voice, an image, a location). The answer is the exact reply, or `Contains`.
+    Returns the replies."""
+    replies = []
+    for number, (said, expected) in enumerate(turns, start=1):
+        reply = phone.say(said) if isinstance(said, str) else said(phone)
+        replies.append(reply)
+        ok = expected.check(reply) if isinstance(expected, Contains) else reply == expected
+        assert ok, f"turn {number}: citizen said {said!r}\n--- expected ---\n{expected}\n--- bot answered ---\n{reply}"
+    return replies
+
+
+def menu(key: str) -> Callable[[Phone], str]:
+    return lambda p: p.click(key)
+
+
+def voice(recognition: str | None) -> Callable[[Phone], str]:
+    return lambda p: p.voice(recognition)
+
+
+def image(url: str = "http://mmbiz.qpic.cn/test.jpg") -> Callable[[Phone], str]:
+    return lambda p: p.image(url)
+
+
+def location(lat: float, lng: float, label: str) -> Callable[[Phone], str]:
+    return lambda p: p.location(lat, lng, label)
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

@@ -1,0 +1,201 @@
+"""What the bot does with each kind of message and event: a registry keyed by message type or event.
+
+Keys are the message type (``text``, ``voice``, ``image``, …) or ``event.<event>`` (``event.click``,
+``event.subscribe``, …), lower case as wechatpy parses them. A message nobody registered for gets a polite
+reply; an event nobody registered for gets no reply. Handlers return the reply text ("" for none) and change
+the session; the webhook commits.
+Messages: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html
+Events: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_event_pushes.html
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from wechatpy.messages import BaseMessage
+
+from bot import texts
+from bot.conversation import Dialog
+from models import Citizen, District, WechatAccount
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["Inbound"], str]
+HANDLERS: dict[str, Handler] = {}
+
+
+@dataclass
+class Inbound:
+    """One parsed message with what a handler needs: the account, the session, the clock and the app."""
+
+    session: Session
+    account: WechatAccount
+    message: BaseMessage
+    now: dt.datetime
+    app: Flask
+    _citizen: Citizen | None = field(default=None, init=False, repr=False)
+
+    def field(self, name: str) -> str:
+        """A field of the message as text ("" when absent); the webhook has checked it is not nested XML."""
+        value = self.message._data.get(name)
+        return value if isinstance(value, str) else ""
+
+    @property
+    def district(self) -> District:
+        return self.account.district
+
+    @property
+    def citizen(self) -> Citizen:
+        """The sender, created on first contact (safe against a concurrent first message of the same sender)."""
+        if self._citizen is None:
+            self._citizen = _citizen_for(
+                self.session, self.account.district_code, self.message.source, self.now
+            )
+        return self._citizen
+
+    def dialog(self) -> Dialog:
+        """The sender's dialog, with the classifier's screening and suggestions."""
+        import classifier
+
+        settings = self.app.config["WECHAT"]
+        self.citizen.last_message_at = self.now
+        return Dialog(
+            self.session,
+            self.citizen,
+            self.district,
+            self.now,
+            idle_minutes=int(settings["conversation_idle_minutes"]),
+            timezone=self.app.config["CALENDAR"]["timezone"],
+            screen=classifier.screen,
+            # The suggester loads a model: only a submission needs it.
+            suggest=lambda content: classifier.get_suggester(self.app).suggest(content),
+        )
+
+
+def _citizen_for(session: Session, district_code: str, openid: str, now: dt.datetime) -> Citizen:
+    query = select(Citizen).where(Citizen.district_code == district_code, Citizen.openid == openid)
+    citizen = session.scalar(query)
+    if citizen is not None:
+        return citizen
+    try:
+        with session.begin_nested():
+            citizen = Citizen(district_code=district_code, openid=openid, subscribed=True, created_at=now)
+            session.add(citizen)
+    except IntegrityError:
+        citizen = session.scalars(query).one()
+    return citizen
+
+
+def registry_key(message: BaseMessage) -> str:
+    """``text``, ``image``, … for messages; ``event.<name>`` for events (lower case)."""
+    msg_type = str(message._data.get("MsgType") or "").lower()
+    if msg_type == "event":
+        return f"event.{str(message._data.get('Event') or '').lower()}"
+    return msg_type
+
+
+def handles(*keys: str) -> Callable[[Handler], Handler]:
+    """Register the decorated function for these registry keys."""
+
+    def register(handler: Handler) -> Handler:
+        for key in keys:
+            HANDLERS[key] = handler
+        return handler
+
+    return register
+
+
+def dispatch(inbound: Inbound) -> str:
+    """The reply to `inbound` from its registered handler (unknown messages: a polite reply; events: none)."""
+    key = registry_key(inbound.message)
+    handler = HANDLERS.get(key)
+    if handler is None:
+        log.info("no handler for %s", key)
+        return "" if key.startswith("event.") else unsupported(inbound)
+    return handler(inbound)
+
+
+# --- messages ----------------------------------------------------------------------------------------------------
+
+
+@handles("text")
+def text(inbound: Inbound) -> str:
+    return inbound.dialog().on_text(inbound.field("Content"))
+
+
+@handles("voice")
+def voice(inbound: Inbound) -> str:
+    # Recognition is present only when the account has speech recognition on, and empty when it heard nothing.
+    recognised = inbound.field("Recognition").strip()
+    dialog = inbound.dialog()
+    if not recognised:
+        return dialog.on_unsupported(texts.VOICE_NOT_RECOGNIZED)
+    return dialog.on_text(recognised)
+
+
+@handles("image")
+def image(inbound: Inbound) -> str:
+    return inbound.dialog().on_image(inbound.field("MediaId"), inbound.field("PicUrl"))
+
+
+@handles("location")
+def location(inbound: Inbound) -> str:
+    return inbound.dialog().on_location(
+        _coordinate(inbound.field("Location_X")),
+        _coordinate(inbound.field("Location_Y")),
+        inbound.field("Label"),
+    )
+
+
+@handles("link")
+def link(inbound: Inbound) -> str:
+    return inbound.dialog().on_unsupported(texts.LINK_NOT_SUPPORTED)
+
+
+@handles("video", "shortvideo", "unknown")
+def unsupported(inbound: Inbound) -> str:
+    return inbound.dialog().on_unsupported(texts.UNSUPPORTED)
+
+
+def _coordinate(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+# --- events ------------------------------------------------------------------------------------------------------
+
+
+@handles("event.subscribe")
+def subscribe(inbound: Inbound) -> str:
+    inbound.citizen.subscribed = True
+    district = inbound.district
+    return texts.welcome(district.platform_name, district.name)
+
+
+@handles("event.unsubscribe")
+def unsubscribe(inbound: Inbound) -> str:
+    # Notifications stop being sent; nothing can be shown to someone who has just left.
+    inbound.citizen.subscribed = False
+    return ""
+
+
+@handles("event.click")
+def click(inbound: Inbound) -> str:
+    return inbound.dialog().on_menu(inbound.field("EventKey"))
+
+
+@handles("event.view", "event.templatesendjobfinish", "event.location")
+def no_reply(inbound: Inbound) -> str:
+    # Opening a menu link, a template delivery report, a periodic location report: nothing to answer.
+    if registry_key(inbound.message) == "event.templatesendjobfinish":
+        log.info("template message %s: %s", inbound.field("MsgID"), inbound.field("Status"))
+    return ""
