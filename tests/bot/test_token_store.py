@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -301,3 +304,51 @@ def test_refresh_token_renews_ten_minutes_ahead_and_on_demand(
     assert token_store_for(fake_app).get(account.appid).token == forced  # type: ignore[union-attr]
     with pytest.raises(Exception, match="40001"):
         fake.authenticate(first)
+
+
+# ------------------------------------------------------------------------------------------- separate processes
+
+WORKER = """
+import pathlib, sys, time
+from bot.token_store import DatabaseTokenStore
+from bot.wechat_api import QingsuWechatClient
+from qingsu.db import make_engine
+
+database_url, base_url, appid, secret, folder, number = sys.argv[1:]
+folder = pathlib.Path(folder)
+(folder / f"ready-{number}").touch()
+while not (folder / "go").exists():
+    time.sleep(0.005)
+store = DatabaseTokenStore(make_engine(database_url))
+with QingsuWechatClient(appid, secret, store=store, api_base_url=base_url) as client:
+    client.get_callback_ip()
+    print(client.access_token)
+"""
+
+
+def test_worker_processes_renew_the_token_once(app: Flask, fake_wechat: Any, tmp_path: Path) -> None:
+    # Real processes share nothing but the database: its lock alone keeps them from all asking WeChat.
+    # (Redis's lock is redis-py's SET NX lock, exercised across independent stores above.)
+    fake = fake_wechat.fake
+    fake.register_account(APPID, "secret")
+    # WeChat answers the token request slowly, so every worker arrives while the first is still renewing.
+    fake.fail_next("/cgi-bin/stable_token", delay=0.3)
+    worker_arguments = [app.config["DATABASE_URL"], fake_wechat.base_url, APPID, "secret", str(tmp_path)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, *worker_arguments, str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(3)
+    ]
+    give_up = time.monotonic() + 60
+    while len(list(tmp_path.glob("ready-*"))) < len(workers) and time.monotonic() < give_up:
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
+    outputs = [worker.communicate(timeout=60) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0] * len(workers), outputs
+    assert len({out.strip() for out, _ in outputs}) == 1
+    assert len(fake.api_calls("/cgi-bin/stable_token")) == 1
+    assert len(fake.api_calls("/cgi-bin/getcallbackip")) == len(workers)
