@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers every table on `Base.metadata`."""
 
+from models.alerts import StaffAlert
 from models.base import Base, UTCDateTime, utcnow
 from models.citizen import Citizen, Conversation, InboundMessage
 from models.district import District, WechatAccount
@@ -30,6 +31,7 @@ __all__ = [
     "PetitionSequence",
     "Reply",
     "SchedulerLease",
+    "StaffAlert",
     "UTCDateTime",
     "Unit",
     "User",

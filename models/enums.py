@@ -148,6 +148,8 @@ class NotificationState(LabelledEnum):
     SENT = "sent", "已发送"
     DEAD = "dead", "发送失败"
     UNSUBSCRIBED = "unsubscribed", "用户已取消关注"
+    # No longer worth sending (an evaluation request for a petition the citizen has rated meanwhile).
+    SKIPPED = "skipped", "无需发送"
 
 
 class InadmissibleCode(LabelledEnum):

@@ -1,0 +1,40 @@
+"""Reminders and alerts for staff: a unit's petition turning yellow, a platform's turning red, the daily summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, utcnow
+from models.petition import Petition
+from models.unit import Unit
+
+
+class StaffAlert(Base):
+    """One reminder shown on the admin site to the staff of a unit, or to a district's managers.
+
+    `audience` says who reads it: ``unit`` (the handling unit, yellow light), ``platform`` (the district or city
+    platform, red light) or ``district_manager`` (the daily summary). `dedupe_key` makes each alert happen once
+    (e.g. one yellow reminder per petition, round and deadline).
+    """
+
+    __tablename__ = "staff_alert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    audience: Mapped[str] = mapped_column(String(20))
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("district.code"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    petition_id: Mapped[int | None] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    read_at: Mapped[dt.datetime | None]
+
+    unit: Mapped[Unit | None] = relationship()
+    petition: Mapped[Petition | None] = relationship()
