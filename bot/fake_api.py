@@ -38,7 +38,8 @@ STABLE_TOKEN_RENEW_SECONDS = 300
 BASIC_TOKEN_GRACE_SECONDS = 300
 # WeChat promises deduplication by client_msg_id "within 10 minutes"; the fake honours exactly that window.
 CLIENT_MSG_ID_WINDOW_SECONDS = 600
-# Template messages: the errcode WeChat answers for a client_msg_id already used (as its mass-send API does).
+# A client_msg_id already used: the template API's documentation does not say what WeChat answers, so the fake
+# answers as the documented mass-send API does — 45065 with the msgid of the message already sent.
 DUPLICATE_CLIENT_MSG_ID = 45065
 CALLBACK_IPS = ("101.226.62.77", "101.226.62.78", "101.226.62.79", "101.226.62.80")
 
@@ -93,15 +94,16 @@ TEMPLATE_FIELD_RULES: dict[str, Callable[[str], bool]] = {
 class FakeApiError(Exception):
     """A WeChat error answer: HTTP 200 with ``{"errcode": …, "errmsg": …}``."""
 
-    def __init__(self, errcode: int, detail: str = "") -> None:
+    def __init__(self, errcode: int, detail: str = "", extra: Mapping[str, Any] | None = None) -> None:
         super().__init__(errcode, detail)
         self.errcode = errcode
         self.errmsg = ERRMSG.get(errcode, "error") + (f" {detail}" if detail else "")
+        self.extra = dict(extra or {})
 
     def body(self) -> dict[str, Any]:
         # Real answers end with a request id; clients must not depend on the exact text.
         rid = f"{secrets.token_hex(4)}-{secrets.token_hex(4)}-{secrets.token_hex(4)}"
-        return {"errcode": self.errcode, "errmsg": f"{self.errmsg} rid: {rid}"}
+        return {"errcode": self.errcode, "errmsg": f"{self.errmsg} rid: {rid}", **self.extra}
 
 
 @dataclass
@@ -381,7 +383,8 @@ class FakeWechat:
         """``POST /cgi-bin/message/template/send``.
 
         :raises FakeApiError: 43004 unsubscribed, 40037 undeclared template, 47003 a value breaking its type's
-            rules, 45065 a client_msg_id already used for this citizen within ten minutes (nothing is delivered).
+            rules, 45065 (with the first send's msgid) for a client_msg_id already used for this citizen within ten
+            minutes — nothing is delivered.
         """
         openid = str(body.get("touser") or "")
         template_id = str(body.get("template_id") or "")
@@ -401,7 +404,7 @@ class FakeWechat:
             if client_msg_id:
                 seen = self._state.client_msg_ids.get((appid, openid, str(client_msg_id)))
                 if seen is not None and now - seen[0] < CLIENT_MSG_ID_WINDOW_SECONDS:
-                    raise FakeApiError(DUPLICATE_CLIENT_MSG_ID)
+                    raise FakeApiError(DUPLICATE_CLIENT_MSG_ID, extra={"msgid": seen[1]})
             msgid = next(self._msgids)
             if client_msg_id:
                 self._state.client_msg_ids[(appid, openid, str(client_msg_id))] = (now, msgid)
@@ -554,10 +557,12 @@ def create_fake_app(fake: FakeWechat) -> Flask:
     def api(path: str, methods: list[str], handler: Callable[[], Response]) -> None:
         def view() -> Response:
             # Work out whose call this is (for appid-specific failures) before deciding whether it fails.
-            appid = fake.appid_of_token(request.args.get("access_token"))
-            if appid is None and request.is_json:
-                appid = (request.get_json(silent=True) or {}).get("appid")
-            failure = fake.record_call(path, appid or request.args.get("appid"))
+            appid = fake.appid_of_token(request.args.get("access_token")) or request.args.get("appid")
+            if appid is None:
+                # stable_token names the account in its body; clients need not send a JSON content type.
+                body = request.get_json(force=True, silent=True)
+                appid = body.get("appid") if isinstance(body, dict) else None
+            failure = fake.record_call(path, appid)
             if failure is not None and failure.delay:
                 time.sleep(failure.delay)
             if failure is not None and failure.http_status:

@@ -48,8 +48,10 @@ class WechatApiError(WeChatClientException):
 
     retryable: ClassVar[bool] = False
 
-    def __init__(self, errcode: int | None, errmsg: str) -> None:
+    def __init__(self, errcode: int | None, errmsg: str, answer: dict[str, Any] | None = None) -> None:
         super().__init__(errcode, errmsg)
+        # WeChat's whole JSON answer, for the codes that carry more than errcode/errmsg (45065's msgid).
+        self.answer = answer or {}
 
 
 class WechatTokenError(WechatApiError):
@@ -81,7 +83,7 @@ class WechatInvalidFieldError(WechatApiError):
 
 
 class WechatDuplicateError(WechatApiError):
-    """45065: this client_msg_id was already used — the message was delivered before."""
+    """45065: this client_msg_id was already used — the message was delivered before (`answer` has its msgid)."""
 
 
 class WechatServerError(WechatApiError):
@@ -110,9 +112,9 @@ _ERRORS: dict[int, type[WechatApiError]] = {
 } | dict.fromkeys(TOKEN_ERRCODES, WechatTokenError)
 
 
-def error_for(errcode: int, errmsg: str) -> WechatApiError:
+def error_for(errcode: int, errmsg: str, answer: dict[str, Any] | None = None) -> WechatApiError:
     """The typed exception for WeChat's `errcode` (plain `WechatApiError` for codes without a special meaning)."""
-    return _ERRORS.get(errcode, WechatApiError)(errcode, errmsg)
+    return _ERRORS.get(errcode, WechatApiError)(errcode, errmsg, answer)
 
 
 # ------------------------------------------------------------------------------------------------------- results
@@ -120,7 +122,8 @@ def error_for(errcode: int, errmsg: str) -> WechatApiError:
 
 @dataclass(frozen=True)
 class SendResult:
-    """A template message's outcome: WeChat's msgid, or `duplicate` when client_msg_id said it was sent before."""
+    """A template message's outcome: WeChat's msgid; `duplicate` when client_msg_id showed it was sent before
+    (then `msgid` is the earlier send's, when WeChat says it)."""
 
     msgid: int | None
     duplicate: bool = False
@@ -254,7 +257,7 @@ class QingsuWechatClient(WeChatClient):
             raise WechatServerError(None, f"unreadable answer from {_path(url)}") from exc
         errcode = int(result.get("errcode", 0)) if isinstance(result, dict) else 0
         if errcode != 0:
-            raise error_for(errcode, str(result.get("errmsg", "")))
+            raise error_for(errcode, str(result.get("errmsg", "")), result)
         return result
 
     # ------------------------------------------------------------------------------------- what the others call
@@ -283,8 +286,8 @@ class QingsuWechatClient(WeChatClient):
             body["client_msg_id"] = client_msg_id
         try:
             result = self.post("message/template/send", data=body)
-        except WechatDuplicateError:
-            return SendResult(msgid=None, duplicate=True)
+        except WechatDuplicateError as exc:
+            return SendResult(msgid=exc.answer.get("msgid"), duplicate=True)
         return SendResult(msgid=result.get("msgid"))
 
     def send_text(self, openid: str, content: str) -> None:

@@ -182,8 +182,9 @@ def test_unsubscribed_citizens_get_nothing(api: Any, fake: FakeWechat) -> None:
 
 def test_client_msg_id_deduplicates_for_ten_minutes(api: Any, fake: FakeWechat, clock: Clock) -> None:
     token = stable_token(api)["access_token"]
-    assert send_template(api, token, client_msg_id="n-1")["errcode"] == 0
-    assert send_template(api, token, client_msg_id="n-1")["errcode"] == 45065
+    first = send_template(api, token, client_msg_id="n-1")
+    duplicate = send_template(api, token, client_msg_id="n-1")
+    assert (duplicate["errcode"], duplicate["msgid"]) == (45065, first["msgid"])
     assert send_template(api, token, client_msg_id="n-1", touser="o-other")["errcode"] == 0
     assert send_template(api, token, client_msg_id="n-2")["errcode"] == 0
     assert len(fake.messages(openid=OPENID)) == 2

@@ -94,7 +94,7 @@ def test_a_repeated_client_msg_id_is_reported_as_duplicate_not_sent_twice(
 ) -> None:
     first = send(client, client_msg_id="notification-17")
     again = send(client, client_msg_id="notification-17")
-    assert again == SendResult(msgid=None, duplicate=True)
+    assert again == SendResult(msgid=first.msgid, duplicate=True)
     assert [m.msgid for m in fake_wechat.fake.messages()] == [first.msgid]
 
 
@@ -250,3 +250,17 @@ def test_menu_callback_ips_and_media(
     with pytest.raises(WechatApiError) as refused:
         client.create_menu({"button": []})
     assert refused.value.errcode == 40016
+
+
+def test_a_failing_token_endpoint_for_one_account_leaves_the_others_working(
+    account: WechatAccount, app: Flask, db_session: Session, fake_wechat: Any
+) -> None:
+    other = make_account(db_session, "shibei")
+    db_session.commit()
+    fake_wechat.fake.register_account(other.appid, other.secret)
+    fake_wechat.fake.fail_next(TOKEN, http_status=503, appid=account.appid)
+    with client_for(account, app) as failing, pytest.raises(WechatServerError):
+        failing.get_callback_ip()
+    with client_for(other, app) as working:
+        assert working.get_callback_ip()
+    assert token_store_for(app).get(account.appid) is None
