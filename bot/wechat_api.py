@@ -344,5 +344,5 @@ def client_for(account: WechatAccount, app: Flask) -> QingsuWechatClient:
         account.secret,
         store=token_store_for(app),
         api_base_url=config["api_base_url"],
-        timeout=float(config.get("api_timeout_seconds", DEFAULT_TIMEOUT_SECONDS)),
+        timeout=float(config["api_timeout_seconds"]),
     )

@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "LIGHTS": {"yellow_fraction_left": 0.34},
     "WECHAT": {
         "api_base_url": "https://api.weixin.qq.com",
+        "api_timeout_seconds": 5,
         "timestamp_window_seconds": 300,
         "max_body_bytes": 65536,
         "conversation_idle_minutes": 30,
