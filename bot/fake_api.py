@@ -23,6 +23,7 @@ import re
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -165,7 +166,8 @@ class _State:
     client_msg_ids: dict[tuple[str, str, str], tuple[float, int]] = field(default_factory=dict)
     menus: dict[str, dict[str, Any]] = field(default_factory=dict)
     media: dict[tuple[str, str], tuple[bytes, str]] = field(default_factory=dict)
-    calls: list[tuple[str, str | None]] = field(default_factory=list)
+    # Bounded: the demo serves the fake for days, and only recent calls matter to anyone looking.
+    calls: deque[tuple[str, str | None]] = field(default_factory=lambda: deque(maxlen=100_000))
 
 
 class FakeWechat:

@@ -180,8 +180,12 @@ class QingsuWechatClient(WeChatClient):
 
         :raises WechatApiError: WechatCredentialError for a wrong appid/secret, WechatServerError, … .
         """
-        body = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret}
-        body["force_refresh"] = force_refresh
+        body = {
+            "grant_type": "client_credential",
+            "appid": self.appid,
+            "secret": self.secret,
+            "force_refresh": force_refresh,
+        }
         result = self._call("post", f"{self.api_base_url}/cgi-bin/stable_token", params={}, data=body)
         if not isinstance(result, dict) or "access_token" not in result:
             raise WechatServerError(None, f"stable_token answered without a token: {result!r}")
@@ -237,14 +241,15 @@ class QingsuWechatClient(WeChatClient):
         if isinstance(data, dict):
             data = json.dumps(data, ensure_ascii=False).encode("utf-8")
         kwargs.setdefault("timeout", self.timeout)
+        # requests' own messages quote the URL with its access token: they are not chained into ours (the
+        # outbox stores and shows these texts), only their type is named.
         try:
             response = self._http.request(method=method, url=url, params=params, data=data, **kwargs)
         except requests.Timeout as exc:
-            raise WechatTimeoutError(
-                None, f"no answer within {kwargs['timeout']}s from {_path(url)}"
-            ) from exc
+            message = f"no answer within {kwargs['timeout']}s from {_path(url)} ({type(exc).__name__})"
+            raise WechatTimeoutError(None, message) from None
         except requests.ConnectionError as exc:
-            raise WechatTimeoutError(None, f"cannot reach {_path(url)}: {exc}") from exc
+            raise WechatTimeoutError(None, f"cannot reach {_path(url)} ({type(exc).__name__})") from None
         if response.status_code >= 500:
             raise WechatServerError(None, f"HTTP {response.status_code} from {_path(url)}")
         if response.status_code >= 400:

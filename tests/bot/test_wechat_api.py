@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -212,18 +213,21 @@ def test_customer_service_text_and_its_window(
         client.send_text(OPENID, "还在吗")
 
 
-def test_an_unreachable_api_is_a_retryable_timeout(account: WechatAccount, app: Flask) -> None:
+def test_an_unreachable_api_is_a_retryable_timeout_that_does_not_quote_the_token(
+    account: WechatAccount, app: Flask
+) -> None:
+    store = token_store_for(app)
+    store.set(account.appid, "token-that-must-stay-secret", dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
     # Port 9 (discard) on localhost: nothing listens, the connection is refused.
     client = QingsuWechatClient(
-        account.appid,
-        account.secret,
-        store=token_store_for(app),
-        api_base_url="http://127.0.0.1:9",
-        timeout=0.3,
+        account.appid, account.secret, store=store, api_base_url="http://127.0.0.1:9", timeout=0.3
     )
     with client, pytest.raises(WechatTimeoutError) as caught:
         client.get_callback_ip()
     assert caught.value.retryable
+    assert "getcallbackip" in str(caught.value)
+    assert "token-that-must-stay-secret" not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
 # ------------------------------------------------------------------------------------------ menu, ips, media
