@@ -50,7 +50,7 @@ from workflow.calendar import load_calendar
 from workflow.deadlines import compute_deadline, time_limit
 from workflow.engine import perform
 from workflow.errors import WorkflowError
-from workflow.inadmissible import rejection_text
+from workflow.inadmissible import ADVICE, rejection_text
 from workflow.intake import submit_petition
 from workflow.queries import (
     awaiting_evaluation_of,
@@ -99,8 +99,7 @@ RESOLUTION_ANSWERS = {
 class Screening(Protocol):
     admissible: bool
     code: Any
-    reason: str
-    advice: str
+    advice: str | None
 
 
 class Suggestion(Protocol):
@@ -268,8 +267,6 @@ class Dialog:
             return self._start_rating(rate.group(1))
         if NUMBER_RE.fullmatch(word):
             return self._progress(word.upper())
-        if word in texts.GREETINGS:
-            return _join(texts.welcome(self.district.platform_name, self.district.name), self._pending_hint())
         return None
 
     def _idle_text(self, text: str, word: str) -> str:
@@ -281,6 +278,9 @@ class Dialog:
             if self.flow == RATE and self.step == "satisfaction":
                 return self._answer(Said(text=word))
             return started
+        if word in texts.GREETINGS or len(word) < MIN_CONTENT_LENGTH:
+            # Too short to be a problem description: greet and explain rather than start a report.
+            return _join(texts.welcome(self.district.platform_name, self.district.name), self._pending_hint())
         return self._start_report(content=text.strip())
 
     def _pending(self) -> list[Petition]:
@@ -421,10 +421,12 @@ class Dialog:
         screening = self.screen(content)
         if screening.admissible:
             return Done(content)
-        if InadmissibleCode(screening.code) == InadmissibleCode.EMERGENCY:
-            return End(texts.emergency(screening.advice))
+        code = InadmissibleCode(screening.code)
+        advice = screening.advice or ADVICE[code]
+        if code == InadmissibleCode.EMERGENCY:
+            return End(texts.emergency(advice))
         self.data["draft"] = content
-        return Again(texts.inadmissible(screening.reason, screening.advice))
+        return Again(texts.inadmissible(code.label, advice))
 
     def _ask_report_location(self) -> str:
         return texts.ASK_LOCATION

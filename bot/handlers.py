@@ -23,6 +23,7 @@ from wechatpy.messages import BaseMessage
 
 from bot import texts
 from bot.conversation import Dialog
+from classifier.screening import screen
 from models import Citizen, District, WechatAccount
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class Inbound:
             self.now,
             idle_minutes=int(settings["conversation_idle_minutes"]),
             timezone=self.app.config["CALENDAR"]["timezone"],
-            screen=classifier.screen,
+            screen=lambda content: screen(content, self.account.district_code),
             # The suggester loads a model: only a submission needs it.
             suggest=lambda content: classifier.get_suggester(self.app).suggest(content),
         )

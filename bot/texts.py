@@ -225,7 +225,7 @@ def receipt(*, number: str, category: str | None, days: int | None, deadline: st
         lines.append(f"建议分类：{category}")
     if days is not None and deadline is not None:
         lines.append(f"办理时限：受理后{days}个工作日内办结")
-        lines.append(f"预计办结时间：{deadline}前")
+        lines.append(f"预计办结期限：{deadline}（自受理起算，以平台受理为准）")
     lines.append("平台研判后将转交承办单位办理，进展和结果会通过本公众号通知您。")
     lines.append(f"回复“{number}”可随时查看进度。")
     return "\n".join(lines)
@@ -244,7 +244,7 @@ def petition_line(
     if light:
         status += f" · {light}"
     if deadline:
-        status += f" · {deadline}前办结"
+        status += f" · 期限{deadline}"
     return f"{index}. {number}\n{title}\n{status}"
 
 
@@ -264,7 +264,7 @@ def progress(
 ) -> str:
     lines = [f"诉求编号：{number}", title, f"当前状态：{state}"]
     if deadline:
-        lines.append(f"办理期限：{deadline}前" + (f"（{light}）" if light else ""))
+        lines.append(f"办理期限：{deadline}" + (f"（{light}）" if light else ""))
     if steps:
         lines.append("办理进度：")
         lines += steps

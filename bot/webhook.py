@@ -162,9 +162,14 @@ def _parse_message(xml: bytes | str) -> BaseMessage:
 
 
 def dedupe_key(district_code: str, message: BaseMessage) -> str:
-    """The identity of a message across WeChat's retries: MsgId for messages, sender + time + event for events."""
+    """The identity of a message across WeChat's retries: MsgId for messages, sender + time + event for events.
+
+    Over-long keys (an unusually long openid or EventKey) are hashed to fit the column.
+    """
     if registry_key(message).startswith("event."):
-        key = f"{district_code}:event:{message.source}:{message.time}:{message._data.get('Event', '')}"
+        # The EventKey too: two different buttons tapped within one second are two events, a retry repeats it.
+        event = f"{message._data.get('Event', '')}:{message._data.get('EventKey') or ''}"
+        key = f"{district_code}:event:{message.source}:{message.time}:{event}"
     elif message.id:
         key = f"{district_code}:msg:{message.id}"
     else:

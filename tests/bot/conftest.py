@@ -42,6 +42,7 @@ def fake_wechat() -> Iterator[FakeWechatServer]:
 
 
 import datetime as dt  # noqa: E402
+import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -97,6 +98,7 @@ class Phone:
     wire: WireAccount
     district_code: str
     openid: str
+    last_event_time: int = 0
 
     def post(self, xml: str, **sign: Any) -> tuple[int, str]:
         """POST inbound `xml`; the HTTP status and the reply's Content ("" for no reply)."""
@@ -123,7 +125,9 @@ class Phone:
         return self.send(self.wire.build_text(self.openid, text))
 
     def click(self, key: str) -> str:
-        return self.send(self.wire.build_event(self.openid, "CLICK", key))
+        # WeChat tells events apart by sender, CreateTime and event, so a real citizen's taps are a second apart.
+        self.last_event_time = max(int(time.time()), self.last_event_time + 1)
+        return self.send(self.wire.build_event(self.openid, "CLICK", key, create_time=self.last_event_time))
 
     def voice(self, recognition: str | None) -> str:
         return self.send(self.wire.build_voice(self.openid, recognition))
@@ -210,3 +214,47 @@ def location(lat: float, lng: float, label: str) -> Callable[[Phone], str]:
 
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Handling:
+    """A district's handling side, to take a petition through the workflow up to the citizen's rating."""
+
+    session: Session
+    dispatcher: Any
+    unit: Any
+    handler: Any
+    reviewer: Any
+
+    def reply(self, petition: Any) -> None:
+        """Dispatch, accept, answer, review and send the reply: the petition then awaits the citizen's rating."""
+        from workflow.engine import perform
+
+        now = now_utc()
+        self.session.refresh(petition)
+        perform(self.session, petition, "dispatch", self.dispatcher, now, unit_id=self.unit.id, nature="complaint",
+                complexity="simple", dept_type="urban_mgmt")
+        perform(self.session, petition, "accept", self.handler, now)
+        perform(self.session, petition, "submit_reply", self.handler, now, petitioner_info="市南区居民",
+                policy_basis="《青岛市城市市容和环境卫生管理条例》", result="已责令烧烤摊夜间停止露天经营。",
+                responsible_person="李明", contact_phone="0532-88886666")
+        perform(self.session, petition, "approve_reply", self.reviewer, now)
+        perform(self.session, petition, "send_reply", self.dispatcher, now)
+        self.session.commit()
+
+
+@pytest.fixture
+def handling(accounts: Accounts, db_session: Session) -> Handling:
+    from models.enums import DeptType, Role
+    from tests.factories import make_unit, make_user
+
+    unit = make_unit(db_session, dept_type=DeptType.URBAN_MGMT, name="市南区城市管理局")
+    result = Handling(
+        session=db_session,
+        dispatcher=make_user(db_session, Role.DISPATCHER),
+        unit=unit,
+        handler=make_user(db_session, Role.HANDLER, unit=unit),
+        reviewer=make_user(db_session, Role.UNIT_REVIEWER, unit=unit),
+    )
+    db_session.commit()
+    return result
