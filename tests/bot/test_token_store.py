@@ -271,13 +271,8 @@ def test_token_store_for_picks_redis_when_configured(redis_app_config: dict[str,
 
 
 @pytest.fixture
-def fake_app_config(app_config: dict[str, Any], fake_wechat: Any) -> dict[str, Any]:
-    return merge(app_config, {"WECHAT": {"api_base_url": fake_wechat.base_url}})
-
-
-@pytest.fixture
-def fake_app(fake_app_config: dict[str, Any], app: Flask) -> Flask:
-    app.config["WECHAT"] = fake_app_config["WECHAT"]
+def fake_app(app: Flask, fake_wechat: Any) -> Flask:
+    app.config["WECHAT"]["api_base_url"] = fake_wechat.base_url
     return app
 
 
