@@ -9,6 +9,7 @@ Protocol: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Me
 from __future__ import annotations
 
 import secrets
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -304,10 +305,9 @@ def simulate_command(district_code: str, url: str | None, openid: str | None) ->
         f"{platform}（{district_code}，{'安全模式' if keys.encoding_aes_key else '明文模式'}），openid {openid}"
     )
     click.echo(TERMINAL_HELP)
-    stdin = click.get_text_stream("stdin")
     while True:
         click.echo("你> ", nl=False)
-        line = stdin.readline()
+        line = sys.stdin.readline()
         if not line:
             break
         line = line.rstrip("\n")
