@@ -1,0 +1,56 @@
+"""The `api` blueprint (/api/v1) and its bearer-token authentication.
+
+Every endpoint needs ``Authorization: Bearer <token>`` except obtaining a token and reading the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, request
+
+from admin_web.api.errors import ApiError, register_error_handlers
+from admin_web.api.tokens import bearer_token, find_token
+from models import ApiToken, User, utcnow
+from qingsu.db import get_session
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+register_error_handlers(api)
+
+# Endpoints reachable without a token.
+PUBLIC_ENDPOINTS = frozenset({"api.create_token", "api.openapi_document"})
+
+
+@api.before_request
+def _authenticate() -> None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    session = get_session()
+    row = find_token(session, bearer_token(request.headers.get("Authorization")) or "", utcnow())
+    if row is None:
+        raise ApiError(401, "unauthenticated", "缺少或无效的访问令牌")
+    if session.dirty:
+        session.commit()
+    g.api_token = row
+    g.api_user = row.user
+
+
+def api_user() -> User:
+    """The user whose token authenticated this request."""
+    return g.api_user
+
+
+def api_token() -> ApiToken:
+    """The token row that authenticated this request."""
+    return g.api_token
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object.
+
+    :raises ApiError: 422 when the body is not a JSON object.
+    """
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid_input", "请求体须为 JSON 对象")
+    return body

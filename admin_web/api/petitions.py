@@ -1,0 +1,276 @@
+"""Petitions over the API: list and filter, read one, perform a workflow action, and take one in from another channel.
+
+Scope is the admin site's (`admin_web.scoping`): a petition outside the caller's scope is 404, exactly like one that
+does not exist. Workflow actions go through `workflow.engine.perform` under the workflow's own names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from admin_web.api.actions import action_params
+from admin_web.api.blueprint import api, api_user, json_body
+from admin_web.api.errors import ApiError
+from admin_web.api.serialize import petition_detail, petition_summary
+from admin_web.scoping import can_see, petition_or_404, scoped_petitions
+from models import Petition, User, utcnow
+from models.enums import Channel, Light, PetitionKind, PetitionState, Role
+from qingsu.db import get_session
+from workflow.engine import TRANSITIONS, perform, why_not
+from workflow.errors import TransitionRefused
+from workflow.intake import submit_petition
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+EXTERNAL_ID_MAX = Petition.__table__.c.external_id.type.length
+
+# Who may take petitions in over the API, and through which channel: the hotline for any district, district staff
+# (the work app) for their own.
+INTAKE_CHANNELS: dict[Role, Channel] = {
+    Role.HOTLINE: Channel.HOTLINE,
+    Role.DISPATCHER: Channel.WORKAPP,
+    Role.HANDLER: Channel.WORKAPP,
+}
+
+
+# --- listing -------------------------------------------------------------------------------------------------------
+
+
+def _enum_arg(name: str, cls: type) -> Any:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return cls(raw)
+    except ValueError:
+        raise ApiError(422, "invalid_input", f"参数 {name} 的取值「{raw}」无效", field=name) from None
+
+
+def _int_arg(name: str, default: int | None, low: int, high: int | None = None) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+        bound = f"{low}–{high}" if high is not None else f"≥{low}"
+        raise ApiError(422, "invalid_input", f"参数 {name} 须为整数（{bound}）", field=name)
+    return int(raw)
+
+
+def _instant_arg(name: str, end_of_day: bool) -> dt.datetime | None:
+    """A date (a whole Asia/Shanghai day: its start, or with `end_of_day` the next day's start) or an aware datetime."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        pass
+    else:
+        start = dt.datetime.combine(day + dt.timedelta(days=int(end_of_day)), dt.time(), tzinfo=SHANGHAI)
+        return start.astimezone(dt.UTC)
+    try:
+        instant = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise ApiError(422, "invalid_input", f"参数 {name} 须为日期（2026-11-27）或带时区的时间", field=name)
+    return instant
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@api.get("/petitions")
+def list_petitions() -> ResponseReturnValue:
+    """The caller's petitions, newest first, filtered and paginated."""
+    user = api_user()
+    query = scoped_petitions(user)
+    state = _enum_arg("state", PetitionState)
+    light = _enum_arg("light", Light)
+    kind = _enum_arg("kind", PetitionKind)
+    unit_id = _int_arg("unit", None, 1)
+    district = request.args.get("district", "").strip()
+    number = request.args.get("number", "").strip().upper()
+    text = request.args.get("q", "").strip()
+    created_from = _instant_arg("created_from", end_of_day=False)
+    created_to = _instant_arg("created_to", end_of_day=True)
+    page = _int_arg("page", 1, 1) or 1
+    per_page = _int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE) or DEFAULT_PER_PAGE
+    if state is not None:
+        query = query.where(Petition.state == state)
+    if light is not None:
+        query = query.where(Petition.light == light)
+    if kind is not None:
+        query = query.where(Petition.kind == kind)
+    if unit_id is not None:
+        query = query.where(Petition.current_unit_id == unit_id)
+    if district:
+        query = query.where(Petition.district_code == district)
+    if number:
+        query = query.where(Petition.number == number)
+    if text:
+        pattern = _like(text)
+        query = query.where(or_(Petition.title.like(pattern, escape="\\"), Petition.content.like(pattern, escape="\\")))
+    if created_from is not None:
+        query = query.where(Petition.created_at >= created_from)
+    if created_to is not None:
+        query = query.where(Petition.created_at < created_to)
+
+    session = get_session()
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Petition.created_at.desc(), Petition.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    )
+    return jsonify(
+        items=[petition_summary(p, user) for p in rows],
+        page=page,
+        per_page=per_page,
+        total=total,
+        pages=math.ceil(total / per_page),
+    )
+
+
+# --- one petition and its actions -----------------------------------------------------------------------------------
+
+
+@api.get("/petitions/<number>")
+def get_petition(number: str) -> ResponseReturnValue:
+    """One petition with its events, replies, extension requests and the actions the caller may take."""
+    session = get_session()
+    user = api_user()
+    return jsonify(petition_detail(session, petition_or_404(session, user, number), user))
+
+
+@api.post("/petitions/<number>/actions/<action>")
+def perform_action(number: str, action: str) -> ResponseReturnValue:
+    """Run a workflow action; the body holds its parameters and the state the caller saw (``expected_state``).
+
+    404 unknown action or petition; 409 the petition is no longer in ``expected_state``, the action does not apply
+    in its state, or a workflow rule refuses it now; 403 the caller's role may not take it; 422 bad parameters.
+    """
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise ApiError(404, "unknown_action", f"未知操作「{action}」")
+    session = get_session()
+    user = api_user()
+    petition = petition_or_404(session, user, number)
+    body = json_body()
+    expected = body.get("expected_state")
+    if not isinstance(expected, str) or expected not in PetitionState.__members__.values():
+        raise ApiError(422, "invalid_input", "请提供 expected_state（操作前看到的诉求状态）", field="expected_state")
+    params = action_params(action, body)
+    note = params.pop("note", None) or ""
+    if petition.state == PetitionState(expected):
+        reason = why_not(transition, petition, user)
+        if reason is not None and petition.state not in transition.sources:
+            raise ApiError(409, "wrong_state", reason)
+        if reason is not None and not transition.who(petition, user):
+            raise ApiError(403, "forbidden", reason)
+    try:
+        event = perform(session, petition, action, user, utcnow(), expected_state=expected, note=note, **params)
+    except TransitionRefused as refused:
+        # State and role were checked above, so what is left is a workflow rule refusing it in the present situation.
+        raise ApiError(409, "action_refused", str(refused)) from None
+    session.commit()
+    return jsonify(event_id=event.id, petition=petition_detail(session, petition, user))
+
+
+# --- intake from other channels -----------------------------------------------------------------------------------
+
+
+def _intake_values(body: dict[str, Any], user: User) -> dict[str, Any]:
+    strings = ("external_id", "district_code", "kind", "content", "location", "contact_name", "contact_phone")
+    for field in strings:
+        if body.get(field) is not None and not isinstance(body[field], str):
+            raise ApiError(422, "invalid_input", f"{field} 须为字符串", field=field)
+    for field in ("latitude", "longitude"):
+        value = body.get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ApiError(422, "invalid_input", f"{field} 须为数字", field=field)
+    external_id = (body.get("external_id") or "").strip()
+    if not external_id or len(external_id) > EXTERNAL_ID_MAX:
+        raise ApiError(422, "invalid_input", f"请提供 external_id（1–{EXTERNAL_ID_MAX} 个字符）", field="external_id")
+    try:
+        kind = PetitionKind(body.get("kind") or "")
+    except ValueError:
+        raise ApiError(422, "invalid_input", "kind 须为 livelihood、development 或 enforcement", field="kind") from None
+    district_code = (body.get("district_code") or user.district_code or "").strip()
+    if user.district_code is not None and district_code != user.district_code:
+        raise ApiError(422, "invalid_input", "只能为本区(市)录入诉求", field="district_code")
+    attachments = body.get("attachments") or []
+    if not isinstance(attachments, list) or not all(
+        isinstance(a, dict) and isinstance(a.get("url"), str) for a in attachments
+    ):
+        raise ApiError(422, "invalid_input", "attachments 须为 [{\"url\": ...}] 列表", field="attachments")
+    return {
+        "external_id": external_id,
+        "kind": kind,
+        "district_code": district_code,
+        "content": body.get("content") or "",
+        "location": body.get("location") or "",
+        "latitude": body.get("latitude"),
+        "longitude": body.get("longitude"),
+        "contact_name": (body.get("contact_name") or "").strip() or None,
+        "contact_phone": (body.get("contact_phone") or "").strip() or None,
+        "attachments": [{"kind": str(a.get("kind") or "image"), "url": a["url"]} for a in attachments],
+    }
+
+
+def _existing(session: Session, channel: Channel, external_id: str) -> Petition | None:
+    return session.scalars(
+        select(Petition).where(Petition.channel == channel, Petition.external_id == external_id)
+    ).first()
+
+
+def _repeat(session: Session, petition: Petition, user: User) -> ResponseReturnValue:
+    # The same external id from a caller who neither entered the first petition nor may see it must not reveal it.
+    # (A community worker's petition goes to the district platform, out of the worker's scope, yet is theirs.)
+    if petition.created_by_id != user.id and not can_see(user, petition, session):
+        raise ApiError(409, "external_id_taken", "该 external_id 已被其他来源使用")
+    return jsonify(petition_detail(session, petition, user)), 200
+
+
+@api.post("/petitions")
+def create_petition() -> ResponseReturnValue:
+    """Take a petition in from the 12345 hotline or the work app; idempotent per channel and ``external_id``.
+
+    201 with the new petition the first time; 200 with the same petition when the id was seen before.
+    """
+    user = api_user()
+    channel = INTAKE_CHANNELS.get(user.role)
+    if channel is None:
+        raise ApiError(403, "forbidden", f"「{user.role.label}」不能通过接口录入诉求")
+    values = _intake_values(json_body(), user)
+    session = get_session()
+    existing = _existing(session, channel, values["external_id"])
+    if existing is not None:
+        return _repeat(session, existing, user)
+    origin_unit = user.unit if values["kind"] == PetitionKind.ENFORCEMENT else None
+    try:
+        petition = submit_petition(
+            session, now=utcnow(), channel=channel, created_by=user, origin_unit=origin_unit, **values
+        )
+        session.commit()
+    except IntegrityError:
+        # Another request with the same external id won the race: answer with its petition.
+        session.rollback()
+        existing = _existing(session, channel, values["external_id"])
+        if existing is None:
+            raise
+        return _repeat(session, existing, user)
+    response = jsonify(petition_detail(session, petition, user))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_petition", number=petition.number)
+    return response
