@@ -1,1 +1,39 @@
-"""The admin site (server-rendered pages for staff) and, from helper F2, the JSON API."""
+"""The admin site: server-rendered pages for the platform's staff (and, registered here too, the JSON API).
+
+`init_app(app)` sets up sign-in (Flask-Login), CSRF protection on every form (Flask-WTF), the template helpers and
+the blueprints. The application factory calls it once.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+
+
+def init_app(app: Flask) -> None:
+    """Register the admin site on `app`."""
+    from admin_web import api, errors, rendering
+    from admin_web.auth import init_login
+    from admin_web.blueprint import admin
+
+    # Importing the view modules attaches their routes to the `admin` blueprint before it is registered.
+    from admin_web.views import (  # noqa: F401
+        actions,
+        enforcement,
+        followup,
+        home,
+        petition,
+        queue,
+        review,
+        search,
+        workbench,
+    )
+
+    init_login(app)
+    csrf.init_app(app)
+    rendering.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(admin)
+    api.init_app(app)  # F2: the JSON API (after CSRFProtect and the error pages, which it builds on)

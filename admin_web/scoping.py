@@ -1,0 +1,120 @@
+"""Which petitions a staff member may see, and which citizens' phone numbers they may read in full.
+
+Scope, by role:
+
+* city platform roles (市级平台调度, 市平台管理员, 市领导, 12345热线平台) see every district;
+* district platform roles (区平台调度, 区平台管理员) see their own district only;
+* unit roles (承办人, 承办单位科室负责人) see only their unit's work: petitions the unit holds now, leads or
+  cooperates on as a 执法 unit, or raised itself (a 执法 petition entered by the unit).
+
+A petition outside the scope answers 404, never 403, so petition numbers cannot be probed.
+
+Phone numbers: the roles that must call the petitioner read them in full — the district and city dispatchers
+(who check details and explain rejections) and the handlers (承办人, who handle the matter with the petitioner).
+Every other role (reviewers, managers, leadership, the hotline) sees them masked as 138****1234, in the contact
+fields and inside the petition text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import abort
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from models import Petition, User, petition_cooperating_unit
+from models.enums import Role
+
+CITY_WIDE_ROLES = frozenset({Role.CITY_DISPATCHER, Role.CITY_MANAGER, Role.LEADER, Role.HOTLINE})
+DISTRICT_ROLES = frozenset({Role.DISPATCHER, Role.DISTRICT_MANAGER})
+UNIT_ROLES = frozenset({Role.HANDLER, Role.UNIT_REVIEWER})
+PHONE_READERS = frozenset({Role.DISPATCHER, Role.CITY_DISPATCHER, Role.HANDLER})
+
+# Mainland mobile numbers (and the same digits written with spaces or dashes) inside free text.
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
+
+
+def petition_scope(user: User) -> ColumnElement[bool]:
+    """A WHERE clause on Petition that admits exactly the petitions `user` may see."""
+    if not user.active:
+        return false()
+    if user.role in UNIT_ROLES:
+        if user.unit_id is None:
+            return false()
+        cooperating = select(petition_cooperating_unit.c.petition_id).where(
+            petition_cooperating_unit.c.unit_id == user.unit_id
+        )
+        return or_(
+            Petition.current_unit_id == user.unit_id,
+            Petition.lead_unit_id == user.unit_id,
+            Petition.origin_unit_id == user.unit_id,
+            Petition.id.in_(cooperating),
+        )
+    if user.role in CITY_WIDE_ROLES:
+        return true()
+    if user.role in DISTRICT_ROLES and user.district_code is not None:
+        return Petition.district_code == user.district_code
+    return false()
+
+
+def scoped_petitions(user: User) -> Select[tuple[Petition]]:
+    """``select(Petition)`` limited to what `user` may see; add filters and ordering to it."""
+    return select(Petition).where(petition_scope(user))
+
+
+def can_see(user: User, petition: Petition, session: Session) -> bool:
+    """Whether `petition` is inside `user`'s scope."""
+    return session.scalar(select(Petition.id).where(Petition.id == petition.id, petition_scope(user))) is not None
+
+
+def petition_or_404(session: Session, user: User, number: str) -> Petition:
+    """The petition with this number if `user` may see it.
+
+    :raises werkzeug.exceptions.NotFound: when it does not exist or is outside the scope (the same answer for both).
+    """
+    petition = session.scalars(scoped_petitions(user).where(Petition.number == number.strip().upper())).first()
+    if petition is None:
+        abort(404)
+    return petition
+
+
+def district_codes_visible(user: User) -> list[str] | None:
+    """The districts whose data `user` may see: None means all of them."""
+    if user.role in CITY_WIDE_ROLES:
+        return None
+    return [user.district_code] if user.district_code else []
+
+
+def reads_phone_numbers(user: User) -> bool:
+    """Whether `user`'s role must call petitioners and so sees their numbers unmasked."""
+    return user.role in PHONE_READERS
+
+
+def mask_phone(phone: str | None) -> str:
+    """``13812341234`` → ``138****1234``; shorter numbers keep only their last two digits visible."""
+    if not phone:
+        return ""
+    digits = phone.strip()
+    if len(digits) >= 8:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    return "*" * max(len(digits) - 2, 0) + digits[-2:]
+
+
+def mask_text(text: str) -> str:
+    """`text` with every mobile number in it masked (citizens often write their number into the petition)."""
+    return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+def phone_for(user: User, phone: str | None) -> str:
+    """A petitioner's phone number as `user` may see it."""
+    if not phone:
+        return ""
+    return phone if reads_phone_numbers(user) else mask_phone(phone)
+
+
+def text_for(user: User, text: str | None) -> str:
+    """Free text written by a petitioner, with phone numbers masked for roles that may not read them."""
+    if not text:
+        return ""
+    return text if reads_phone_numbers(user) else mask_text(text)

@@ -1,0 +1,163 @@
+"""What the action forms need: which fields each workflow action reads, and the choices and defaults to offer.
+
+Forms post to one endpoint per action (`views.actions`), which hands the fields to `workflow.engine.perform` by the
+workflow's own parameter names, so a field name here is exactly the effect's parameter name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Petition, Unit, User
+from models.enums import (
+    AssessmentOutcome,
+    Complexity,
+    DeptType,
+    InadmissibleCode,
+    Nature,
+    PetitionKind,
+    PetitionState,
+    Resolution,
+    Role,
+    Satisfaction,
+    UnitLevel,
+)
+from workflow import effects, routing
+from workflow.engine import Transition
+
+CLASSIFICATION = ("kind", "nature", "complexity", "dept_type")
+
+# The form fields each action sends (all optional ones included); anything else posted is ignored.
+ACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "dispatch": ("unit_id", *CLASSIFICATION, "cooperating_unit_ids", "note"),
+    "city_dispatch": ("unit_id", *CLASSIFICATION, "note"),
+    "reject": ("code", "note"),
+    "send_to_city": (*CLASSIFICATION, "note"),
+    "return_to_district": ("note",),
+    "accept": ("note",),
+    "return": ("note",),
+    "escalate": ("note",),
+    "submit_reply": ("petitioner_info", "policy_basis", "result", "responsible_person", "contact_phone"),
+    "approve_reply": ("note",),
+    "approve_city_reply": ("note",),
+    "return_reply": ("note",),
+    "send_reply": ("note",),
+    "evaluate": ("satisfaction", "resolution", "comment"),
+    "assess": ("outcome", "note"),
+    "request_extension": ("extra_working_days", "reason"),
+    "decide_extension": ("approve", "note"),
+}
+LIST_FIELDS = frozenset({"cooperating_unit_ids"})
+
+CHOICES: dict[str, list[tuple[str, str]]] = {
+    "kind": [(k.value, k.label) for k in PetitionKind],
+    "nature": [(n.value, n.label) for n in Nature],
+    "complexity": [(c.value, c.label) for c in Complexity],
+    "dept_type": [(d.value, d.label) for d in DeptType],
+    "code": [(c.value, c.label) for c in InadmissibleCode],
+    "satisfaction": [(s.value, s.label) for s in Satisfaction],
+    "resolution": [(r.value, r.label) for r in Resolution],
+    "outcome": [(o.value, o.label) for o in AssessmentOutcome],
+}
+
+LABELS: dict[str, dict[str, str]] = {name: dict(pairs) for name, pairs in CHOICES.items()}
+
+
+@dataclass
+class ActionForms:
+    """Everything the action-form macro renders for one petition."""
+
+    petition: Petition
+    transitions: list[Transition]
+    values: dict[str, Any] = field(default_factory=dict)
+    targets: list[Unit] = field(default_factory=list)
+    cooperating_candidates: list[Unit] = field(default_factory=list)
+    open_action: str | None = None
+    error: str | None = None
+    error_field: str | None = None
+
+    @property
+    def expected_state(self) -> str:
+        return self.petition.state.value
+
+
+def suggested_department(petition: Petition) -> str | None:
+    """The classifier's first department type for `petition`, if it made a suggestion."""
+    departments = (petition.suggestion or {}).get("departments") or []
+    return departments[0].get("type") if departments else None
+
+
+def defaults(session: Session, petition: Petition, targets: list[Unit]) -> dict[str, Any]:
+    """Initial values: what the petition already says, else what the classifier suggested."""
+    suggestion = petition.suggestion or {}
+    dept = petition.dept_type.value if petition.dept_type else suggested_department(petition)
+    unit_id: int | None = None
+    if dept:
+        unit_id = next((u.id for u in targets if u.dept_type is not None and u.dept_type.value == dept), None)
+    return {
+        "kind": petition.kind.value,
+        "nature": petition.nature.value if petition.nature else suggestion.get("nature"),
+        "complexity": petition.complexity.value,
+        "dept_type": dept,
+        "unit_id": unit_id,
+        "code": petition.inadmissible_code.value if petition.inadmissible_code else suggestion.get("inadmissible_code"),
+        "cooperating_unit_ids": [u.id for u in petition.cooperating_units],
+    }
+
+
+def action_forms(
+    session: Session,
+    petition: Petition,
+    transitions: list[Transition],
+    posted: dict[str, Any] | None = None,
+) -> ActionForms:
+    """The forms for `transitions` on `petition`, prefilled with the defaults or with what was just posted."""
+    actions = {t.action for t in transitions}
+    targets: list[Unit] = []
+    if "dispatch" in actions:
+        targets = routing.dispatch_targets(session, petition, by_city=False)
+    elif "city_dispatch" in actions:
+        targets = routing.dispatch_targets(session, petition, by_city=True)
+    cooperating: list[Unit] = []
+    if "dispatch" in actions:
+        cooperating = list(
+            session.scalars(
+                select(Unit)
+                .where(
+                    Unit.district_code == petition.district_code,
+                    Unit.level.in_((UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)),
+                    Unit.active.is_(True),
+                )
+                .order_by(Unit.level, Unit.name)
+            )
+        )
+    values = defaults(session, petition, targets)
+    if "decide_extension" in actions:
+        values["pending_extension"] = effects.pending_extension(session, petition)
+    if posted:
+        values.update(posted)
+    return ActionForms(petition, transitions, values, targets, cooperating)
+
+
+def posted_params(action: str, form: Any) -> dict[str, Any]:
+    """The workflow parameters of `action` from a submitted form (a werkzeug MultiDict)."""
+    params: dict[str, Any] = {}
+    for name in ACTION_FIELDS.get(action, ()):
+        if name in LIST_FIELDS:
+            params[name] = form.getlist(name)
+        elif name in form:
+            params[name] = form.get(name)
+    return params
+
+
+def needs_review_of(user: User) -> tuple[PetitionState, ...]:
+    """The reply-review states `user`'s role acts on."""
+    return {
+        Role.UNIT_REVIEWER: (PetitionState.UNIT_REVIEW,),
+        Role.CITY_DISPATCHER: (PetitionState.CITY_REVIEW,),
+        Role.DISPATCHER: (PetitionState.PLATFORM_REVIEW,),
+    }.get(user.role, ())

@@ -1,0 +1,67 @@
+"""The petition page: everything about one petition, its full timeline, its light and deadline, and the forms of
+exactly the actions the signed-in user may perform now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from admin_web.auth import role_required, staff
+from admin_web.blueprint import admin
+from admin_web.rendering import live_lights
+from admin_web.scoping import petition_or_404
+from admin_web.views.forms import CHOICES, LABELS, action_forms
+from models import Assessment, Evaluation, ExtensionRequest, Petition, Reply, User, utcnow
+from qingsu.db import get_session
+from workflow.engine import TRANSITIONS, available_actions
+from workflow.queries import history
+
+EVENT_LABELS = {"submit": "提交诉求", **{name: t.label for name, t in TRANSITIONS.items()}}
+
+
+def render_petition(
+    petition: Petition,
+    user: User,
+    *,
+    status: int = 200,
+    posted: dict[str, Any] | None = None,
+    open_action: str | None = None,
+    error: str | None = None,
+    error_field: str | None = None,
+) -> ResponseReturnValue:
+    """The petition page; after a refused action it reopens that action's form with the values and the reason."""
+    session = get_session()
+    forms = action_forms(session, petition, available_actions(petition, user), posted)
+    forms.open_action, forms.error, forms.error_field = open_action, error, error_field
+
+    def rows(model: Any) -> list[Any]:
+        return list(session.scalars(select(model).where(model.petition_id == petition.id).order_by(model.id)))
+
+    return (
+        render_template(
+            "admin/petition.html",
+            p=petition,
+            forms=forms,
+            choices=CHOICES,
+            labels=LABELS,
+            light=live_lights([petition], utcnow())[petition.id],
+            events=history(session, petition),
+            event_labels=EVENT_LABELS,
+            replies=rows(Reply),
+            extensions=rows(ExtensionRequest),
+            evaluations=rows(Evaluation),
+            assessments=rows(Assessment),
+        ),
+        status,
+    )
+
+
+@admin.get("/petitions/<number>")
+@role_required()
+def petition_page(number: str) -> ResponseReturnValue:
+    """One petition (404 when it is outside the user's scope)."""
+    user = staff()
+    return render_petition(petition_or_404(get_session(), user, number), user)
