@@ -1,0 +1,59 @@
+"""How often dispatchers kept the classifier's suggestion (shown on the admin dashboard)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Petition
+
+UNKNOWN = "unknown"
+
+
+def _rate(accepted: int, total: int) -> float | None:
+    return accepted / total if total else None
+
+
+def suggested_department(suggestion: dict[str, Any] | None) -> str:
+    """The top department type of a stored suggestion (`Suggestion.to_dict()`), or "unknown"."""
+    departments = (suggestion or {}).get("departments") or []
+    if departments and isinstance(departments[0], dict) and departments[0].get("type"):
+        return str(departments[0]["type"])
+    return UNKNOWN
+
+
+def acceptance_stats(
+    session: Session, district_code: str | None = None, since: datetime | None = None
+) -> dict:
+    """Acceptance of suggestions among petitions a dispatcher has decided on (`suggestion_accepted` not null).
+
+    Returns `{"total": n, "accepted": k, "rate": k / n or None, "by_department": {type: {"total", "accepted",
+    "rate"}}}`, where `by_department` groups by the department the classifier suggested first, so it shows which
+    suggestions dispatchers trust. `since` compares with `Petition.created_at`.
+    """
+    query = select(Petition.suggestion, Petition.suggestion_accepted).where(
+        Petition.suggestion_accepted.is_not(None)
+    )
+    if district_code is not None:
+        query = query.where(Petition.district_code == district_code)
+    if since is not None:
+        query = query.where(Petition.created_at >= since)
+    total = accepted = 0
+    by_department: dict[str, dict[str, Any]] = {}
+    for suggestion, kept in session.execute(query):
+        total += 1
+        accepted += int(bool(kept))
+        group = by_department.setdefault(suggested_department(suggestion), {"total": 0, "accepted": 0})
+        group["total"] += 1
+        group["accepted"] += int(bool(kept))
+    for group in by_department.values():
+        group["rate"] = _rate(group["accepted"], group["total"])
+    return {
+        "total": total,
+        "accepted": accepted,
+        "rate": _rate(accepted, total),
+        "by_department": dict(sorted(by_department.items())),
+    }
