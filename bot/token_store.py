@@ -83,6 +83,8 @@ class DatabaseTokenStore:
       in-process lock first, so they do not spin on SQLite's busy handler.
 
     Inside `lock`, `get` and `set` run in the locking transaction (a second connection would wait on our own lock).
+    For the same reason, on SQLite call the WeChat client outside any open write transaction of your own: a token
+    renewal from inside one would wait for that transaction until `lock_wait` runs out.
     """
 
     def __init__(self, engine: Engine, lock_wait: float = LOCK_WAIT_SECONDS) -> None:
