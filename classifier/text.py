@@ -58,7 +58,9 @@ def get_tokenizer() -> jieba.Tokenizer:
                 tokenizer.tmp_dir = _cache_dir()
                 tokenizer.cache_file = "qingsu-jieba.cache"
                 tokenizer.initialize()
-                tokenizer.load_userdict(str(USER_DICT))
+                # jieba leaves a file it opened itself unclosed (a ResourceWarning, an error under pytest).
+                with USER_DICT.open("rb") as user_dict:
+                    tokenizer.load_userdict(user_dict)
                 _tokenizer = tokenizer
     return _tokenizer
 
