@@ -182,7 +182,7 @@ class Dialog:
         expired = self._expire()
         word = command_form(text)
         if expired:
-            reply = self._idle_command(text, word)
+            reply = self._idle_command(word)
             return self._finish(_join(expired, reply if reply is not None else texts.NOTHING_IN_PROGRESS))
         if self.flow == IDLE:
             return self._finish(self._idle_text(text, word))
@@ -199,7 +199,9 @@ class Dialog:
         if word in texts.REPORT_WORDS:
             return self._finish(self.on_report_requested())
         if word in texts.MY_WORDS:
-            return self._finish(_join(self._my_petitions(), texts.still_writing(self._prompt())))
+            return self._finish(self._with_reminder(self._my_petitions()))
+        if word in texts.GUIDE_WORDS:
+            return self._finish(self._with_reminder(texts.GUIDE))
         return self._finish(self._answer(Said(text=text)))
 
     def on_location(self, latitude: float | None, longitude: float | None, label: str) -> str:
@@ -239,8 +241,8 @@ class Dialog:
 
     def on_unsupported(self, notice: str) -> str:
         """Answer a message type the dialog cannot use, reminding the citizen of the current step."""
-        self._expire()
-        return self._finish(self._with_reminder(notice))
+        expired = self._expire()
+        return self._finish(_join(expired, self._with_reminder(notice)))
 
     def on_report_requested(self) -> str:
         """我要反映: start a report, or ask what to do with the one being written."""
@@ -251,7 +253,7 @@ class Dialog:
 
     # --- idle --------------------------------------------------------------------------------------------------
 
-    def _idle_command(self, text: str, word: str) -> str | None:
+    def _idle_command(self, word: str) -> str | None:
         if word in texts.HELP_WORDS:
             return _join(texts.HELP, self._pending_hint())
         if word in texts.CANCEL_WORDS or word in texts.BACK_WORDS:
@@ -270,7 +272,7 @@ class Dialog:
         return None
 
     def _idle_text(self, text: str, word: str) -> str:
-        reply = self._idle_command(text, word)
+        reply = self._idle_command(word)
         if reply is not None:
             return reply
         if word in SATISFACTION_ANSWERS and not word.isdigit() and self._pending():
@@ -293,7 +295,7 @@ class Dialog:
     def _with_reminder(self, body: str) -> str:
         if self.flow == IDLE:
             return body
-        return _join(body, texts.still_writing(self._prompt()))
+        return _join(body, texts.still_writing(self._prompt(), rating=self.flow == RATE))
 
     # --- the generic step machinery -----------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from wechatpy.messages import BaseMessage
 
 from bot import texts
 from bot.conversation import Dialog
+from classifier.lifecycle import get_suggester
 from classifier.screening import screen
 from models import Citizen, District, WechatAccount
 
@@ -63,8 +64,6 @@ class Inbound:
 
     def dialog(self) -> Dialog:
         """The sender's dialog, with the classifier's screening and suggestions."""
-        import classifier
-
         settings = self.app.config["WECHAT"]
         self.citizen.last_message_at = self.now
         return Dialog(
@@ -76,7 +75,7 @@ class Inbound:
             timezone=self.app.config["CALENDAR"]["timezone"],
             screen=lambda content: screen(content, self.account.district_code),
             # The suggester loads a model: only a submission needs it.
-            suggest=lambda content: classifier.get_suggester(self.app).suggest(content),
+            suggest=lambda content: get_suggester(self.app).suggest(content, self.account.district_code),
         )
 
 
@@ -178,6 +177,8 @@ def _coordinate(value: str) -> float | None:
 @handles("event.subscribe")
 def subscribe(inbound: Inbound) -> str:
     inbound.citizen.subscribed = True
+    # Following the account opens the 48-hour window for customer-service messages, as a message does.
+    inbound.citizen.last_message_at = inbound.now
     district = inbound.district
     return texts.welcome(district.platform_name, district.name)
 

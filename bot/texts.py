@@ -101,8 +101,9 @@ def interrupted(step_title: str) -> str:
     )
 
 
-def still_writing(prompt: str) -> str:
-    return f"——\n您正在填写的诉求还未提交，请继续：\n{prompt}"
+def still_writing(prompt: str, rating: bool = False) -> str:
+    what = "您的评价" if rating else "您正在填写的诉求"
+    return f"——\n{what}还未提交，请继续：\n{prompt}"
 
 
 # --- intake ------------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from xml.parsers.expat import ExpatError
 
 import xmltodict
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
@@ -259,3 +259,13 @@ def webhook(district_code: str) -> Response:
         return Response(rejected.reason, status=rejected.status, mimetype="text/plain")
     text = handle_once(session, account, message, now)
     return Response(render_reply(account, message, text, utcnow()), mimetype="application/xml")
+
+
+def forget_handled_messages(session: Session, older_than: dt.datetime) -> int:
+    """Delete the dedupe rows of messages handled before `older_than`; returns how many.
+
+    WeChat retries within about 15 seconds, so a day's rows are plenty; the scheduler calls this daily.
+    Does not commit.
+    """
+    result = session.execute(delete(InboundMessage).where(InboundMessage.created_at < older_than))
+    return int(result.rowcount or 0)
