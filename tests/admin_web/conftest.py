@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from admin_web.passwords import hash_password
 from models import Citizen, Petition, Unit, User
 from models.enums import DeptType, Role, UnitLevel
 from tests.factories import (
+    MONDAY_10AM,
     make_citizen,
     make_city_platform,
     make_district,
@@ -25,9 +27,18 @@ from tests.factories import (
     make_unit,
     make_user,
 )
+from workflow.engine import perform
 
 PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+REPLY = {
+    "petitioner_info": "张先生，市南区太平角社区居民",
+    "policy_basis": "《青岛市市容和环境卫生管理条例》第二十条",
+    "result": "执法队员已现场检查，责令烧烤摊于22时前停止营业并安装油烟净化设施。",
+    "responsible_person": "李队长",
+    "contact_phone": "0532-88886666",
+}
 
 SUGGESTION = {
     "departments": [
@@ -104,6 +115,25 @@ class World:
         petition = make_petition(self.session, **overrides)
         self.session.commit()
         return petition
+
+    def do(self, petition: Petition, action: str, actor: User, **params: Any) -> Petition:
+        """Move `petition` along through the workflow itself (setting up a state the page under test starts from)."""
+        perform(self.session, petition, action, actor, MONDAY_10AM + dt.timedelta(hours=len(petition.events)),
+                **params)
+        self.session.commit()
+        return petition
+
+    def assigned_to_urban(self, **overrides: Any) -> Petition:
+        """A petition dispatched to the urban management bureau (待签收)."""
+        petition = self.petition(**overrides)
+        return self.do(petition, "dispatch", self.dispatcher, unit_id=self.urban.id, nature="complaint",
+                       dept_type="urban_mgmt")
+
+    def replied_by_urban(self, **overrides: Any) -> Petition:
+        """A petition the urban management bureau accepted and answered (答复待单位审核)."""
+        petition = self.assigned_to_urban(**overrides)
+        self.do(petition, "accept", self.urban_handler)
+        return self.do(petition, "submit_reply", self.urban_handler, **REPLY)
 
 
 @pytest.fixture
