@@ -49,16 +49,26 @@ CITIES: tuple[str, ...] = (
 )  # fmt: skip
 
 _OUTSIDE = "|".join(sorted(map(re.escape, PROVINCES + CITIES), key=len, reverse=True))
-# 市/省/县 after the name, but not a Qingdao street or market (济南市场 is not 济南市).
-_ADMIN_SUFFIX = r"(?:省|市(?!场|民|区)|县|自治区|地区|特别行政区)"
-_LOCATIVE = r"(?:在|位于|住在|地处|地址是?[:：]?|户籍在|老家)"
 # After a place name these make it a street, building or estate in Qingdao (香港中路, 延安三路, 南京路小区).
-_STREET_SUFFIX = r"(?:[一二三四五六七八九十\d]*(?:东|西|南|北|中|支)?(?:路|街|道|巷|里|大街|大道|广场|小区|花园|大厦|商城|市场))"
+_STREET_SUFFIX = r"[一二三四五六七八九十\d]*(?:东|西|南|北|中|支)?(?:路|街|道|巷|里|大街|大道|广场|小区|花园|大厦|商城|市场)"
+# What makes a mention a place where the matter is, rather than a product (烟台苹果) or a destination (去香港):
+# an administrative suffix (济南市, 河北省), a district, county, port or village after it (烟台芝罘区, 宁波港),
+# another outside place right after it (潍坊高密), "那边/当地", "的一家/的公司/…", or 在/位于/住在 before it.
+_ADMIN_SUFFIX = r"(?:省|市(?!场|民|区)|县|自治区|地区|特别行政区)"
+_PLACE_TAIL = (
+    rf"(?:[\u4e00-\u9fff]{{0,3}}(?:区|县|镇|乡|村|港|开发区|新区)(?!{_STREET_SUFFIX})|那边|那里|当地|{_OUTSIDE}"
+    r"|的(?:一家|一个|企业|公司|工厂|旅行社|项目|房子|开发商|医保|社保|公积金|人社局|医保局|审批局|海关|政府|村里))"
+)
+_LOCATIVE = r"(?:在|位于|住在|地处|地址是?[:：]?|户籍在|老家|来自)"
 
 OUTSIDE_PATTERN = re.compile(
-    rf"(?P<named>{_OUTSIDE}){_ADMIN_SUFFIX}|{_LOCATIVE}(?P<located>{_OUTSIDE})(?!{_STREET_SUFFIX})"
+    rf"(?P<named>{_OUTSIDE})(?!{_STREET_SUFFIX})(?={_ADMIN_SUFFIX}|{_PLACE_TAIL})|{_LOCATIVE}(?P<located>{_OUTSIDE})(?!{_STREET_SUFFIX})"
 )
 QINGDAO_PATTERN = re.compile("|".join(sorted(map(re.escape, QINGDAO_NAMES), key=len, reverse=True)))
+# Names of places inside Qingdao below the city itself: a matter that names one is local.
+LOCAL_PATTERN = re.compile(
+    "|".join(sorted((re.escape(n) for names in QINGDAO_DISTRICTS.values() for n in names), key=len, reverse=True))
+)
 # Only a district's full name counts for the district rule: 崂山啤酒 or 即墨路 (a street in 市北区) name no district.
 DISTRICT_PATTERNS: dict[str, re.Pattern[str]] = {
     code: re.compile("|".join(re.escape(name) for name in names if name.endswith(("区", "市"))))
@@ -74,6 +84,23 @@ def outside_places(text: str) -> list[str]:
 def mentions_qingdao(text: str) -> bool:
     """Whether the text names Qingdao, one of its districts or one of its towns."""
     return QINGDAO_PATTERN.search(text) is not None
+
+
+def local_places(text: str) -> list[str]:
+    """Qingdao districts and towns the text names (not the bare city name), in order of appearance."""
+    return [match.group(0) for match in LOCAL_PATTERN.finditer(text)]
+
+
+def looks_outside_qingdao(text: str) -> list[str]:
+    """The outside places, when the text seems to be about a matter outside Qingdao, else [].
+
+    More distinct outside places than Qingdao districts and towns tips the balance: "我在青岛打工，老家在莱阳，
+    村里修路占了俺家的地" is about 莱阳; "我在烟台上班，家在李沧，小区停水" is about 李沧.
+    """
+    outside = list(dict.fromkeys(outside_places(text)))
+    if len(outside) > len(set(local_places(text))):
+        return outside
+    return []
 
 
 def districts_named(text: str) -> set[str]:
