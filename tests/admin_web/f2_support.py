@@ -5,6 +5,7 @@ Imported by the F2 test modules (tests/admin_web/conftest.py belongs to the admi
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -12,9 +13,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
 
 import admin_web
 from admin_web.api.tokens import issue_token
+from bot.fake_api import FakeWechat, create_fake_app
 from models import Citizen, Unit, User, utcnow
 from models.enums import DeptType, Role, UnitLevel
 from tests.factories import make_citizen, make_city_platform, make_district, make_unit, make_user
@@ -102,3 +105,28 @@ def world(site: Flask, db_session: Session) -> World:
     )
     s.commit()
     return world
+
+
+@dataclass(frozen=True)
+class FakeWechatServer:
+    """A running fake WeChat API: `fake` to arrange and inspect, `base_url` for ``[wechat] api_base_url``."""
+
+    fake: FakeWechat
+    base_url: str
+
+
+@pytest.fixture
+def fake_wechat(site: Flask) -> Iterator[FakeWechatServer]:
+    """The fake WeChat API on a free local port, with the app pointed at it."""
+    fake = FakeWechat()
+    server = make_server("127.0.0.1", 0, create_fake_app(fake), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    site.config["WECHAT"]["api_base_url"] = base_url
+    try:
+        yield FakeWechatServer(fake, base_url)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -1,0 +1,232 @@
+"""The leadership dashboard (/admin/dashboard): resolution, satisfaction and on-time rates by district, unit, kind and
+month; red / yellow / blue light counts; overdue petitions; this week's hot issues; how often dispatchers kept the
+classifier's suggestion.
+
+City leadership and the city platform's roles see every district (and may pick one); district platform roles see
+their own district only. The rates come from `workflow.rates`, where they are defined once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, abort, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from admin_web.auth import role_required, staff
+from admin_web.navigation import nav_item
+from admin_web.scoping import CITY_WIDE_ROLES
+from models import District, Petition, Unit, User, utcnow
+from models.enums import DeptType, Light, PetitionKind, PetitionState, Role
+from qingsu.db import get_session
+from workflow.rates import ALL, Rate, on_time_rates, resolution_rates, satisfaction_rates
+
+dashboard = Blueprint("dashboard", __name__, url_prefix="/admin/dashboard")
+
+DASHBOARD_ROLES = (Role.LEADER, Role.CITY_DISPATCHER, Role.CITY_MANAGER, Role.DISPATCHER, Role.DISTRICT_MANAGER)
+# Petitions whose time limit is running: accepted and not yet answered, closed or rejected.
+RUNNING_STATES = (
+    PetitionState.PENDING_DISPATCH,
+    PetitionState.AT_CITY,
+    PetitionState.ASSIGNED,
+    PetitionState.HANDLING,
+    PetitionState.UNIT_REVIEW,
+    PetitionState.CITY_REVIEW,
+    PetitionState.PLATFORM_REVIEW,
+)
+HOT_WINDOW = dt.timedelta(days=7)
+HOT_DEPARTMENTS = 8
+HOT_TERMS = 15
+TOP_UNITS = 20
+OVERDUE_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """One line of a rates table: what it is about, and its three rates."""
+
+    key: str
+    label: str
+    resolution: Rate
+    satisfaction: Rate
+    on_time: Rate
+
+    @property
+    def volume(self) -> int:
+        return max(self.resolution.denominator, self.on_time.denominator)
+
+
+@dataclass(frozen=True)
+class Period:
+    """The period the rates cover: [start, end) as aware instants, and the local days the user picked."""
+
+    start: dt.datetime
+    end: dt.datetime
+    first_day: dt.date
+    last_day: dt.date
+
+
+def dashboard_district(user: User) -> str | None:
+    """The district the page shows: a city-wide role's choice (None = all districts), else the user's own.
+
+    :raises werkzeug.exceptions.NotFound: a district role asking for another district.
+    """
+    asked = (request.args.get("district") or "").strip() or None
+    if user.role in CITY_WIDE_ROLES:
+        return asked
+    if asked is not None and asked != user.district_code:
+        abort(404)
+    return user.district_code
+
+
+def period_from_args(today: dt.date, tz: ZoneInfo) -> Period:
+    """The period from ``start`` and ``end`` (local dates, both included); by default this year up to today."""
+
+    def day(name: str, default: dt.date) -> dt.date:
+        try:
+            return dt.date.fromisoformat(request.args.get(name) or "")
+        except ValueError:
+            return default
+
+    first = day("start", today.replace(month=1, day=1))
+    last = day("end", today)
+    if last < first:
+        first, last = last, first
+    start = dt.datetime.combine(first, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    return Period(start, end, first, last)
+
+
+def rate_table(
+    session: Session, group_by: str | None, district_code: str | None, period: Period, labels: dict[str, str]
+) -> list[RateRow]:
+    """The three rates per group, one row per group that has any rating or reply in the period."""
+    kwargs: dict[str, Any] = {"district_code": district_code, "start": period.start, "end": period.end}
+    resolution = resolution_rates(session, group_by, **kwargs)  # type: ignore[arg-type]
+    satisfaction = satisfaction_rates(session, group_by, **kwargs)  # type: ignore[arg-type]
+    on_time = on_time_rates(session, group_by, **kwargs)  # type: ignore[arg-type]
+    empty = Rate(0, 0)
+    return [
+        RateRow(
+            key, labels.get(key, key), resolution.get(key, empty), satisfaction.get(key, empty), on_time.get(key, empty)
+        )
+        for key in sorted({*resolution, *satisfaction, *on_time})
+    ]
+
+
+def light_counts(session: Session, district_code: str | None) -> dict[str, dict[Light, int]]:
+    """Running petitions by light, per district (the light the scheduler last computed)."""
+    query = (
+        select(Petition.district_code, Petition.light, func.count(Petition.id))
+        .where(Petition.state.in_(RUNNING_STATES), Petition.light.is_not(None))
+        .group_by(Petition.district_code, Petition.light)
+    )
+    if district_code:
+        query = query.where(Petition.district_code == district_code)
+    counts: dict[str, dict[Light, int]] = {}
+    for code, light, count in session.execute(query):
+        counts.setdefault(code, dict.fromkeys(Light, 0))[light] = count
+    return counts
+
+
+def overdue(session: Session, district_code: str | None, now: dt.datetime) -> tuple[int, list[Petition]]:
+    """How many running petitions are past their deadline, and the longest overdue of them."""
+    condition = [Petition.state.in_(RUNNING_STATES), Petition.deadline.is_not(None), Petition.deadline < now]
+    if district_code:
+        condition.append(Petition.district_code == district_code)
+    total = session.scalar(select(func.count(Petition.id)).where(*condition)) or 0
+    oldest = session.scalars(select(Petition).where(*condition).order_by(Petition.deadline).limit(OVERDUE_SHOWN))
+    return total, list(oldest)
+
+
+def hot_issues(
+    session: Session, district_code: str | None, since: dt.datetime
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """This week's most frequent department types (the dispatcher's choice, else the suggestion's first) and the
+    terms the classifier found behind its suggestions."""
+    query = select(Petition.dept_type, Petition.suggestion).where(Petition.created_at >= since)
+    if district_code:
+        query = query.where(Petition.district_code == district_code)
+    departments: Counter[str] = Counter()
+    terms: Counter[str] = Counter()
+    for dept_type, suggestion in session.execute(query):
+        suggested = (suggestion or {}).get("departments") or []
+        chosen = dept_type.value if dept_type else (suggested[0].get("type") if suggested else None)
+        if chosen:
+            departments[chosen] += 1
+        terms.update(str(t) for t in (suggestion or {}).get("terms") or [])
+    labels = {d.value: d.label for d in DeptType}
+    return (
+        [(labels.get(key, key), n) for key, n in departments.most_common(HOT_DEPARTMENTS)],
+        terms.most_common(HOT_TERMS),
+    )
+
+
+@dashboard.get("/")
+@role_required(*DASHBOARD_ROLES)
+def index() -> ResponseReturnValue:
+    """The dashboard for the chosen district (or all) and period."""
+    # Imported here: the classifier package loads scikit-learn, which the rest of the admin site never needs.
+    from classifier.stats import acceptance_stats
+
+    user = staff()
+    session = get_session()
+    tz = ZoneInfo(current_app.config["CALENDAR"]["timezone"])
+    now = utcnow()
+    district_code = dashboard_district(user)
+    period = period_from_args(now.astimezone(tz).date(), tz)
+    districts = list(session.scalars(select(District).order_by(District.position, District.code)))
+    district_names = {d.code: d.name for d in districts}
+    if district_code is not None and district_code not in district_names:
+        abort(404)
+
+    unit_rows = rate_table(session, "unit", district_code, period, {})
+    unit_names = {
+        str(u.id): u.name
+        for u in session.scalars(select(Unit).where(Unit.id.in_([int(r.key) for r in unit_rows if r.key.isdigit()])))
+    }
+    unit_rows = sorted(
+        (RateRow(r.key, unit_names.get(r.key, "（未记录单位）"), r.resolution, r.satisfaction, r.on_time)
+         for r in unit_rows),
+        key=lambda r: (-r.volume, r.label),
+    )[:TOP_UNITS]
+    overall = rate_table(session, None, district_code, period, {ALL: "合计"})
+    overdue_total, overdue_list = overdue(session, district_code, now)
+    departments, terms = hot_issues(session, district_code, now - HOT_WINDOW)
+    lights = light_counts(session, district_code)
+    return render_template(
+        "dashboard/index.html",
+        district_code=district_code,
+        districts=districts if user.role in CITY_WIDE_ROLES else [],
+        district_names=district_names,
+        period=period,
+        overall=overall[0] if overall else None,
+        by_district=rate_table(session, "district", district_code, period, district_names) if not district_code else [],
+        by_unit=unit_rows,
+        by_kind=rate_table(session, "kind", district_code, period, {k.value: k.label for k in PetitionKind}),
+        by_month=rate_table(session, "month", district_code, period, {}),
+        lights=lights,
+        light_totals={light: sum(c[light] for c in lights.values()) for light in Light},
+        light_order=(Light.RED, Light.YELLOW, Light.BLUE),
+        overdue_total=overdue_total,
+        overdue_list=overdue_list,
+        hot_departments=departments,
+        hot_terms=terms,
+        acceptance=acceptance_stats(session, district_code, since=period.start),
+        dept_labels={d.value: d.label for d in DeptType},
+        now=now,
+    )
+
+
+nav_item("dashboard.index", "数据看板", set(DASHBOARD_ROLES), order=70)
+
+
+def init_app(app: Flask) -> None:
+    """Register the dashboard."""
+    app.register_blueprint(dashboard)

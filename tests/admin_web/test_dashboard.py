@@ -1,0 +1,114 @@
+"""The leadership dashboard: the rates by district, unit, kind and month, light counts, overdue warnings, hot issues
+and suggestion acceptance — each for the viewer's scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from flask.testing import FlaskClient
+
+from models import Evaluation, Petition, Reply, Unit, User
+from models.enums import DeptType, Light, PetitionState, ReplyState, Resolution, Satisfaction
+from tests.admin_web import f2_support
+from tests.admin_web.f2_support import World
+from tests.factories import MONDAY_10AM, make_petition
+
+# The shared fixtures (tests/admin_web/conftest.py belongs to the admin site's own tests).
+site, world = f2_support.site, f2_support.world
+
+Login = Callable[[User], FlaskClient]
+PERIOD = "start=2026-11-01&end=2026-11-30"
+SUGGESTION = {"departments": [{"type": "urban_mgmt", "score": 0.8}], "terms": ["烧烤", "油烟"]}
+
+
+def _rated(world: World, district: str, unit: Unit, satisfied: bool, resolved: bool, on_time: bool,
+           at: dt.datetime = MONDAY_10AM) -> Petition:
+    """A petition answered by `unit` and rated by the citizen, written as the workflow leaves it."""
+    petition = make_petition(world.session, district_code=district, now=at)
+    petition.state = PetitionState.CLOSED
+    world.session.add(Reply(petition_id=petition.id, unit_id=unit.id, petitioner_info="-", policy_basis="-",
+                            result="-", responsible_person="-", contact_phone="0532-1", state=ReplyState.SENT,
+                            created_at=at, sent_at=at, on_time=on_time))
+    world.session.add(Evaluation(
+        petition_id=petition.id, handling_round=1, unit_id=unit.id, created_at=at,
+        satisfaction=Satisfaction.SATISFIED if satisfied else Satisfaction.UNSATISFIED,
+        resolution=Resolution.RESOLVED if resolved else Resolution.UNRESOLVED))
+    world.session.commit()
+    return petition
+
+
+@pytest.fixture
+def rated(world: World) -> World:
+    """市南区: 3 rated (2 resolved, 3 satisfied, 1 on time) across two units; 崂山区: 1 rated, unresolved."""
+    _rated(world, "shinan", world.urban, satisfied=True, resolved=True, on_time=True)
+    _rated(world, "shinan", world.urban, satisfied=True, resolved=False, on_time=False)
+    _rated(world, "shinan", world.housing, satisfied=True, resolved=True, on_time=False)
+    _rated(world, "laoshan", world.laoshan_urban, satisfied=False, resolved=False, on_time=True)
+    return world
+
+
+def _section(page: str, element_id: str) -> str:
+    start = page.index(f'id="{element_id}"')
+    return page[start:page.index("</section>", start)]
+
+
+def test_the_leader_sees_the_city_and_every_district(rated: World, login_as: Login):
+    page = login_as(rated.users["leader"]).get(f"/admin/dashboard/?{PERIOD}").get_data(as_text=True)
+    overall = _section(page, "overall")
+    # 4 rated: 2 resolved, 3 satisfied; 4 replies: 2 on time.
+    assert "50.00%" in overall and "75.00%" in overall
+    assert "市南区" in page and "崂山区" in page
+    assert "66.67%" in page  # 市南区's resolution rate: 2 of 3
+    assert "市南区城市管理局" in page and "市南区住房和城乡建设局" in page and "崂山区城市管理局" in page
+
+
+def test_a_district_dispatcher_sees_only_their_district(rated: World, login_as: Login):
+    client = login_as(rated.users["dispatcher"])
+    page = client.get(f"/admin/dashboard/?{PERIOD}").get_data(as_text=True)
+    overall = _section(page, "overall")
+    assert "66.67%" in overall and "100.00%" in overall and "33.33%" in overall
+    assert "崂山区城市管理局" not in page
+    assert client.get(f"/admin/dashboard/?district=laoshan&{PERIOD}").status_code == 404
+
+
+def test_a_city_role_may_pick_one_district(rated: World, login_as: Login):
+    page = login_as(rated.users["city_dispatcher"]).get(f"/admin/dashboard/?district=laoshan&{PERIOD}")
+    overall = _section(page.get_data(as_text=True), "overall")
+    assert "0.00%" in overall and "市南区城市管理局" not in page.get_data(as_text=True)
+
+
+def test_the_period_limits_the_rates(rated: World, login_as: Login):
+    page = login_as(rated.users["leader"]).get("/admin/dashboard/?start=2026-12-01&end=2026-12-31")
+    assert "这一时期还没有评价或答复" in _section(page.get_data(as_text=True), "overall")
+
+
+@pytest.mark.parametrize("key", ["urban_handler", "urban_reviewer", "hotline"])
+def test_unit_staff_and_the_hotline_have_no_dashboard(world: World, login_as: Login, key: str):
+    assert login_as(world.users[key]).get("/admin/dashboard/").status_code == 403
+
+
+def test_lights_overdue_hot_issues_and_acceptance(world: World, login_as: Login):
+    now = dt.datetime.now(dt.UTC)
+    for light, deadline in ((Light.RED, now - dt.timedelta(days=2)), (Light.RED, now - dt.timedelta(hours=1)),
+                            (Light.YELLOW, now + dt.timedelta(hours=3)), (Light.BLUE, now + dt.timedelta(days=4))):
+        p = make_petition(world.session, now=now - dt.timedelta(days=1), suggestion=SUGGESTION)
+        p.state, p.light, p.deadline, p.accepted_at = PetitionState.HANDLING, light, deadline, now - dt.timedelta(days=1)
+        p.current_unit_id = world.urban.id
+        p.dept_type, p.suggestion_accepted = DeptType.URBAN_MGMT, light != Light.BLUE
+    # Another district's red light is not the 市南区 dispatcher's business.
+    laoshan = make_petition(world.session, district_code="laoshan", now=now - dt.timedelta(days=1))
+    laoshan.state, laoshan.light, laoshan.deadline = PetitionState.HANDLING, Light.RED, now - dt.timedelta(days=1)
+    world.session.commit()
+
+    days = f"start={(now - dt.timedelta(days=3)).date()}&end={(now + dt.timedelta(days=3)).date()}"
+    page = login_as(world.users["dispatcher"]).get(f"/admin/dashboard/?{days}").get_data(as_text=True)
+    lights = _section(page, "lights")
+    assert "红灯 2" in lights and "黄灯 1" in lights and "蓝灯 1" in lights
+    warnings = _section(page, "warnings")
+    assert "2 件诉求已超期" in warnings and laoshan.number not in warnings
+    hot = _section(page, "hot")
+    assert "城市管理/综合执法" in hot and "4 件" in hot and "烧烤 4" in hot
+    acceptance = _section(page, "acceptance")
+    assert "75.00%" in acceptance and "4 件中，3 件" in acceptance

@@ -1,0 +1,360 @@
+"""The managers' pages: scope by district, write-only account secrets, test connection and menu through the (fake)
+WeChat API, units and responsibility lists, users and roles, the holiday calendar, templates, dead letters; audits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select, text
+
+from admin_web.api.tokens import issue_token
+from admin_web.passwords import verify_password
+from bot.menu import menu_definition
+from models import (
+    ApiToken,
+    AuditLog,
+    HolidayOverride,
+    Notification,
+    NotificationTemplate,
+    Unit,
+    User,
+    WechatAccount,
+    utcnow,
+)
+from models.enums import NotificationState, Role, UnitLevel
+from tests.admin_web import f2_support
+from tests.admin_web.f2_support import FakeWechatServer, World
+from tests.factories import make_account, make_citizen
+from workflow.calendar import missing_schedule_message
+
+# The shared fixtures (tests/admin_web/conftest.py belongs to the admin site's own tests).
+site, world, fake_wechat = f2_support.site, f2_support.world, f2_support.fake_wechat
+
+Login = Callable[[User], FlaskClient]
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+SECRET = "s3cr3t-of-the-shinan-account-0001"
+
+
+@pytest.fixture
+def manager(world: World, login_as: Login) -> FlaskClient:
+    """A client signed in as 市南区's platform manager."""
+    return login_as(world.users["district_manager"])
+
+
+@pytest.fixture
+def city(world: World, login_as: Login) -> FlaskClient:
+    """A client signed in as the city platform manager."""
+    return login_as(world.users["city_manager"])
+
+
+def _token(client: FlaskClient, path: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
+    assert match, path
+    return match.group(1)
+
+
+def _post(client: FlaskClient, path: str, data: dict | None = None, page: str = "/admin/manage/"):  # type: ignore[no-untyped-def]
+    return client.post(path, data={"csrf_token": _token(client, page), **(data or {})})
+
+
+def _audits(world: World, action: str) -> list[AuditLog]:
+    world.session.expire_all()
+    return list(world.session.scalars(select(AuditLog).where(AuditLog.action == action)))
+
+
+# --- scope ---------------------------------------------------------------------------------------------------------
+
+
+def test_a_district_manager_sees_only_their_district(world: World, manager: FlaskClient):
+    page = manager.get("/admin/manage/").get_data(as_text=True)
+    assert "市南区" in page and "崂山区" not in page
+    assert manager.get("/admin/manage/districts/laoshan/account").status_code == 404
+    assert manager.get(f"/admin/manage/units/{world.laoshan_urban.id}").status_code == 404
+    # The district filter is for city managers; a district manager always gets their own users.
+    users = manager.get("/admin/manage/users?district=laoshan").get_data(as_text=True)
+    assert world.users["dispatcher"].username in users
+    assert world.users["laoshan_dispatcher"].username not in users
+
+
+def test_the_city_manager_sees_every_district(world: World, city: FlaskClient):
+    page = city.get("/admin/manage/").get_data(as_text=True)
+    assert "市南区" in page and "崂山区" in page
+    assert city.get("/admin/manage/districts/laoshan/account").status_code == 200
+
+
+def test_staff_who_are_not_managers_are_refused(world: World, login_as: Login):
+    client = login_as(world.users["dispatcher"])
+    assert client.get("/admin/manage/").status_code == 403
+
+
+def test_posts_without_a_csrf_token_are_refused(world: World, manager: FlaskClient):
+    response = manager.post("/admin/manage/districts/shinan/account", data={"appid": "wxabcdef123456"})
+    assert response.status_code == 400
+    assert world.session.scalars(select(WechatAccount)).all() == []
+
+
+# --- WeChat account ----------------------------------------------------------------------------------------------
+
+
+def test_account_secrets_are_stored_encrypted_never_shown_and_kept_when_left_blank(world: World,
+                                                                                  manager: FlaskClient):
+    path = "/admin/manage/districts/shinan/account"
+    saved = _post(manager, path, {"appid": "wxshinan12345678", "token": "shinantoken", "encoding_aes_key": AES_KEY,
+                                  "secret": SECRET, "enabled": "1"}, page=path)
+    assert saved.status_code == 302
+    page = manager.get(path).get_data(as_text=True)
+    for secret in ("shinantoken", AES_KEY, SECRET):
+        assert secret not in page
+    assert "••••••••" + SECRET[-4:] in page
+    raw = world.session.execute(text("SELECT token, encoding_aes_key, secret FROM wechat_account")).one()
+    assert "shinantoken" not in raw[0] and AES_KEY not in raw[1] and SECRET not in raw[2]
+
+    # Saving again with the secret fields blank changes the appid and keeps every secret.
+    assert _post(manager, path, {"appid": "wxshinan87654321", "enabled": "1"}, page=path).status_code == 302
+    world.session.expire_all()
+    account = world.session.scalars(select(WechatAccount)).one()
+    assert (account.appid, account.token, account.encoding_aes_key, account.secret) == (
+        "wxshinan87654321", "shinantoken", AES_KEY, SECRET)
+    details = [a.detail for a in _audits(world, "account_saved")]
+    assert len(details) == 2 and "appid" in details[1] and "secret" not in details[1]
+    assert not any(SECRET in d or "shinantoken" in d for d in details)
+
+
+def test_invalid_account_fields_are_refused_by_field(world: World, manager: FlaskClient):
+    path = "/admin/manage/districts/shinan/account"
+    response = _post(manager, path, {"appid": "not-an-appid", "token": "x", "encoding_aes_key": "short"}, page=path)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "AppID" in body and "43位" in body and "新建公众号须填写此项" in body
+    assert world.session.scalars(select(WechatAccount)).all() == []
+
+
+def test_plain_mode_by_clearing_the_aes_key(world: World, manager: FlaskClient):
+    make_account(world.session, "shinan", appid="wxshinan12345678")
+    world.session.commit()
+    path = "/admin/manage/districts/shinan/account"
+    assert _post(manager, path, {"appid": "wxshinan12345678", "clear_aes_key": "1", "enabled": "1"},
+                 page=path).status_code == 302
+    world.session.expire_all()
+    assert world.session.scalars(select(WechatAccount)).one().safe_mode is False
+
+
+def test_test_connection_and_push_menu_go_through_the_wechat_api(world: World, manager: FlaskClient,
+                                                                 fake_wechat: FakeWechatServer):
+    account = make_account(world.session, "shinan", appid="wxshinan12345678", secret=SECRET)
+    world.session.commit()
+    fake_wechat.fake.register_account(account.appid, SECRET)
+    path = "/admin/manage/districts/shinan/account"
+
+    tested = _post(manager, f"{path}/test", page=path)
+    assert tested.status_code == 302
+    assert "连接成功" in manager.get(path).get_data(as_text=True)
+    pushed = _post(manager, f"{path}/menu", page=path)
+    assert pushed.status_code == 302
+    assert fake_wechat.fake.menu(account.appid) == menu_definition()
+    world.session.expire_all()
+    assert world.session.get(WechatAccount, account.id).menu_pushed_at is not None
+
+    # 40164: this server's address is not on the account's IP whitelist.
+    fake_wechat.fake.fail_next("/cgi-bin/getcallbackip", errcode=40164)
+    _post(manager, f"{path}/test", page=path)
+    failed = manager.get(path).get_data(as_text=True)
+    assert "连接失败" in failed and "40164" in failed
+    tested_details = [a.detail for a in _audits(world, "account_tested")]
+    assert tested_details[0] == "ok" and tested_details[1].startswith("failed: 40164")
+    assert [a.detail for a in _audits(world, "menu_pushed")] == ["ok"]
+
+
+# --- units ---------------------------------------------------------------------------------------------------------
+
+
+def test_a_manager_adds_a_community_under_a_street_with_its_responsibilities(world: World, manager: FlaskClient):
+    response = _post(manager, "/admin/manage/units/new", {
+        "name": "汇泉社区", "level": "community", "parent_id": str(world.street.id), "phone": "0532-82861234",
+        "responsibilities": "环境卫生\n\n  邻里纠纷调解  \n", "district_code": "laoshan"}, page="/admin/manage/units/new")
+    assert response.status_code == 302
+    unit = world.session.scalars(select(Unit).where(Unit.name == "汇泉社区")).one()
+    # A district manager's units are always in their own district, whatever the form says.
+    assert (unit.district_code, unit.level, unit.parent_id) == ("shinan", UnitLevel.COMMUNITY, world.street.id)
+    assert unit.responsibilities == "环境卫生\n邻里纠纷调解"
+    assert "汇泉社区" in manager.get("/admin/manage/units").get_data(as_text=True)
+    assert _audits(world, "unit_created")[0].target == f"unit:{unit.id}"
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [({"name": "无上级社区", "level": "community"}, "村(社区)须隶属于"),
+     ({"name": "某局", "level": "district_department"}, "职能部门须选择部门类型"),
+     ({"name": "某市直部门", "level": "city_department"}, "请选择")],
+)
+def test_invalid_units_are_refused(world: World, manager: FlaskClient, form: dict, message: str):
+    response = _post(manager, "/admin/manage/units/new", form, page="/admin/manage/units/new")
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+
+
+def test_editing_a_units_responsibility_list(world: World, manager: FlaskClient):
+    path = f"/admin/manage/units/{world.urban.id}"
+    response = _post(manager, path, {"name": world.urban.name, "dept_type": "urban_mgmt",
+                                     "responsibilities": "占道经营\n违法建设", "active": "1"}, page=path)
+    assert response.status_code == 302
+    world.session.expire_all()
+    assert world.session.get(Unit, world.urban.id).responsibilities == "占道经营\n违法建设"
+    assert "responsibilities" in _audits(world, "unit_updated")[0].detail
+
+
+# --- users ---------------------------------------------------------------------------------------------------------
+
+
+def test_a_manager_creates_a_handler_in_a_unit_of_their_district(world: World, manager: FlaskClient):
+    form = {"username": "new_handler", "display_name": "王五", "role": "handler", "unit_id": str(world.urban.id),
+            "password": "long enough password"}
+    assert _post(manager, "/admin/manage/users/new", form, page="/admin/manage/users/new").status_code == 302
+    user = world.session.scalars(select(User).where(User.username == "new_handler")).one()
+    assert (user.role, user.district_code, user.unit_id) == (Role.HANDLER, "shinan", world.urban.id)
+    assert verify_password(user.password_hash, "long enough password")
+    assert _audits(world, "user_created")[0].target == "user:new_handler"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"role": "leader"}, "请选择可分配的角色"),
+     ({"unit_id": "laoshan"}, "须属于一个承办单位"),
+     ({"password": "short"}, "初始密码至少"),
+     ({"username": "a b"}, "用户名须为")],
+)
+def test_a_district_manager_cannot_create_users_outside_their_powers(world: World, manager: FlaskClient,
+                                                                     change: dict, message: str):
+    form = {"username": "someone", "display_name": "某人", "role": "handler", "unit_id": str(world.urban.id),
+            "password": "long enough password", **change}
+    if form["unit_id"] == "laoshan":
+        form["unit_id"] = str(world.laoshan_urban.id)
+    response = _post(manager, "/admin/manage/users/new", form, page="/admin/manage/users/new")
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert world.session.scalars(select(User).where(User.username == "someone")).first() is None
+
+
+def test_the_city_manager_creates_city_roles_without_a_district(world: World, city: FlaskClient):
+    form = {"username": "leader2", "display_name": "市领导二", "role": "leader", "district_code": "shinan",
+            "password": "long enough password"}
+    assert _post(city, "/admin/manage/users/new", form, page="/admin/manage/users/new").status_code == 302
+    assert world.session.scalars(select(User).where(User.username == "leader2")).one().district_code is None
+
+
+def test_deactivating_a_user_ends_their_api_access(world: World, manager: FlaskClient, site):  # type: ignore[no-untyped-def]
+    handler = world.users["urban_handler"]
+    issued = issue_token(world.session, handler, utcnow())
+    world.session.commit()
+    response = _post(manager, f"/admin/manage/users/{handler.id}/active", {"active": "0"})
+    assert response.status_code == 302
+    api = site.test_client().get("/api/v1/units", headers={"Authorization": f"Bearer {issued.raw}"})
+    assert api.status_code == 401
+    assert _audits(world, "user_deactivated")[0].target == f"user:{handler.username}"
+
+
+def test_a_manager_cannot_deactivate_themselves_or_another_districts_users(world: World, manager: FlaskClient):
+    me = world.users["district_manager"]
+    _post(manager, f"/admin/manage/users/{me.id}/active", {"active": "0"})
+    world.session.expire_all()
+    assert world.session.get(User, me.id).active
+    other = world.users["laoshan_dispatcher"]
+    assert _post(manager, f"/admin/manage/users/{other.id}/active", {"active": "0"}).status_code == 404
+
+
+def test_a_password_reset_is_shown_once_unlocks_and_revokes_tokens(world: World, manager: FlaskClient):
+    handler = world.users["urban_handler"]
+    handler.locked_until = utcnow() + dt.timedelta(minutes=10)
+    issue_token(world.session, handler, utcnow())
+    world.session.commit()
+    response = _post(manager, f"/admin/manage/users/{handler.id}/password")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    password = re.search(r'class="new-password">([^<]+)<', response.get_data(as_text=True)).group(1)
+    world.session.expire_all()
+    user = world.session.get(User, handler.id)
+    assert verify_password(user.password_hash, password) and user.locked_until is None
+    assert all(t.revoked for t in world.session.scalars(select(ApiToken).where(ApiToken.user_id == handler.id)))
+    assert password not in manager.get("/admin/manage/users").get_data(as_text=True)
+    assert password not in " ".join(a.detail for a in _audits(world, "password_reset"))
+
+
+# --- calendar --------------------------------------------------------------------------------------------------
+
+
+def test_the_city_manager_marks_a_day_and_removes_it_again(world: World, city: FlaskClient):
+    page = "/admin/manage/calendar?year=2027"
+    response = _post(city, "/admin/manage/calendar", {"day": "2027-02-11", "is_working_day": "0", "note": "春节"},
+                     page=page)
+    assert response.status_code == 302
+    shown = city.get(page).get_data(as_text=True)
+    assert "2027-02-11" in shown and "春节" in shown
+    assert world.session.get(HolidayOverride, dt.date(2027, 2, 11)).is_working_day is False
+    assert _post(city, "/admin/manage/calendar/remove", {"day": "2027-02-11"}, page=page).status_code == 302
+    world.session.expire_all()
+    assert world.session.get(HolidayOverride, dt.date(2027, 2, 11)) is None
+    assert [a.action for a in world.session.scalars(select(AuditLog).where(AuditLog.action.like("holiday_%")))] == [
+        "holiday_set", "holiday_removed"]
+
+
+def test_district_managers_see_the_calendar_but_cannot_change_it(world: World, manager: FlaskClient):
+    assert manager.get("/admin/manage/calendar").status_code == 200
+    page = "/admin/manage/calendar"
+    assert _post(manager, page, {"day": "2027-02-11", "is_working_day": "0"}, page=page).status_code == 403
+    assert world.session.scalars(select(HolidayOverride)).all() == []
+
+
+def test_a_year_without_a_schedule_is_warned_about(world: World, city: FlaskClient):
+    # chinesecalendar 1.11.0 knows no year after 2026, and the warning looks 60 days ahead of today.
+    horizon = utcnow() + dt.timedelta(days=60)
+    page = city.get("/admin/manage/calendar?year=2030").get_data(as_text=True)
+    assert missing_schedule_message(max(horizon.year, 2027)) in page
+    assert "这一年没有节假日数据" in page
+    world.session.add(HolidayOverride(day=dt.date(2030, 1, 1), is_working_day=False, note="元旦"))
+    world.session.commit()
+    assert "这一年没有节假日数据" not in city.get("/admin/manage/calendar?year=2030").get_data(as_text=True)
+
+
+# --- templates and dead letters ---------------------------------------------------------------------------------
+
+
+def test_a_template_mapping_is_validated_and_saved(world: World, manager: FlaskClient):
+    path = "/admin/manage/templates/shinan/replied"
+    bad = _post(manager, path, {"template_id": "TPL1", "fields": '{"thing1": {"source": "title", "type": "poem"}}'},
+                page=path)
+    assert bad.status_code == 422 and "thing1" in bad.get_data(as_text=True)
+    broken = _post(manager, path, {"template_id": "TPL1", "fields": "{not json"}, page=path)
+    assert broken.status_code == 422
+    good = _post(manager, path, {"template_id": "TPL1", "enabled": "1",
+                                 "fields": '{"thing1": {"source": "title", "type": "thing"}}'}, page=path)
+    assert good.status_code == 302
+    template = world.session.scalars(select(NotificationTemplate)).one()
+    assert (template.event, template.template_id, template.fields) == (
+        "replied", "TPL1", {"thing1": {"source": "title", "type": "thing"}})
+    assert manager.get("/admin/manage/templates/laoshan/replied").status_code == 404
+    assert manager.get("/admin/manage/templates/shinan/no_such_event").status_code == 404
+
+
+def _dead(world: World, district: str) -> Notification:
+    citizen = world.citizen if district == "shinan" else make_citizen(world.session, district)
+    row = Notification(district_code=district, citizen_id=citizen.id, event="replied", payload={"number": "X1"},
+                       state=NotificationState.DEAD, attempts=8, client_msg_id=f"dead-{district}",
+                       last_error="47003 data.thing1 invalid", created_at=utcnow())
+    world.session.add(row)
+    world.session.commit()
+    return row
+
+
+def test_dead_letters_are_listed_by_district_and_retried(world: World, manager: FlaskClient):
+    own, other = _dead(world, "shinan"), _dead(world, "laoshan")
+    page = manager.get("/admin/manage/dead-letters").get_data(as_text=True)
+    assert "47003 data.thing1 invalid" in page and "laoshan" not in page
+    assert _post(manager, f"/admin/manage/dead-letters/{other.id}/retry").status_code == 404
+    assert _post(manager, f"/admin/manage/dead-letters/{own.id}/retry").status_code == 302
+    world.session.expire_all()
+    assert world.session.get(Notification, own.id).state == NotificationState.PENDING
+    assert world.session.get(Notification, other.id).state == NotificationState.DEAD
+    assert _audits(world, "notification_retried")[0].target == f"notification:{own.id}"
