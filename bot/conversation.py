@@ -16,7 +16,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -34,6 +34,8 @@ from bot.validators import (
     normalize_credit_code,
     normalize_mobile,
 )
+from classifier.screening import Screening
+from classifier.suggest import Suggestion
 from models import Citizen, Conversation, District, Evaluation, Petition
 from models.enums import (
     CitizenKind,
@@ -96,19 +98,6 @@ RESOLUTION_ANSWERS = {
 }
 
 
-class Screening(Protocol):
-    admissible: bool
-    code: Any
-    advice: str | None
-
-
-class Suggestion(Protocol):
-    departments: list[tuple[str, float]]
-    nature: Any
-
-    def to_dict(self) -> dict[str, Any]: ...
-
-
 @dataclass(frozen=True)
 class Said:
     """What the citizen sent, as a step sees it: text, or a WeChat location."""
@@ -160,7 +149,7 @@ class Dialog:
         idle_minutes: int,
         timezone: str,
         screen: Callable[[str], Screening],
-        suggest: Callable[[str], Suggestion],
+        suggest: Callable[[str], Suggestion | None],
     ) -> None:
         self.session = session
         self.citizen = citizen
@@ -501,7 +490,7 @@ class Dialog:
             contact_name=answers["enterprise_name"] if enterprise else self.citizen.name,
             contact_phone=answers["phone"],
             attachments=self.data.get("attachments", []),
-            suggestion=suggestion.to_dict(),
+            suggestion=suggestion.to_dict() if suggestion is not None else None,
         )
         self.citizen.kind = citizen_kind
         self.citizen.phone = answers["phone"]
@@ -516,13 +505,15 @@ class Dialog:
             deadline=deadline,
         )
 
-    def _expected_deadline(self, kind: PetitionKind, suggestion: Suggestion) -> tuple[int | None, str | None]:
+    def _expected_deadline(
+        self, kind: PetitionKind, suggestion: Suggestion | None
+    ) -> tuple[int | None, str | None]:
         """The time limit and the deadline if the platform accepted the petition now, as the suggestion implies.
 
         The dispatcher sets the real nature and complexity at acceptance, so this is an expectation; without a
         suggested nature a 民生 petition has no limit yet and the receipt leaves it out.
         """
-        nature = Nature(suggestion.nature) if suggestion.nature else None
+        nature = Nature(suggestion.nature) if suggestion is not None and suggestion.nature else None
         try:
             days = time_limit(kind, nature, Complexity.SIMPLE)
         except ValueError:
@@ -720,8 +711,8 @@ class Dialog:
         return reply
 
 
-def _category(suggestion: Suggestion) -> str | None:
-    if not suggestion.departments:
+def _category(suggestion: Suggestion | None) -> str | None:
+    if suggestion is None or not suggestion.departments:
         return None
     return DeptType(suggestion.departments[0][0]).label
 

@@ -432,3 +432,16 @@ def test_the_plain_mode_account_runs_the_same_dialog(phone, db_session):
     ])
     [petition] = petitions(db_session)
     assert petition.district_code == "shibei"
+
+
+def test_without_a_trained_model_the_petition_goes_in_without_a_suggestion(phone, db_session, bot_app, tmp_path):
+    # Training takes far longer than WeChat's 5 seconds: the webhook does not train, the dispatcher classifies.
+    bot_app.config["CLASSIFIER"]["model_path"] = str(tmp_path / "not-trained-yet.joblib")
+    reply = verify_dialog(phone(), [
+        (PROBLEM, Contains(texts.ASK_KIND)), ("1", texts.ASK_LOCATION), (ADDRESS, texts.ASK_PHONE),
+        (MOBILE, summary()), ("1", Contains("提交成功！", "诉求编号：SN")),
+    ])[-1]
+    assert "建议分类" not in reply and "办理时限" not in reply
+    [petition] = petitions(db_session)
+    assert petition.suggestion is None
+    assert not (tmp_path / "not-trained-yet.joblib").exists()
