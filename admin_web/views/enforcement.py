@@ -3,6 +3,9 @@ joint enforcement through this form; the platform then names the lead and cooper
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -10,11 +13,14 @@ from admin_web.auth import role_required, staff
 from admin_web.blueprint import admin
 from admin_web.errors import render_error
 from admin_web.navigation import nav_item
+from classifier import ClassifierError, get_suggester
 from models import utcnow
 from models.enums import Channel, PetitionKind, Role, UnitLevel
 from qingsu.db import get_session
 from workflow.errors import InvalidInput
 from workflow.intake import submit_petition
+
+log = logging.getLogger(__name__)
 
 ORIGIN_LEVELS = (UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)
 FIELDS = ("content", "location", "contact_name", "contact_phone")
@@ -45,6 +51,7 @@ def new_enforcement() -> ResponseReturnValue:
                 channel=Channel.STAFF,
                 origin_unit=unit,
                 created_by=user,
+                suggestion=_suggestion(values["content"], unit.district_code),
             )
         except InvalidInput as invalid:
             session.rollback()
@@ -55,6 +62,17 @@ def new_enforcement() -> ResponseReturnValue:
             return redirect(url_for("admin.petition_page", number=petition.number))
     page = render_template("admin/enforcement.html", unit=unit, v=values, error=error)
     return page, 422 if error else 200
+
+
+def _suggestion(content: str, district_code: str) -> dict[str, Any] | None:
+    """The classifier's suggestion for the dispatcher; a petition is still taken in when the model is unusable."""
+    if not content:
+        return None
+    try:
+        return get_suggester().suggest(content, district_code).to_dict()
+    except ClassifierError:
+        log.exception("no classifier suggestion for a 执法 petition")
+        return None
 
 
 nav_item("admin.new_enforcement", "发起执法诉求", {Role.HANDLER, Role.UNIT_REVIEWER}, order=60)

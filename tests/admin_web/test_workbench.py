@@ -135,6 +135,7 @@ def test_township_creates_an_enforcement_petition(client, login_as, csrf, world)
     assert response.status_code == 302
     petition = world.session.scalars(select(Petition).where(Petition.kind == PetitionKind.ENFORCEMENT)).one()
     assert petition.origin_unit_id == world.street.id
+    assert petition.suggestion is not None and petition.suggestion["departments"]
     assert petition.state == PetitionState.PENDING_DISPATCH
     assert response.headers["Location"] == f"/admin/petitions/{petition.number}"
     # The township still sees the petition it raised; the dispatcher gets it in the queue.
