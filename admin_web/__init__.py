@@ -14,7 +14,7 @@ csrf = CSRFProtect()
 
 def init_app(app: Flask) -> None:
     """Register the admin site on `app`."""
-    from admin_web import api, dashboard, errors, manage, rendering
+    from admin_web import api, dashboard, errors, headers, manage, rendering
     from admin_web.auth import init_login
     from admin_web.blueprint import admin
 
@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     rendering.init_app(app)
     errors.init_app(app)
+    headers.init_app(app)
     app.register_blueprint(admin)
     api.init_app(app)  # F2: the JSON API (after CSRFProtect and the error pages, which it builds on)
     manage.init_app(app)  # F2: the managers' pages

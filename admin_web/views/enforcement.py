@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from admin_web.auth import role_required, staff
@@ -14,6 +14,7 @@ from admin_web.blueprint import admin
 from admin_web.errors import render_error
 from admin_web.navigation import nav_item
 from classifier import ClassifierError, get_suggester
+from classifier.lifecycle import model_path
 from models import utcnow
 from models.enums import Channel, PetitionKind, Role, UnitLevel
 from qingsu.db import get_session
@@ -65,8 +66,16 @@ def new_enforcement() -> ResponseReturnValue:
 
 
 def _suggestion(content: str, district_code: str) -> dict[str, Any] | None:
-    """The classifier's suggestion for the dispatcher; a petition is still taken in when the model is unusable."""
+    """The classifier's suggestion for the dispatcher, or None when there is no usable model.
+
+    Training the default model takes far longer than a page may, so this request never trains one: without a model
+    the petition goes in unsuggested and the dispatcher classifies it by hand.
+    """
     if not content:
+        return None
+    path = model_path(current_app)
+    if not path.exists():
+        log.warning("no classifier model at %s: 执法 petition taken in without a suggestion", path)
         return None
     try:
         return get_suggester().suggest(content, district_code).to_dict()

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,6 +59,16 @@ SUGGESTION = {
 def password_hash() -> str:
     """One argon2 hash for every test user (hashing is deliberately slow; once per run is enough)."""
     return hash_password(PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def trained_classifier(classifier_model_path: Path) -> Path:
+    """The run's shared classifier model, trained once if missing (pages never train one themselves)."""
+    from classifier.lifecycle import train_default
+
+    if not classifier_model_path.exists():
+        train_default(classifier_model_path)
+    return classifier_model_path
 
 
 @pytest.fixture(autouse=True)

@@ -57,6 +57,15 @@ def test_session_cookie_is_http_only_and_same_site(client, csrf, world) -> None:
     assert "SameSite=Lax" in cookie
 
 
+def test_admin_pages_carry_security_headers(client, login_as, world) -> None:
+    response = login_as(world.dispatcher).get("/admin/queue")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
+    assert client.get("/healthz").headers.get("X-Frame-Options") is None
+
+
 def test_handlers_land_on_their_workbench(client, csrf, world) -> None:
     login(client, csrf, "sn_urban", PASSWORD)
     assert client.get("/admin/").headers["Location"] == "/admin/workbench"

@@ -121,7 +121,7 @@ def test_extension_request_and_platform_decision(client, login_as, csrf, world) 
     assert petition.number not in body(client.get("/admin/extensions"))
 
 
-def test_township_creates_an_enforcement_petition(client, login_as, csrf, world) -> None:
+def test_township_creates_an_enforcement_petition(client, login_as, csrf, world, trained_classifier) -> None:
     login_as(world.street_handler)
     token = csrf("/admin/enforcement/new")
     empty = client.post("/admin/enforcement/new", data={"csrf_token": token, "content": " "})
@@ -141,6 +141,18 @@ def test_township_creates_an_enforcement_petition(client, login_as, csrf, world)
     # The township still sees the petition it raised; the dispatcher gets it in the queue.
     assert client.get(f"/admin/petitions/{petition.number}").status_code == 200
     assert petition.number in body(login_as(world.dispatcher).get("/admin/queue"))
+
+
+def test_enforcement_petition_without_a_model_goes_in_unsuggested(app, client, login_as, csrf, world, tmp_path) -> None:
+    app.config["CLASSIFIER"]["model_path"] = str(tmp_path / "no-model-here.joblib")
+    login_as(world.street_handler)
+    response = client.post(
+        "/admin/enforcement/new",
+        data={"csrf_token": csrf("/admin/enforcement/new"), "content": "违规占道经营需联合执法"},
+    )
+    assert response.status_code == 302
+    petition = world.session.scalars(select(Petition)).one()
+    assert petition.suggestion is None
 
 
 def test_communities_cannot_raise_enforcement_petitions(login_as, world) -> None:
