@@ -143,11 +143,13 @@ def dispatch(inbound: Inbound) -> str:
 
 @handles("text")
 def text(inbound: Inbound) -> str:
+    """A typed message: the dialog answers it."""
     return inbound.dialog().on_text(inbound.field("Content"))
 
 
 @handles("voice")
 def voice(inbound: Inbound) -> str:
+    """A voice message: its recognised text is used as if typed; without one, the citizen is asked to type."""
     # Recognition is present only when the account has speech recognition on, and empty when it heard nothing.
     recognised = inbound.field("Recognition").strip()
     dialog = inbound.dialog()
@@ -158,11 +160,13 @@ def voice(inbound: Inbound) -> str:
 
 @handles("image")
 def image(inbound: Inbound) -> str:
+    """A picture: attached to the petition being written."""
     return inbound.dialog().on_image(inbound.field("MediaId"), inbound.field("PicUrl"))
 
 
 @handles("location")
 def location(inbound: Inbound) -> str:
+    """A location shared from the map: the place of the petition being written."""
     return inbound.dialog().on_location(
         _coordinate(inbound.field("Location_X")),
         _coordinate(inbound.field("Location_Y")),
@@ -172,11 +176,13 @@ def location(inbound: Inbound) -> str:
 
 @handles("link")
 def link(inbound: Inbound) -> str:
+    """A shared link: not usable as a petition; the citizen is asked to describe the problem."""
     return inbound.dialog().on_unsupported(texts.LINK_NOT_SUPPORTED)
 
 
 @handles("video", "shortvideo", "unknown")
 def unsupported(inbound: Inbound) -> str:
+    """Video, unknown types: a polite reply and a reminder of the current step."""
     return inbound.dialog().on_unsupported(texts.UNSUPPORTED)
 
 
@@ -192,6 +198,7 @@ def _coordinate(value: str) -> float | None:
 
 @handles("event.subscribe")
 def subscribe(inbound: Inbound) -> str:
+    """Following the account: welcome, and the citizen gets notifications again."""
     inbound.citizen.subscribed = True
     # Following the account opens the 48-hour window for customer-service messages, as a message does.
     inbound.citizen.last_message_at = inbound.now
@@ -201,6 +208,7 @@ def subscribe(inbound: Inbound) -> str:
 
 @handles("event.unsubscribe")
 def unsubscribe(inbound: Inbound) -> str:
+    """Unfollowing: notifications stop."""
     # Notifications stop being sent; nothing can be shown to someone who has just left.
     inbound.citizen.subscribed = False
     return ""
@@ -208,11 +216,13 @@ def unsubscribe(inbound: Inbound) -> str:
 
 @handles("event.click")
 def click(inbound: Inbound) -> str:
+    """A menu button (我要反映 / 我的诉求 / 办事指南)."""
     return inbound.dialog().on_menu(inbound.field("EventKey"))
 
 
 @handles("event.view", "event.templatesendjobfinish", "event.location")
 def no_reply(inbound: Inbound) -> str:
+    """Events that need no answer."""
     # Opening a menu link, a template delivery report, a periodic location report: nothing to answer.
     if registry_key(inbound.message) == "event.templatesendjobfinish":
         log.info("template message %s: %s", inbound.field("MsgID"), inbound.field("Status"))

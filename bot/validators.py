@@ -157,6 +157,8 @@ class Whereabouts(StrEnum):
 
 @dataclass(frozen=True)
 class AddressVerdict:
+    """The verdict on an address: where it lies and, for another Qingdao district, which one."""
+
     whereabouts: Whereabouts
     # For OTHER_DISTRICT: the district the address names.
     district_code: str | None = None

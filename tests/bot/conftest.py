@@ -236,14 +236,21 @@ class Handling:
     handler: Any
     reviewer: Any
 
+    def dispatch(self, petition: Any) -> None:
+        """The platform accepts the petition (2 working days: a simple complaint) and assigns it to the unit."""
+        from workflow.engine import perform
+
+        self.session.refresh(petition)
+        perform(self.session, petition, "dispatch", self.dispatcher, now_utc(), unit_id=self.unit.id,
+                nature="complaint", complexity="simple", dept_type="urban_mgmt")
+        self.session.commit()
+
     def reply(self, petition: Any) -> None:
         """Dispatch, accept, answer, review and send the reply: the petition then awaits the citizen's rating."""
         from workflow.engine import perform
 
+        self.dispatch(petition)
         now = now_utc()
-        self.session.refresh(petition)
-        perform(self.session, petition, "dispatch", self.dispatcher, now, unit_id=self.unit.id, nature="complaint",
-                complexity="simple", dept_type="urban_mgmt")
         perform(self.session, petition, "accept", self.handler, now)
         perform(self.session, petition, "submit_reply", self.handler, now, petitioner_info="市南区居民",
                 policy_basis="《青岛市城市市容和环境卫生管理条例》", result="已责令烧烤摊夜间停止露天经营。",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select
 
 from bot import texts
@@ -10,6 +13,7 @@ from models import Evaluation, Petition
 from models.enums import PetitionState, Resolution, Satisfaction
 from tests.bot.conftest import Contains, menu, verify_dialog
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 PROBLEM = "小区楼下烧烤摊每天营业到凌晨两点，油烟和噪音严重扰民，希望有关部门管一管。"
 OTHER_PROBLEM = "小区东门路灯坏了半个月，晚上出行很不方便。"
 
@@ -135,4 +139,19 @@ def test_a_petition_not_yet_answered_cannot_be_rated(phone, db_session):
         (f"评价 {number}", texts.rating_refused(number, "诉求当前状态为“待研判”，答复送达后才能评价。")),
         ("评价", texts.NOTHING_TO_RATE),
         (menu(MenuKey.MY_PETITIONS), Contains(number, "待研判")),
+    ])
+
+
+def test_my_petitions_shows_state_light_and_deadline_once_accepted(phone, db_session, handling):
+    citizen = phone()
+    number = submit(citizen)
+    handling.dispatch(petition(db_session, number))
+    accepted = petition(db_session, number)
+    due = accepted.deadline - dt.timedelta(microseconds=1)
+    day = due.astimezone(SHANGHAI)
+    expected_day = f"{day.year}年{day.month}月{day.day}日"
+    verify_dialog(citizen, [
+        (menu(MenuKey.MY_PETITIONS), Contains(number, f"{accepted.state.label} · 蓝灯 · 期限{expected_day}")),
+        (number, Contains(f"当前状态：{accepted.state.label}", f"办理期限：{expected_day}（蓝灯）", "已提交",
+                          "平台已受理并转办")),
     ])
