@@ -15,7 +15,7 @@ from admin_web.navigation import menu_for
 from models import Petition, utcnow
 from models.enums import Light
 from qingsu.db import get_session
-from workflow.calendar import calendar_warnings, load_calendar
+from workflow.calendar import load_calendar, missing_schedule_message
 from workflow.lights import petition_light
 
 
@@ -48,8 +48,18 @@ def _context() -> dict[str, Any]:
     return {
         "staff": user,
         "menu": menu_for(user),
-        "banners": calendar_warnings(get_session(), utcnow(), tz=current_app.config["CALENDAR"]["timezone"]),
+        "banners": calendar_banners(utcnow()),
     }
+
+
+def calendar_banners(now: dt.datetime, horizon_days: int = 60) -> list[str]:
+    """The texts `workflow.calendar.calendar_warnings` gives, computed with the same workflow functions but without
+    its log line: the banner is on every page for every signed-in user, and one warning per page view would bury
+    the log."""
+    calendar = load_calendar(get_session(), current_app.config["CALENDAR"]["timezone"])
+    today = calendar.local_date(now)
+    years = calendar.unknown_years_between(today, today + dt.timedelta(days=horizon_days))
+    return [missing_schedule_message(year) for year in years]
 
 
 def init_app(app: Flask) -> None:

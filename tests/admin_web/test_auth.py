@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from admin_web.passwords import hash_password, verify_password
 from models import AuditLog, utcnow
 from tests.admin_web.conftest import PASSWORD
+from workflow.calendar import calendar_warnings
 
 
 @pytest.fixture
@@ -64,6 +65,14 @@ def test_admin_pages_carry_security_headers(client, login_as, world) -> None:
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
     assert client.get("/healthz").headers.get("X-Frame-Options") is None
+
+
+def test_every_page_shows_the_calendar_banner_the_workflow_gives(client, login_as, world) -> None:
+    expected = calendar_warnings(world.session, utcnow())
+    page = login_as(world.urban_handler).get("/admin/workbench").get_data(as_text=True)
+    assert page.count('class="banner warning"') == len(expected)
+    for text in expected:
+        assert text in page
 
 
 def test_handlers_land_on_their_workbench(client, csrf, world) -> None:
