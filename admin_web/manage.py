@@ -294,10 +294,16 @@ def push_account_menu(code: str) -> ResponseReturnValue:
 
 
 def _district_filter(session: Session, user: User) -> str | None:
-    """The district a list page shows: the manager's own, or for city managers the one asked for ("city": city level)."""
+    """The district a list page shows (``?district=``; "city" for the city level, None in the answer).
+
+    A district manager sees their own district; asking for another one is 404, as for any other district's page.
+    """
+    asked = request.args.get("district")
     if not is_city_manager(user):
+        if asked not in (None, "", user.district_code):
+            abort(404)
         return user.district_code
-    code = request.args.get("district") or "city"
+    code = asked or "city"
     if code != "city":
         district_or_404(session, user, code)
     return None if code == "city" else code

@@ -1,0 +1,316 @@
+"""The permission matrix: every role × every admin page and API endpoint × a resource of the role's own district and
+one of another district.
+
+The routes come from `app.url_map`, and `test_every_route_is_in_the_matrix` fails for a route the table does not
+list, so a new page or endpoint cannot escape this test. For each (endpoint, method) the table says
+
+* `gate`: the roles the page lets in at all (anyone else: 403; not signed in: the login page, or 401 for the API);
+* `acts`: of those, the roles that may do what the request asks (e.g. only a handler may 签收) — the others get
+  403 *after* the scope check;
+* `scoped`: whether the URL names a district's resource, so a district-bound user asking for another district's
+  gets 404 (never 403: numbers and ids must not be probed).
+
+An allowed request may still answer 422 (the matrix posts empty or minimal forms) or redirect; it must not answer
+401, 403, 404 or a server error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask, url_for
+from flask.testing import FlaskClient
+from werkzeug.routing import Rule
+
+from admin_web.api.tokens import issue_token
+from admin_web.auth import login_id
+from models import Notification, Petition, User, utcnow
+from models.enums import NotificationState, Role
+from tests.admin_web import f2_support
+from tests.admin_web.f2_support import FakeWechatServer, World
+from tests.factories import make_account, make_citizen, make_petition, make_user
+from workflow.calendar import set_override
+from workflow.engine import perform
+
+# The shared fixtures (tests/admin_web/conftest.py belongs to the admin site's own tests).
+site, world, fake_wechat = f2_support.site, f2_support.world, f2_support.fake_wechat
+
+ALL = frozenset(Role)
+DISPATCHERS = frozenset({Role.DISPATCHER, Role.CITY_DISPATCHER})
+MANAGERS = frozenset({Role.DISTRICT_MANAGER, Role.CITY_MANAGER})
+UNIT_STAFF = frozenset({Role.HANDLER, Role.UNIT_REVIEWER})
+PUBLIC = "public"
+# Route prefixes the matrix covers; everything else (the webhook, the health check) has no staff roles.
+COVERED = ("/admin", "/api/v1")
+# Served files, not pages: no role and no data.
+NOT_PAGES = {"admin.static"}
+
+# Who signs in for each role: 市南区 users (the "own" district), and the city's.
+ACTORS = {
+    Role.DISPATCHER: "dispatcher",
+    Role.HANDLER: "urban_handler",
+    Role.UNIT_REVIEWER: "urban_reviewer",
+    Role.CITY_DISPATCHER: "city_dispatcher",
+    Role.DISTRICT_MANAGER: "district_manager",
+    Role.CITY_MANAGER: "city_manager",
+    Role.LEADER: "leader",
+    Role.HOTLINE: "hotline",
+}
+
+
+@dataclass
+class Context:
+    """The world plus the resources the URLs name, created per request so one request cannot spoil the next."""
+
+    world: World
+    serial: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def assigned_petition(self, own: bool) -> Petition:
+        """A petition dispatched to a district's urban management bureau (待签收), visible to that unit."""
+        w = self.world
+        district = "shinan" if own else "laoshan"
+        petition = make_petition(w.session, district_code=district)
+        dispatcher = w.users["dispatcher" if own else "laoshan_dispatcher"]
+        perform(w.session, petition, "dispatch", dispatcher, utcnow(), unit_id=(w.urban if own else w.laoshan_urban).id,
+                nature="complaint", complexity="simple")
+        w.session.commit()
+        return petition
+
+    def victim(self, own: bool) -> User:
+        """A user of the district for a manager to deactivate or reset."""
+        user = make_user(self.world.session, Role.DISPATCHER, district_code="shinan" if own else "laoshan")
+        self.world.session.commit()
+        return user
+
+    def holiday(self, day: dt.date) -> None:
+        """An override of `day`, for the remove button to remove."""
+        set_override(self.world.session, day, False, "", None)
+        self.world.session.commit()
+
+    def dead_letter(self, own: bool) -> Notification:
+        district = "shinan" if own else "laoshan"
+        citizen = make_citizen(self.world.session, district)
+        row = Notification(district_code=district, citizen_id=citizen.id, event="replied", payload={},
+                           state=NotificationState.DEAD, client_msg_id=f"perm-{next(self.serial)}")
+        self.world.session.add(row)
+        self.world.session.commit()
+        return row
+
+
+Args = Callable[[Context, bool], dict[str, Any]]
+
+
+def _district(_ctx: Context, own: bool) -> dict[str, Any]:
+    return {"code": "shinan" if own else "laoshan"}
+
+
+def _district_query(_ctx: Context, own: bool) -> dict[str, Any]:
+    return {"district": "shinan" if own else "laoshan"}
+
+
+def _number(ctx: Context, own: bool) -> dict[str, Any]:
+    return {"number": ctx.assigned_petition(own).number}
+
+
+def _accept(ctx: Context, own: bool) -> dict[str, Any]:
+    return {"number": ctx.assigned_petition(own).number, "action": "accept"}
+
+
+@dataclass(frozen=True)
+class Access:
+    gate: frozenset[Role] | str
+    acts: frozenset[Role] | None = None
+    args: Args | None = None
+    form: dict[str, str] = field(default_factory=dict)
+    json: Callable[[Context], dict[str, Any]] | None = None
+    # Run before each request, for a POST that needs something to act on (e.g. an override to remove).
+    setup: Callable[[Context], None] | None = None
+
+    @property
+    def scoped(self) -> bool:
+        return self.args is not None
+
+
+def _petition_body(ctx: Context) -> dict[str, Any]:
+    return {"external_id": f"perm-{next(ctx.serial)}", "district_code": "shinan", "kind": "livelihood",
+            "content": "楼道灯不亮。"}
+
+
+MATRIX: dict[tuple[str, str], Access] = {
+    # The admin site's staff pages.
+    ("admin.login", "GET"): Access(PUBLIC),
+    ("admin.login", "POST"): Access(PUBLIC),
+    ("admin.logout", "POST"): Access(PUBLIC),
+    ("admin.home", "GET"): Access(ALL),
+    ("admin.queue", "GET"): Access(DISPATCHERS),
+    ("admin.review", "GET"): Access(DISPATCHERS | {Role.UNIT_REVIEWER}),
+    ("admin.extensions", "GET"): Access(DISPATCHERS),
+    ("admin.workbench", "GET"): Access(UNIT_STAFF),
+    ("admin.new_enforcement", "GET"): Access(UNIT_STAFF),
+    ("admin.new_enforcement", "POST"): Access(UNIT_STAFF),
+    ("admin.followup", "GET"): Access(DISPATCHERS | MANAGERS | {Role.LEADER}),
+    ("admin.search", "GET"): Access(ALL),
+    ("admin.search_csv", "GET"): Access(ALL),
+    ("admin.petition_page", "GET"): Access(ALL, args=_number),
+    ("admin.perform_action", "POST"): Access(ALL, acts=frozenset({Role.HANDLER}), args=_accept,
+                                             form={"expected_state": "assigned"}),
+    # The managers' pages.
+    ("manage.index", "GET"): Access(MANAGERS),
+    ("manage.update_district", "POST"): Access(frozenset({Role.CITY_MANAGER}), args=_district,
+                                               form={"platform_name": "暖南诉办"}),
+    ("manage.account", "GET"): Access(MANAGERS, args=_district),
+    ("manage.account", "POST"): Access(MANAGERS, args=_district),
+    ("manage.test_account", "POST"): Access(MANAGERS, args=_district),
+    ("manage.push_account_menu", "POST"): Access(MANAGERS, args=_district),
+    ("manage.units", "GET"): Access(MANAGERS, args=_district_query),
+    ("manage.new_unit", "GET"): Access(MANAGERS),
+    ("manage.new_unit", "POST"): Access(MANAGERS),
+    ("manage.edit_unit", "GET"): Access(MANAGERS, args=lambda ctx, own: {
+        "unit_id": (ctx.world.urban if own else ctx.world.laoshan_urban).id}),
+    ("manage.edit_unit", "POST"): Access(MANAGERS, args=lambda ctx, own: {
+        "unit_id": (ctx.world.urban if own else ctx.world.laoshan_urban).id}),
+    ("manage.users", "GET"): Access(MANAGERS, args=_district_query),
+    ("manage.new_user", "GET"): Access(MANAGERS),
+    ("manage.new_user", "POST"): Access(MANAGERS),
+    ("manage.set_user_active", "POST"): Access(MANAGERS, args=lambda ctx, own: {"user_id": ctx.victim(own).id},
+                                               form={"active": "0"}),
+    ("manage.reset_password", "POST"): Access(MANAGERS, args=lambda ctx, own: {"user_id": ctx.victim(own).id}),
+    ("manage.calendar", "GET"): Access(MANAGERS),
+    ("manage.calendar", "POST"): Access(MANAGERS, acts=frozenset({Role.CITY_MANAGER}),
+                                        form={"day": "2027-01-04", "is_working_day": "0"}),
+    ("manage.remove_holiday", "POST"): Access(frozenset({Role.CITY_MANAGER}), form={"day": "2027-01-04"},
+                                              setup=lambda ctx: ctx.holiday(dt.date(2027, 1, 4))),
+    ("manage.templates", "GET"): Access(MANAGERS),
+    ("manage.edit_template", "GET"): Access(MANAGERS, args=lambda ctx, own: {**_district(ctx, own), "event": "replied"}),
+    ("manage.edit_template", "POST"): Access(MANAGERS, args=lambda ctx, own: {**_district(ctx, own),
+                                                                               "event": "replied"}),
+    ("manage.dead_letters", "GET"): Access(MANAGERS),
+    ("manage.retry_notification", "POST"): Access(MANAGERS, args=lambda ctx, own: {
+        "notification_id": ctx.dead_letter(own).id}),
+    # The dashboard.
+    ("dashboard.index", "GET"): Access(DISPATCHERS | MANAGERS | {Role.LEADER}, args=_district_query),
+    # The JSON API.
+    ("api.openapi_document", "GET"): Access(PUBLIC),
+    ("api.create_token", "POST"): Access(PUBLIC, json=lambda _ctx: {"username": "nobody", "password": "x"}),
+    ("api.delete_current_token", "DELETE"): Access(ALL),
+    ("api.list_petitions", "GET"): Access(ALL),
+    ("api.get_petition", "GET"): Access(ALL, args=_number),
+    ("api.perform_action", "POST"): Access(ALL, acts=frozenset({Role.HANDLER}), args=_accept,
+                                           json=lambda _ctx: {"expected_state": "assigned"}),
+    ("api.create_petition", "POST"): Access(ALL, acts=frozenset({Role.HOTLINE, Role.DISPATCHER, Role.HANDLER}),
+                                            json=_petition_body),
+    ("api.list_units", "GET"): Access(ALL),
+}
+
+
+def _routes(app: Flask) -> dict[tuple[str, str], Rule]:
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(COVERED) or rule.endpoint in NOT_PAGES:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes[(rule.endpoint, method)] = rule
+    return routes
+
+
+def test_every_route_is_in_the_matrix(site: Flask):
+    routes = set(_routes(site))
+    assert routes, "no routes found"
+    assert routes - set(MATRIX) == set(), "routes missing from the permission matrix"
+    assert set(MATRIX) - routes == set(), "the matrix lists routes that do not exist"
+
+
+def _signed_in(app: Flask, world: World, role: Role | None) -> tuple[FlaskClient, dict[str, str]]:
+    """A client signed in to the admin site as `role`'s user, and API headers with a token of the same user."""
+    client = app.test_client()
+    if role is None:
+        return client, {}
+    user = world.users[ACTORS[role]]
+    with client.session_transaction() as session:
+        session["_user_id"] = login_id(user)
+        session["_fresh"] = True
+    token = issue_token(world.session, user, utcnow())
+    world.session.commit()
+    return client, {"Authorization": f"Bearer {token.raw}"}
+
+
+def expected(access: Access, role: Role | None, own: bool, world: World, api: bool) -> str:
+    """"allowed", or the status the request must get."""
+    if access.gate == PUBLIC:
+        return "allowed"
+    if role is None:
+        return "401" if api else "login"
+    if role not in access.gate:
+        return "403"
+    district_bound = world.users[ACTORS[role]].district_code is not None
+    if access.scoped and not own and district_bound:
+        return "404"
+    if access.acts is not None and role not in access.acts:
+        return "403"
+    return "allowed"
+
+
+def _outcome(response: Any, api: bool) -> str:
+    status = response.status_code
+    if status >= 500:
+        return f"server error {status}"
+    if not api and status == 302 and "/admin/login" in response.headers.get("Location", ""):
+        return "login"
+    if status in (401, 403, 404):
+        return str(status)
+    return "allowed"
+
+
+@pytest.mark.parametrize("key", sorted(MATRIX), ids=lambda key: f"{key[0]}:{key[1]}")
+def test_permission_matrix(site: Flask, world: World, fake_wechat: FakeWechatServer, key: tuple[str, str]):
+    endpoint, method = key
+    access = MATRIX[key]
+    rule = _routes(site)[key]
+    api = rule.rule.startswith("/api/v1")
+    # CSRF has its own tests; here every POST must reach the view to test who the view lets through.
+    site.config["WTF_CSRF_ENABLED"] = False
+    for code in ("shinan", "laoshan"):
+        account = make_account(world.session, code)
+        fake_wechat.fake.register_account(account.appid, account.secret)
+    world.session.commit()
+    ctx = Context(world)
+
+    failures = []
+    for role, own in itertools.product([None, *ACTORS], (True, False) if access.scoped else (True,)):
+        client, headers = _signed_in(site, world, role)
+        values = access.args(ctx, own) if access.args else {}
+        path_values = {k: v for k, v in values.items() if k in rule.arguments}
+        query = {k: v for k, v in values.items() if k not in rule.arguments}
+        with site.test_request_context():
+            url = url_for(endpoint, **path_values, **query)
+        kwargs: dict[str, Any] = {"headers": headers}
+        if method in ("POST", "DELETE"):
+            if api:
+                kwargs["json"] = access.json(ctx) if access.json else {}
+            else:
+                kwargs["data"] = dict(access.form)
+        if access.setup is not None:
+            access.setup(ctx)
+        response = client.open(url, method=method, **kwargs)
+        # Read the whole body: a streamed answer (the CSV export) must finish inside its own request.
+        response.get_data()
+        response.close()
+        want = expected(access, role, own, world, api)
+        got = _outcome(response, api)
+        # A public endpoint answers wrong credentials with 401 and signing out sends to the login page: those are
+        # its answers, not refusals of the caller.
+        if access.gate == PUBLIC and got in ("401", "login"):
+            got = "allowed"
+        if got != want:
+            failures.append(f"{role.value if role else 'anonymous'} {'own' if own else 'other'} {method} {url}: "
+                            f"expected {want}, got {got} ({response.status_code})")
+    assert not failures, "\n".join(failures)
+
+
+def test_the_matrix_signs_in_as_every_role():
+    assert set(ACTORS) == set(Role)
