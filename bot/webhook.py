@@ -105,7 +105,7 @@ def _decrypt(account: WechatAccount, body: bytes, query: dict[str, str]) -> str:
     if not isinstance(encrypted, str) or not encrypted:
         raise Rejected(400, "no Encrypt field")
     _check_signed(
-        (account.token, query["timestamp"], query["nonce"], encrypted),
+        (account.token, query.get("timestamp", ""), query.get("nonce", ""), encrypted),
         query.get("msg_signature"),
         "msg_signature",
     )
