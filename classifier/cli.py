@@ -7,6 +7,7 @@ stderr and exit status 1, never a traceback.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -159,7 +160,7 @@ def predict_command(district: str | None) -> None:
     """
     suggester = get_suggester(current_app)
     seen_text = False
-    for number, line in enumerate(click.get_text_stream("stdin"), start=1):
+    for number, line in enumerate(sys.stdin, start=1):
         text = line.strip()
         if not text:
             click.echo(json.dumps({"error": "empty text", "line": number}))
