@@ -182,8 +182,9 @@ def dedupe_key(district_code: str, message: BaseMessage) -> str:
 def handle_once(session: Session, account: WechatAccount, message: BaseMessage, now: dt.datetime) -> str:
     """The reply text for `message`, doing its work at most once however often WeChat delivers it.
 
-    Commits the work and the stored reply together. An unexpected error rolls everything back (so WeChat's
-    retry does the work again) and gives the citizen an apology.
+    Commits the work and the stored reply together. An unexpected error rolls everything back, so nothing of a
+    failed attempt remains and a delivery of the same message after it (WeChat's retry, if the failure made us
+    late) does the work afresh; the citizen is asked to send the message again.
     """
     key = dedupe_key(account.district_code, message)
     district_code = account.district_code
@@ -197,13 +198,21 @@ def handle_once(session: Session, account: WechatAccount, message: BaseMessage, 
         log.info("retry of %s answered with the stored reply", key)
         return stored or ""
     try:
-        reply = dispatch(Inbound(session=session, account=account, message=message, now=now, app=current_app))
+        reply = dispatch(
+            Inbound(
+                session=session,
+                account=account,
+                message=message,
+                now=now,
+                app=current_app._get_current_object(),
+            )
+        )
         record.reply = reply or ""
         record.done = True
         session.commit()
     except Exception:
         session.rollback()
-        log.exception("handling %s failed; nothing was kept, a retry will redo it", key)
+        log.exception("handling %s failed; nothing was kept", key)
         return texts.SYSTEM_BUSY
     return reply or ""
 
