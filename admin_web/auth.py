@@ -198,7 +198,10 @@ def authenticate(session: Session, username: str, password: str, now: dt.datetim
     if user is None or not valid or not user.active:
         audit(session, user, "login_failed", username, "wrong credentials")
         if user is not None and user.active:
-            user.failed_logins += 1
+            # Counted in the database, so parallel guesses against one account cannot overwrite each other's count.
+            user.failed_logins = User.failed_logins + 1
+            session.flush()
+            session.refresh(user, ["failed_logins"])
             if user.failed_logins >= max_failed:
                 user.locked_until = now + window
                 user.failed_logins = 0

@@ -114,27 +114,38 @@ def action_forms(
     petition: Petition,
     transitions: list[Transition],
     posted: dict[str, Any] | None = None,
+    units_cache: dict[tuple[Any, ...], list[Unit]] | None = None,
 ) -> ActionForms:
-    """The forms for `transitions` on `petition`, prefilled with the defaults or with what was just posted."""
+    """The forms for `transitions` on `petition`, prefilled with the defaults or with what was just posted.
+
+    A list page passes one `units_cache` for all its petitions: the unit choices depend only on the district and
+    the levels allowed, so a queue of twenty petitions asks for them once or twice, not forty times.
+    """
+    cache = units_cache if units_cache is not None else {}
     actions = {t.action for t in transitions}
     targets: list[Unit] = []
-    if "dispatch" in actions:
-        targets = routing.dispatch_targets(session, petition, by_city=False)
-    elif "city_dispatch" in actions:
-        targets = routing.dispatch_targets(session, petition, by_city=True)
+    if actions & {"dispatch", "city_dispatch"}:
+        by_city = "city_dispatch" in actions
+        key = ("targets", None if by_city else petition.district_code, routing.allowed_target_levels(petition, by_city))
+        if key not in cache:
+            cache[key] = routing.dispatch_targets(session, petition, by_city=by_city)
+        targets = cache[key]
     cooperating: list[Unit] = []
     if "dispatch" in actions:
-        cooperating = list(
-            session.scalars(
-                select(Unit)
-                .where(
-                    Unit.district_code == petition.district_code,
-                    Unit.level.in_((UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)),
-                    Unit.active.is_(True),
+        key = ("cooperating", petition.district_code)
+        if key not in cache:
+            cache[key] = list(
+                session.scalars(
+                    select(Unit)
+                    .where(
+                        Unit.district_code == petition.district_code,
+                        Unit.level.in_((UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)),
+                        Unit.active.is_(True),
+                    )
+                    .order_by(Unit.level, Unit.name)
                 )
-                .order_by(Unit.level, Unit.name)
             )
-        )
+        cooperating = cache[key]
     values = defaults(session, petition, targets)
     if "decide_extension" in actions:
         values["pending_extension"] = effects.pending_extension(session, petition)

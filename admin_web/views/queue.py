@@ -6,6 +6,8 @@ District dispatchers see their district's 待研判 petitions; the city dispatch
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
@@ -16,7 +18,7 @@ from admin_web.navigation import nav_item
 from admin_web.scoping import scoped_petitions
 from admin_web.views.forms import CHOICES, LABELS, action_forms
 from admin_web.views.paging import Page
-from models import Petition
+from models import Petition, Unit
 from models.enums import PetitionState, Role
 from qingsu.db import get_session
 from workflow.engine import available_actions
@@ -36,8 +38,9 @@ def queue() -> ResponseReturnValue:
     page = Page.from_request(total, PER_PAGE)
     petitions = list(session.scalars(query.order_by(Petition.created_at, Petition.id).offset(page.offset).limit(PER_PAGE)))
     items = []
+    units_cache: dict[tuple[Any, ...], list[Unit]] = {}
     for petition in petitions:
-        forms = action_forms(session, petition, available_actions(petition, user))
+        forms = action_forms(session, petition, available_actions(petition, user), units_cache=units_cache)
         # Confirming the suggested routing is the usual decision, so its form starts open.
         forms.open_action = next((t.action for t in forms.transitions if t.action.endswith("dispatch")), None)
         items.append((petition, forms))
