@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from admin_web.auth import login_id
-from admin_web.passwords import hash_password
 from models import Citizen, Petition, Unit, User
 from models.enums import DeptType, Role, UnitLevel
 from tests.factories import (
@@ -57,8 +57,12 @@ SUGGESTION = {
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    """One argon2 hash for every test user (hashing is deliberately slow; once per run is enough)."""
-    return hash_password(PASSWORD)
+    """One argon2id hash of PASSWORD for every test user, made with the cheapest parameters argon2 allows.
+
+    Verifying costs what the hash's own parameters say, so the many failed logins of the lockout tests stay fast;
+    a successful login upgrades the hash to the production parameters (see test_auth).
+    """
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
 
 
 @pytest.fixture(scope="session")

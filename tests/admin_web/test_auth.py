@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from admin_web.passwords import hash_password, verify_password
+from admin_web.passwords import hash_password, needs_rehash, verify_password
 from models import AuditLog, utcnow
 from tests.admin_web.conftest import PASSWORD
 from workflow.calendar import calendar_warnings
@@ -49,6 +49,16 @@ def test_login_lands_on_the_role_home_page_and_is_audited(client, csrf, world) -
     assert page.status_code == 200
     assert world.dispatcher.display_name in page.get_data(as_text=True)
     assert audit_count(world.session, "login") == 1
+
+
+def test_login_upgrades_a_hash_made_with_weaker_parameters(client, csrf, world) -> None:
+    old_hash = world.dispatcher.password_hash
+    assert needs_rehash(old_hash)
+    assert login(client, csrf, "sn_dispatcher", PASSWORD).status_code == 302
+    world.session.refresh(world.dispatcher)
+    assert world.dispatcher.password_hash != old_hash
+    assert not needs_rehash(world.dispatcher.password_hash)
+    assert verify_password(world.dispatcher.password_hash, PASSWORD)
 
 
 def test_session_cookie_is_http_only_and_same_site(client, csrf, world) -> None:
@@ -116,8 +126,11 @@ def test_lock_expires(client, csrf, world) -> None:
 
 
 def test_one_address_is_throttled_across_usernames(client, csrf, world) -> None:
-    for i in range(8):
-        assert login(client, csrf, f"guess{i}", "wrong").status_code == 401
+    # Eight accounts, one wrong guess each: no account reaches its own limit, the address reaches its limit.
+    usernames = ["sn_dispatcher", "ls_dispatcher", "city_dispatcher", "sn_manager", "leader", "sn_community",
+                 "sn_street", "nobody"]
+    for username in usernames:
+        assert login(client, csrf, username, "wrong").status_code == 401
     throttled = login(client, csrf, "sn_urban", PASSWORD)
     assert throttled.status_code == 429
     assert "登录失败次数过多" in throttled.get_data(as_text=True)
