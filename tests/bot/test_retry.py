@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot import texts
 from models import InboundMessage, Petition
-from tests.bot.conftest import Contains, verify_dialog
+from tests.bot.conftest import Contains, menu, verify_dialog
 
 PROBLEM = "小区楼下烧烤摊每天营业到凌晨两点，油烟和噪音严重扰民，希望有关部门管一管。"
 
@@ -118,3 +118,32 @@ def test_old_dedupe_rows_are_forgotten_and_recent_ones_kept(phone, db_session):
     assert forget_handled_messages(db_session, now + dt.timedelta(seconds=1)) == 2
     db_session.commit()
     assert _count(db_session, InboundMessage) == 0
+
+
+def test_two_different_messages_of_one_citizen_at_once_are_both_applied(phone, db_session):
+    # A picture and the description sent together: each request changes the same dialog state, and neither
+    # change may be lost (the conversation row is locked while a message is handled).
+    citizen = phone()
+    verify_dialog(citizen, [(menu("REPORT"), texts.ASK_KIND), ("1", texts.ASK_CONTENT)])
+    messages = [citizen.wire.build_image(citizen.openid, pic_url="http://mmbiz.qpic.cn/scene.jpg"),
+                citizen.wire.build_text(citizen.openid, PROBLEM)]
+    barrier = threading.Barrier(len(messages))
+    statuses: list[int] = []
+
+    def deliver(xml: str) -> None:
+        barrier.wait(timeout=10)
+        statuses.append(citizen.post(xml)[0])
+
+    threads = [threading.Thread(target=deliver, args=(xml,)) for xml in messages]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert statuses == [200, 200]
+    verify_dialog(citizen, [
+        ("香港中路10号", texts.ASK_PHONE),
+        ("13812345678", Contains("图片：1张")),
+        ("1", Contains("提交成功！")),
+    ])
+    [petition] = db_session.scalars(select(Petition)).all()
+    assert (petition.content, len(petition.attachments)) == (PROBLEM, 1)
