@@ -183,6 +183,8 @@ def index() -> ResponseReturnValue:
     period = period_from_args(now.astimezone(tz).date(), tz)
     districts = list(session.scalars(select(District).order_by(District.position, District.code)))
     district_names = {d.code: d.name for d in districts}
+    # Districts are listed in their fixed order (市南区 first), not alphabetically by code.
+    position = {d.code: i for i, d in enumerate(districts)}
     if district_code is not None and district_code not in district_names:
         abort(404)
 
@@ -207,7 +209,10 @@ def index() -> ResponseReturnValue:
         district_names=district_names,
         period=period,
         overall=overall[0] if overall else None,
-        by_district=rate_table(session, "district", district_code, period, district_names) if not district_code else [],
+        by_district=sorted(
+            rate_table(session, "district", district_code, period, district_names),
+            key=lambda row: (position.get(row.key, len(position)), row.key),
+        ) if not district_code else [],
         by_unit=unit_rows,
         by_kind=rate_table(session, "kind", district_code, period, {k.value: k.label for k in PetitionKind}),
         by_month=rate_table(session, "month", district_code, period, {}),

@@ -25,6 +25,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from admin_web.api.tokens import revoke_token
 from admin_web.audit import audit
 from admin_web.auth import role_required, staff
 from admin_web.navigation import nav_item
@@ -534,10 +535,16 @@ def new_user() -> ResponseReturnValue:
     ), (422 if errors else 200)
 
 
+def _revoke_tokens(session: Session, user: User) -> None:
+    for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))):
+        revoke_token(token)
+
+
 @manage.post("/users/<int:user_id>/active")
 @role_required(*MANAGER_ROLES)
 def set_user_active(user_id: int) -> ResponseReturnValue:
-    """Deactivate (or reactivate) a user: a deactivated user can neither sign in nor use an API token."""
+    """Deactivate (or reactivate) a user: a deactivated user can neither sign in nor use an API token, and the
+    tokens are revoked for good."""
     manager = staff()
     session = get_session()
     user = _user_or_404(session, manager, user_id)
@@ -546,6 +553,9 @@ def set_user_active(user_id: int) -> ResponseReturnValue:
         flash("不能停用自己的账号", "error")
     else:
         user.active = active
+        if not active:
+            # Revoked, not just unusable while inactive: reactivating an account must not revive old tokens.
+            _revoke_tokens(session, user)
         audit(session, manager, "user_activated" if active else "user_deactivated", f"user:{user.username}")
         session.commit()
         flash(f"用户 {user.username} 已{'启用' if active else '停用'}", "success")
@@ -564,8 +574,7 @@ def reset_password(user_id: int) -> ResponseReturnValue:
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
-    for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))):
-        token.revoked = True
+    _revoke_tokens(session, user)
     audit(session, manager, "password_reset", f"user:{user.username}")
     session.commit()
     code = user.district_code

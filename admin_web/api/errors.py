@@ -2,8 +2,9 @@
 
 Status codes: 401 no or bad token, 403 the role may not do this, 404 no such thing *in the caller's scope* (another
 district's petition is 404, so numbers cannot be probed), 409 the petition changed (or a business rule refuses the
-action in its present condition), 422 invalid input (``field`` names the offending parameter), 429 too many failed
-token requests. Messages are Chinese, fit to show to the work app's user.
+action in its present condition), 422 invalid input (``field`` names the offending parameter); obtaining a token
+may also answer 423 (account locked) or 429 (too many failures from one address), like the login page.
+Messages are Chinese, fit to show to the work app's user.
 """
 
 from __future__ import annotations

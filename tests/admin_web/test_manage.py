@@ -254,6 +254,10 @@ def test_deactivating_a_user_ends_their_api_access(world: World, manager: FlaskC
     assert response.status_code == 302
     api = site.test_client().get("/api/v1/units", headers={"Authorization": f"Bearer {issued.raw}"})
     assert api.status_code == 401
+    # Reactivating the account does not bring the old token back.
+    _post(manager, f"/admin/manage/users/{handler.id}/active", {"active": "1"})
+    again = site.test_client().get("/api/v1/units", headers={"Authorization": f"Bearer {issued.raw}"})
+    assert again.status_code == 401
     assert _audits(world, "user_deactivated")[0].target == f"user:{handler.username}"
 
 
