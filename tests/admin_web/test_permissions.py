@@ -45,8 +45,11 @@ DISPATCHERS = frozenset({Role.DISPATCHER, Role.CITY_DISPATCHER})
 MANAGERS = frozenset({Role.DISTRICT_MANAGER, Role.CITY_MANAGER})
 UNIT_STAFF = frozenset({Role.HANDLER, Role.UNIT_REVIEWER})
 PUBLIC = "public"
-# Route prefixes the matrix covers; everything else (the webhook, the health check) has no staff roles.
+# Route prefixes the matrix covers.
 COVERED = ("/admin", "/api/v1")
+# Routes outside them, none of which has staff roles: WeChat's webhook (signed by WeChat), the health check, the demo's
+# citizen chat simulator, and served files. A new route elsewhere fails `test_no_route_escapes_the_matrix`.
+OUTSIDE = {"healthz", "static", "bot.webhook", "simulator.page", "simulator.send_from_page", "simulator.static"}
 # Served files, not pages: no role and no data.
 NOT_PAGES = {"admin.static"}
 
@@ -223,6 +226,11 @@ def test_every_route_is_in_the_matrix(site: Flask):
     assert routes, "no routes found"
     assert routes - set(MATRIX) == set(), "routes missing from the permission matrix"
     assert set(MATRIX) - routes == set(), "the matrix lists routes that do not exist"
+
+
+def test_no_route_escapes_the_matrix(site: Flask):
+    elsewhere = {r.endpoint for r in site.url_map.iter_rules() if not r.rule.startswith(COVERED)}
+    assert elsewhere - OUTSIDE == set(), "routes outside /admin and /api/v1 that nobody has classified"
 
 
 def _signed_in(app: Flask, world: World, role: Role | None) -> tuple[FlaskClient, dict[str, str]]:
