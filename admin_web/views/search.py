@@ -90,13 +90,11 @@ def apply_filters(query: Select[tuple[Petition]], args: Any) -> tuple[Select[tup
             else:
                 query = query.where(Petition.created_at < start + dt.timedelta(days=1))
     if v["q"]:
-        pattern = f"%{v['q']}%"
+        # autoescape: a "%" or "_" typed into the box is searched for, not used as a wildcard.
         query = query.where(
-            or_(
-                Petition.title.ilike(pattern),
-                Petition.content.ilike(pattern),
-                Petition.location.ilike(pattern),
-            )
+            or_(*(column.icontains(v["q"], autoescape=True) for column in (
+                Petition.title, Petition.content, Petition.location
+            )))
         )
     return query, filters
 

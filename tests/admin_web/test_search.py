@@ -44,6 +44,7 @@ def numbers_on(page: str, petitions: dict) -> set[str]:  # type: ignore[type-arg
         ("kind=enforcement", {"enforcement"}),
         ("light=blue", {"assigned"}),
         ("q=路灯", {"later"}),
+        ("q=%25", set()),  # a literal percent sign, not a wildcard
         ("date_from=2026-11-30", {"later"}),
         ("date_to=2026-11-29", {"assigned", "enforcement", "formula"}),
         ("district=laoshan", set()),  # a district dispatcher cannot widen the scope
