@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
 
 from classifier.errors import DataError
 from classifier.pipeline import build_pipeline
@@ -61,10 +62,12 @@ def cross_validate(
     folds: int = 5,
     seed: int = 0,
     on_fold: Callable[[int, float], None] | None = None,
+    build: Callable[[Sequence[str]], Pipeline] = build_pipeline,
 ) -> EvalReport:
     """Stratified k-fold cross-validation: the whole pipeline (vocabulary included) is refitted in every fold.
 
-    `on_fold(fold_number, seconds)` is called after each fold (progress for the command line).
+    `on_fold(fold_number, seconds)` is called after each fold (progress for the command line); `build(labels)`
+    makes the pipeline (the production one unless a benchmark compares a variant).
 
     :raises DataError: fewer than 2 folds, fewer than two classes, or a class with fewer examples than folds.
     """
@@ -87,7 +90,7 @@ def cross_validate(
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for number, (train, test) in enumerate(splitter.split(x, y), start=1):
         fold_started = time.perf_counter()
-        pipeline = build_pipeline(y[train].tolist()).fit(x[train].tolist(), y[train].tolist())
+        pipeline = build(y[train].tolist()).fit(x[train].tolist(), y[train].tolist())
         predicted[test] = pipeline.predict(x[test].tolist())
         if on_fold is not None:
             on_fold(number, time.perf_counter() - fold_started)

@@ -67,7 +67,9 @@ OUTSIDE_PATTERN = re.compile(
 QINGDAO_PATTERN = re.compile("|".join(sorted(map(re.escape, QINGDAO_NAMES), key=len, reverse=True)))
 # Names of places inside Qingdao below the city itself: a matter that names one is local.
 LOCAL_PATTERN = re.compile(
-    "|".join(sorted((re.escape(n) for names in QINGDAO_DISTRICTS.values() for n in names), key=len, reverse=True))
+    "|".join(
+        sorted((re.escape(n) for names in QINGDAO_DISTRICTS.values() for n in names), key=len, reverse=True)
+    )
 )
 # Only a district's full name counts for the district rule: 崂山啤酒 or 即墨路 (a street in 市北区) name no district.
 DISTRICT_PATTERNS: dict[str, re.Pattern[str]] = {
@@ -91,14 +93,16 @@ def local_places(text: str) -> list[str]:
     return [match.group(0) for match in LOCAL_PATTERN.finditer(text)]
 
 
-def looks_outside_qingdao(text: str) -> list[str]:
+def looks_outside_qingdao(text: str, min_mentions: int = 1) -> list[str]:
     """The outside places, when the text seems to be about a matter outside Qingdao, else [].
 
     More distinct outside places than Qingdao districts and towns tips the balance: "我在青岛打工，老家在莱阳，
-    村里修路占了俺家的地" is about 莱阳; "我在烟台上班，家在李沧，小区停水" is about 李沧.
+    村里修路占了俺家的地" is about 莱阳; "我在烟台上班，家在李沧，小区停水" is about 李沧. A long letter must name
+    outside places `min_mentions` times: one passing mention ("户口在安徽") does not move a matter out of Qingdao.
     """
-    outside = list(dict.fromkeys(outside_places(text)))
-    if len(outside) > len(set(local_places(text))):
+    mentions = outside_places(text)
+    outside = list(dict.fromkeys(mentions))
+    if len(mentions) >= min_mentions and len(outside) > len(set(local_places(text))):
         return outside
     return []
 

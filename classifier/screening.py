@@ -18,6 +18,9 @@ from models.enums import InadmissibleCode
 
 # How many characters before a match are searched for a hedge word.
 _HEDGE_WINDOW = 8
+# Longer than this (characters) a text is a letter, not a chat message: only strong patterns count, and an
+# emergency needs a sign of urgency (people in danger write short messages).
+LONG_TEXT = 120
 
 
 @dataclass(frozen=True)
@@ -39,19 +42,46 @@ ADMISSIBLE = Screening(admissible=True)
 
 @dataclass(frozen=True)
 class _Rule:
-    pattern: re.Pattern[str]
-    hedges: re.Pattern[str] | None = None
+    """A strong pattern that counts in any text, and a weak one that counts only in a short message.
 
-    def find(self, text: str) -> re.Match[str] | None:
-        for match in self.pattern.finditer(text):
+    In a short message a word like 纪委 or 部队 is the point; in a long letter it is usually background
+    ("多次上访", "八路军抗日"), so a long text needs the strong pattern, or `long_hits` weak matches.
+    """
+
+    pattern: re.Pattern[str] | None
+    hedges: re.Pattern[str] | None = None
+    weak: re.Pattern[str] | None = None
+    long_hits: int = 0
+
+    def _matches(self, pattern: re.Pattern[str] | None, text: str) -> list[re.Match[str]]:
+        if pattern is None:
+            return []
+        found = []
+        for match in pattern.finditer(text):
             before = text[max(0, match.start() - _HEDGE_WINDOW) : match.start()]
             if self.hedges is None or not self.hedges.search(before):
-                return match
+                found.append(match)
+        return found
+
+    def find(self, text: str) -> re.Match[str] | None:
+        strong = self._matches(self.pattern, text)
+        if strong:
+            return strong[0]
+        weak = self._matches(self.weak, text)
+        if weak and (len(text) <= LONG_TEXT or (self.long_hits and len(weak) >= self.long_hits)):
+            return weak[0]
         return None
 
 
-def _rule(pattern: str, hedges: str | None = None) -> _Rule:
-    return _Rule(re.compile(pattern), re.compile(hedges) if hedges else None)
+def _rule(
+    pattern: str | None, hedges: str | None = None, weak: str | None = None, long_hits: int = 0
+) -> _Rule:
+    return _Rule(
+        re.compile(pattern) if pattern else None,
+        re.compile(hedges) if hedges else None,
+        re.compile(weak) if weak else None,
+        long_hits,
+    )
 
 
 # --- Emergencies: which line to call for what ------------------------------------------------------------------
@@ -67,6 +97,7 @@ _PAST = re.compile(
 _URGENT = re.compile(
     r"正在|刚刚|刚才|马上|赶紧|赶快|快来|快点|快报警|快派|快叫|紧急|急救|救命|此刻|立即|立刻|求助|快救|急死|怎么办啊"
 )
+_URGENT_LONG = re.compile(r"救命|快来人|快派|快叫|快报警|赶紧来|马上来|还在烧|还在流血|人还在|快不行了")
 
 _EMERGENCY_LINES: tuple[tuple[str, str, _Rule], ...] = (
     (
@@ -84,7 +115,7 @@ _EMERGENCY_LINES: tuple[tuple[str, str, _Rule], ...] = (
         _rule(
             r"昏迷|晕倒|倒地不起|不省人事|没(?:有)?(?:了)?呼吸|呼吸困难|心脏病(?:发作|犯了)|心梗|脑出血|中风了|大出血"
             r"|流了?(?:很多|好多|一地)?血|血流不止|满脸是血|浑身是血|头破血流|骨折|中毒|抽搐|休克|受伤|受了伤|伤者|伤员|快不行了"
-            r"|割腕|自杀|轻生|跳楼|跳河|往下跳|溺水|落水|掉(?:到|进)(?:河|海|水|井)"
+            r"|割腕|自杀|轻生|跳楼(?!机)|跳河|往下跳|溺水|落水|掉(?:到|进)(?:河|海|水|井)"
             r"|砍伤|捅伤|摔伤(?!过)|烫伤|烧伤|触电|被电|电着了|头破|要生了|羊水破|误服|误食|心口疼|胸口疼|喘不上气|迷路了|叫救护车|叫120|派救护车|叫不醒|没有意识|没意识|嘴唇发紫|吐白沫|喝了农药|喝农药"
             r"|吃了[^，。！？,.!?]{0,6}药[^。！？!?]{0,20}(?:迷糊|昏|吐|叫不醒)",
             _EMERGENCY_HEDGES,
@@ -115,17 +146,19 @@ _LINE_NAMES = {"110": "110报警", "119": "119火警", "120": "120急救", "122"
 # --- Other categories ---------------------------------------------------------------------------------------------
 _LITIGATION = _rule(
     r"法院[^，。！？,.!?]{0,6}?(?:判|起诉|立案|执行|传票|开庭|调解)|(?:向|去|到)法院|已经?(?:起诉|立案|判决|仲裁|上访|信访)"
-    r"|判决书|裁决书|裁定书|调解书|仲裁(?:委|裁决|申请|庭|机构)|劳动仲裁|申请仲裁|打官司|诉讼|起诉"
-    r"|纪委|监委|纪检|监察委|行政复议|信息公开申请|申请(?:政府)?信息公开|依申请公开|信访(?:局|部门|渠道|件|事项|办)|上访"
-    r"|官司|一审|二审|再审|判得|(?:处罚|罚款|认定|决定|判决|裁决|结论)[^，。！？,.!?]{0,6}不服"
-    r"|不服[^，。！？,.!?]{0,12}(?:处罚|罚款|认定|决定|判决|裁决|结论)|离婚(?:官司|诉讼|纠纷|财产)|财产分割|遗产|继承纠纷|欠条|借条|借钱不还"
-    r"|借给[^，。！？,.!?]{0,8}不还|医疗事故|贪污|受贿|收红包|收受|挪用公款|回扣"
-    r"|(?:干部|书记|主任|科长|局长|所长|区长|镇长|村长)[^，。！？,.!?]{0,16}好处",
+    r"|判决书|裁决书|裁定书|调解书|行政复议|信息公开申请|申请(?:政府)?信息公开|依申请公开",
     r"不想|不愿|不用|不必|没钱|没有钱|无力|以免|避免|不走|不去|说|有本事|还能|难道要",
+    weak=r"仲裁(?:委|裁决|申请|庭|机构)|劳动仲裁|申请仲裁|打官司|诉讼|起诉|纪委|监委|纪检|监察委|信访(?:局|部门|渠道|件|事项|办)"
+    r"|上访|官司|一审|二审|再审|判得|(?:处罚|罚款|认定|决定|判决|裁决|结论)[^，。！？,.!?]{0,6}不服"
+    r"|不服[^，。！？,.!?]{0,12}(?:处罚|罚款|认定|决定|判决|裁决|结论)|离婚(?:官司|诉讼|纠纷|财产)|财产分割"
+    r"|遗产(?:纠纷|继承|分割|官司)|继承纠纷|欠条|借条|借钱不还|借给[^，。！？,.!?]{0,8}不还|医疗事故|贪污|受贿|收红包|收受"
+    r"|挪用公款|回扣|(?:干部|书记|主任|科长|局长|所长|区长|镇长|村长)[^，。！？,.!?]{0,16}好处",
 )
 _MILITARY = _rule(
-    r"(?<!退役)(?<!复员)(?<!转业)(?<!退伍)(?:部队|军队|军营|军区|驻军|现役军人|军人|武警部队|军事(?:设施|管理区|禁区|演习|训练)"
-    r"|军用|军车|部队大院|靶场|打靶|征兵|兵役|军产房|军校|民兵|海军|陆军|空军|舰艇|战士|军官|营区)"
+    None,
+    weak=r"(?<!退役)(?<!复员)(?<!转业)(?<!退伍)(?:部队|军队|军营|军区|驻军|现役军人|军人|武警部队|军事(?:设施|管理区|禁区|演习|训练)"
+    r"|军用|军车|部队大院|靶场|打靶|征兵|兵役|军产房|军校|民兵|海军|陆军|空军|舰艇|战士|军官|营区)",
+    long_hits=3,
 )
 _PERSON = (
     r"(?:他|她|某人|对方|邻居|前妻|前夫|前女友|前男友|老婆|媳妇|老公|对象|女朋友|男朋友|别人|此人|那人|这个人|一个人|同事"
@@ -136,20 +169,20 @@ _PERSONAL_INFO = (
     r"|房产证信息|名单|缴纳记录|聊天记录|通话记录|行踪)"
 )
 _SECRET_PRIVACY = _rule(
-    r"国家(?:机密|秘密)|军事机密|机密文件|涉密|商业秘密|开房记录|艾滋病人|同性恋|小三|不清不楚|伤风败俗|不堪入目|车主是谁"
-    r"|(?:竞争对手|对手公司|中标公司|别的公司|别家公司|同行)[^。！？!?]{0,16}(?:客户|报价|配方|工艺|技术方案|底价|名单|工资|社保)"
+    r"国家(?:机密|秘密)|军事机密|机密文件|涉密文件|(?:竞争对手|对手公司|中标公司|别的公司|别家公司|同行)[^。！？!?]{0,16}(?:客户|报价|配方|工艺|技术方案|底价|名单|工资|社保)"
     rf"|(?:查|调出|调取|告诉我|给我|提供|公开|公布|透露|想知道|想看看|打听)[^。！？!?]{{0,12}}?{_PERSON}[^。！？!?]{{0,10}}?"
     rf"{_PERSONAL_INFO}"
-    r"|(?:帮我|我想|想要|怎么|哪里能|哪能)[^。！？!?]{0,6}?(?:代孕|买卖婴儿|买个孩子|包养|找小姐|买枪|买毒品|赌博)"
+    r"|(?:帮我|我想|想要|怎么|哪里能|哪能)[^。！？!?]{0,6}?(?:代孕|买卖婴儿|买个孩子|包养|找小姐|买枪|买毒品|赌博)",
+    weak=r"涉密|商业秘密|开房记录|艾滋病人|同性恋|小三|不清不楚|伤风败俗|不堪入目|车主是谁",
 )
 _UNLAWFUL = _rule(
     r"(?:帮我|给我|我想|我要|想要|能不能|能否|可否|可不可以|怎么才能|有没有办法|求求你们|通融)[^。！？!?]{0,10}?"
     r"(?:把违章(?:记录)?(?:删|消|撤)|(?:弄|办|开|做|搞|整)[一两几]?[张个份本]?假|办个?假|假证|假证明|假发票|伪造|代开发票|虚开|开个?假|走后门|插个?队|删除?掉?违章|消除?(?:违章|扣分)|销分|买分"
     r"|不罚|免罚|免除罚款|不交罚款|不缴罚款|少交税|不交税|不缴税|逃税|避税|不拆|保留违建|违建合法|多报销?|多领|冒领|替考|代考"
-    r"|改个?年龄|改个?成绩|超生)"
-    r"|(?:别|不要|不用)(?:罚|拆|管我|来管|查我|扣分)|(?:罚单|罚款|处罚|违章|扣分)[^，。！？,.!?]{0,8}(?:销了|撤了|免了|不交|抹了)"
+    r"|改个?年龄|改个?成绩|超生)",
+    weak=r"(?:别|不要|不用)(?:罚|拆|管我|来管|查我|扣分)|(?:罚单|罚款|处罚|违章|扣分)[^，。！？,.!?]{0,8}(?:销了|撤了|免了|不交|抹了)"
     r"|合法化|让它合法|变合法|给我办个?手续|多交钱也行|花钱也行|交点费用|降分录取|保外就医|放宽一点"
-    r"|不符合[^。！？!?]{0,12}(?:条件|规定|政策)[^。！？!?]{0,20}(?:给我|也要|办下来)|证明[^。！？!?]{0,30}其实"
+    r"|不符合[^。！？!?]{0,12}(?:条件|规定|政策)[^。！？!?]{0,20}(?:给我|也要|办下来)|证明[^。！？!?]{0,30}其实",
 )
 _ABUSE = re.compile(
     r"废物|吃干饭|不干人事|你是狗|狗吧|傻逼|傻b|煞笔|沙比|(?<![a-z])(?:sb|cnm|nmsl|tmd)(?![a-z])|草泥马|操你|你妈|他妈的|王八蛋|狗日|滚蛋|畜生|狗官|垃圾政府|政府垃圾|去死|废物们"
@@ -171,8 +204,11 @@ _MIN_SUBSTANCE_WITH_ABUSE = 12
 
 
 def _emergency(text: str) -> Screening | None:
-    urgent = _URGENT.search(text) is not None
-    past_only = _PAST.search(text) is not None and not urgent
+    if len(text) > LONG_TEXT:
+        # A long letter says "请立即处理" to the government; only a cry for help makes it an emergency.
+        past_only = _URGENT_LONG.search(text) is None
+    else:
+        past_only = _PAST.search(text) is not None and _URGENT.search(text) is None
     lines: list[tuple[str, str, str]] = []
     for line, what, rule in _EMERGENCY_LINES:
         match = rule.find(text)
@@ -200,7 +236,7 @@ def _district_platforms() -> dict[str, tuple[str, str]]:
 
 
 def _jurisdiction(text: str, district_code: str | None) -> Screening | None:
-    places = looks_outside_qingdao(text)
+    places = looks_outside_qingdao(text, min_mentions=2 if len(text) > LONG_TEXT else 1)
     if places:
         where = "、".join(places)
         return Screening(
@@ -235,7 +271,7 @@ def _substance(text: str) -> Screening | None:
             reason="内容过短或仅为问候，未能识别出具体诉求",
             advice="请具体描述您遇到的问题：发生在什么地方、什么时间、需要解决什么，我们会尽快受理。",
         )
-    stunt = _NO_REQUEST.search(text)
+    stunt = _NO_REQUEST.search(text) if len(text) <= LONG_TEXT else None
     if stunt:
         return Screening(
             admissible=False,

@@ -10,6 +10,7 @@ from click.testing import Result
 from flask import Flask
 from openpyxl import Workbook
 
+from classifier.corpus import Example
 from classifier.model import read_metadata
 
 
@@ -111,7 +112,11 @@ def test_predict_with_no_text_fails(app: Flask) -> None:
     _one_line_error(result, "no petition text")
 
 
-def test_train_from_a_file_writes_model_and_metadata(app: Flask, tmp_path: Path, tiny_csv: Path) -> None:
+def test_train_from_a_file_writes_model_and_metadata(
+    app: Flask, tmp_path: Path, tiny_csv: Path, tiny_corpus: list[Example], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tiny corpus stands in for the shipped one (nature, kind and admissibility rows) to keep the test fast.
+    monkeypatch.setattr("classifier.cli.load_corpus", lambda: tiny_corpus)
     out = tmp_path / "custom.joblib"
     result = _ok(
         app.test_cli_runner().invoke(
@@ -121,7 +126,9 @@ def test_train_from_a_file_writes_model_and_metadata(app: Flask, tmp_path: Path,
     assert "department" in result.output and str(out) in result.output
     meta = read_metadata(out)
     assert meta["source"] == "file"
+    # The file's 24 department rows; the stand-in corpus keeps its other labels but gives up its departments.
     assert meta["label_counts"]["department"] == 24
+    assert meta["label_counts"]["nature"] == len(tiny_corpus) + 24
     assert len(meta["data_hash"]) == 64 and meta["trained_at"]
 
 

@@ -1,0 +1,84 @@
+"""Benchmark fixtures: the real data in ../shared (never copied into the repository) and a results collector.
+
+Every benchmark records its figures with `record(section, name, value, target)`; at the end of the session the
+table is printed and written to benchmarks/results.md with the command that reproduces it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import platform
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("QINGSU_SHARED_DIR", REPO / ".." / "shared")).resolve()
+TAIDI = SHARED / "data" / "taidi2020"
+FULL = TAIDI / "taidi2020_fj2_full_segmented.csv"
+RAW_SAMPLE = TAIDI / "taidi2020_fj2_sample495_raw.csv"
+RESULTS = Path(__file__).resolve().parent / "results.md"
+
+
+@dataclass(frozen=True)
+class Figure:
+    section: str
+    name: str
+    value: str
+    target: str
+
+
+_figures: list[Figure] = []
+
+
+@pytest.fixture(scope="session")
+def record() -> Iterator[object]:
+    def add(section: str, name: str, value: str, target: str = "") -> None:
+        _figures.append(Figure(section, name, value, target))
+
+    yield add
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        pytest.skip(
+            f"benchmark data not found: {path} (the shared/ directory must sit beside the repository)"
+        )
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="session")
+def taidi_full() -> list[dict[str, str]]:
+    """The 9,210 labelled messages, already segmented (columns text_seg, label)."""
+    return _read(FULL)
+
+
+@pytest.fixture(scope="session")
+def taidi_raw_sample() -> list[dict[str, str]]:
+    """The organisers' 495 raw messages (留言主题, 留言详情, 一级分类)."""
+    return _read(RAW_SAMPLE)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not _figures:
+        return
+    lines = [
+        "# Classifier benchmarks",
+        "",
+        "Reproduce with `make bench` (runs `pytest benchmarks`; the data is read from `../shared/data/taidi2020/`).",
+        f"Last run: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}.",
+        "",
+    ]
+    for section in dict.fromkeys(f.section for f in _figures):
+        lines += [f"## {section}", "", "| measure | result | target |", "|---|---|---|"]
+        lines += [f"| {f.name} | {f.value} | {f.target} |" for f in _figures if f.section == section]
+        lines.append("")
+    text = "\n".join(lines)
+    RESULTS.write_text(text, encoding="utf-8")
+    print("\n" + text)
