@@ -15,7 +15,7 @@ from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from admin_web.api.actions import action_params
 from admin_web.api.blueprint import api, api_user, json_body
@@ -131,7 +131,10 @@ def list_petitions() -> ResponseReturnValue:
     session = get_session()
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = session.scalars(
-        query.order_by(Petition.created_at.desc(), Petition.id.desc()).limit(per_page).offset((page - 1) * per_page)
+        query.options(selectinload(Petition.current_unit))
+        .order_by(Petition.created_at.desc(), Petition.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     )
     return jsonify(
         items=[petition_summary(p, user) for p in rows],

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from admin_web.api.tokens import hash_token, issue_token
 from admin_web.passwords import hash_password
@@ -378,3 +382,28 @@ def test_unknown_api_paths_and_methods_answer_json_and_admin_pages_do_not(world:
     assert wrong_method.status_code == 405 and _error(wrong_method)["code"] == "method_not_allowed"
     page = api_client.get("/admin/nothing-here")
     assert page.status_code == 404 and not page.is_json
+
+
+def test_concurrent_repeats_of_one_intake_make_one_petition(world: World, site):  # type: ignore[no-untyped-def]
+    """The hotline retries at once (a timeout on its side): every answer names the same, single petition."""
+    headers = world.token("hotline")
+    world.session.close()
+    server = make_server("127.0.0.1", 0, site, threaded=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/api/v1/petitions"
+    start = threading.Barrier(4)
+
+    def post() -> tuple[int, str]:
+        start.wait()
+        response = requests.post(url, json=HOTLINE_BODY, headers=headers, timeout=30)
+        return response.status_code, response.json()["number"]
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: post(), range(4)))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(status for status, _ in answers) == [200, 200, 200, 201]
+    assert len({number for _, number in answers}) == 1
+    assert len(world.session.scalars(select(Petition)).all()) == 1
