@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from admin_web.api.actions import ACTION_PARAMS
 from admin_web.api.blueprint import api
 from admin_web.api.petitions import DEFAULT_PER_PAGE, INTAKE_CHANNELS, MAX_PER_PAGE
-from models.enums import DeptType, Light, PetitionKind, PetitionState, UnitLevel
+from models.enums import Channel, DeptType, Light, PetitionKind, PetitionState, UnitLevel
 from workflow.engine import TRANSITIONS
 
 PREFIX = "/api/v1"
@@ -361,6 +361,8 @@ def _paths() -> dict[str, Any]:
                     _query("q", "标题或内容包含的文字", STRING),
                     _query("created_from", "提交时间起（含），日期（按北京时间）或带时区的时间", STRING),
                     _query("created_to", "提交时间止；日期则含当天", STRING),
+                    _query("updated_from", "最后变化时间起（含），供对接方同步状态", STRING),
+                    _query("channel", "来源渠道", {"type": "string", "enum": _values(Channel)}),
                     _query("page", "页码", {"type": "integer", "minimum": 1, "default": 1}),
                     _query("per_page", "每页条数", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE,
                                                  "default": DEFAULT_PER_PAGE}),

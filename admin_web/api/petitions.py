@@ -106,6 +106,9 @@ def list_petitions() -> ResponseReturnValue:
     text = request.args.get("q", "").strip()
     created_from = _instant_arg("created_from", end_of_day=False)
     created_to = _instant_arg("created_to", end_of_day=True)
+    # For a partner that mirrors status changes (the hotline): what changed since its last poll.
+    updated_from = _instant_arg("updated_from", end_of_day=False)
+    channel = _enum_arg("channel", Channel)
     page = _int_arg("page", 1, 1) or 1
     per_page = _int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE) or DEFAULT_PER_PAGE
     if state is not None:
@@ -127,6 +130,10 @@ def list_petitions() -> ResponseReturnValue:
         query = query.where(Petition.created_at >= created_from)
     if created_to is not None:
         query = query.where(Petition.created_at < created_to)
+    if updated_from is not None:
+        query = query.where(Petition.updated_at >= updated_from)
+    if channel is not None:
+        query = query.where(Petition.channel == channel)
 
     session = get_session()
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0

@@ -141,6 +141,11 @@ def test_filters_and_pagination(world: World, api_client: FlaskClient):
     assert numbers("created_to=2026-11-23") == [first.number]
     assert numbers("state=pending_dispatch&district=shinan") == [third.number, second.number, first.number]
     assert numbers("state=closed") == []
+    second.updated_at = MONDAY_10AM + dt.timedelta(days=5)
+    world.session.commit()
+    assert numbers("updated_from=2026-11-28T00:00:00%2B08:00") == [second.number]
+    assert numbers("channel=wechat") == [third.number, second.number, first.number]
+    assert numbers("channel=hotline") == []
     page = api_client.get("/api/v1/petitions?per_page=2&page=2", headers=headers).get_json()
     assert [i["number"] for i in page["items"]] == [first.number]
     assert (page["total"], page["pages"], page["page"]) == (3, 2, 2)
