@@ -59,6 +59,7 @@ class RateRow:
 
     @property
     def volume(self) -> int:
+        """How much the row rests on: its ratings or its replies, whichever are more (the unit table's order)."""
         return max(self.resolution.denominator, self.on_time.denominator)
 
 

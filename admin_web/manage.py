@@ -74,6 +74,7 @@ DEAD_LETTERS_SHOWN = 200
 
 
 def is_city_manager(user: User) -> bool:
+    """Whether `user` manages the whole city (every district and the city level)."""
     return user.role == Role.CITY_MANAGER
 
 
