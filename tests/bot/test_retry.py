@@ -46,9 +46,20 @@ def test_a_confirmation_delivered_three_times_makes_one_petition_and_one_identic
     assert _count(db_session, Petition) == 1
 
 
-def test_concurrent_deliveries_make_one_petition_and_one_identical_reply(phone, db_session, bot_app):
+def test_concurrent_deliveries_make_one_petition_and_one_identical_reply(phone, db_session, monkeypatch):
     citizen = phone()
     _to_confirmation(citizen)
+    import bot.conversation
+
+    real_submit = bot.conversation.submit_petition
+
+    def slow_submit(*args, **kwargs):
+        # A slow database: whichever delivery gets in first is still working when the others arrive.
+        petition = real_submit(*args, **kwargs)
+        time.sleep(0.3)
+        return petition
+
+    monkeypatch.setattr(bot.conversation, "submit_petition", slow_submit)
     xml = citizen.wire.build_text(citizen.openid, "1", msg_id=7_000_000_003)
     deliveries = 4
     barrier = threading.Barrier(deliveries)
