@@ -6,7 +6,7 @@ says so, not a crash and not a second transition.
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from admin_web.auth import role_required, safe_next, staff
@@ -16,38 +16,38 @@ from admin_web.scoping import petition_or_404
 from admin_web.views.forms import posted_params
 from admin_web.views.petition import render_petition
 from models import utcnow
+from models.enums import PetitionState
 from qingsu.db import get_session
 from workflow.engine import TRANSITIONS, perform
 from workflow.errors import InvalidInput, StateConflict, TransitionRefused
+
+STATE_VALUES = frozenset(state.value for state in PetitionState)
 
 
 @admin.post("/petitions/<number>/actions/<action>")
 @role_required()
 def perform_action(number: str, action: str) -> ResponseReturnValue:
-    """Run `action` on the petition; 404 outside the scope, 409 when the state moved on, 403 when not allowed,
-    422 (the form again, with the reason) when a field is wrong."""
+    """Run `action` on the petition; 404 for an unknown action or a petition outside the scope, 409 when the state
+    moved on, 403 when not allowed, 422 (the form again, with the reason) when a field is wrong."""
+    if action not in TRANSITIONS:
+        abort(404)
     user = staff()
     session = get_session()
     petition = petition_or_404(session, user, number)
     petition_url = url_for("admin.petition_page", number=petition.number)
+    expected_state = request.form.get("expected_state") or None
+    if expected_state is not None and expected_state not in STATE_VALUES:
+        # Not a state at all: the form was tampered with or comes from another version of the site.
+        return render_error(400, "表单内容无效，请刷新页面后重试。", petition_url=petition_url)
     params = posted_params(action, request.form)
     try:
-        perform(
-            session,
-            petition,
-            action,
-            user,
-            utcnow(),
-            expected_state=request.form.get("expected_state") or None,
-            **params,
-        )
+        perform(session, petition, action, user, utcnow(), expected_state=expected_state, **params)
     except StateConflict as conflict:
         session.rollback()
         return render_error(409, str(conflict), petition_url=petition_url)
     except TransitionRefused as refused:
         session.rollback()
-        transition = TRANSITIONS.get(action)
-        moved_on = transition is not None and petition.state not in transition.sources
+        moved_on = petition.state not in TRANSITIONS[action].sources
         return render_error(409 if moved_on else 403, str(refused), petition_url=petition_url)
     except InvalidInput as invalid:
         session.rollback()
@@ -60,10 +60,6 @@ def perform_action(number: str, action: str) -> ResponseReturnValue:
             error=str(invalid),
             error_field=invalid.field,
         )
-    except ValueError:
-        # An expected_state that is not a state at all: the form was tampered with or is from another version.
-        session.rollback()
-        return render_error(400, "表单内容无效，请刷新页面后重试。", petition_url=petition_url)
     session.commit()
     flash(f"诉求 {petition.number}：「{TRANSITIONS[action].label}」已完成", "success")
     return redirect(safe_next(request.form.get("next")) or petition_url)

@@ -98,11 +98,23 @@ def test_unknown_action_and_forged_state_are_refused(client, login_as, csrf, wor
     login_as(world.urban_handler)
     token = csrf(f"/admin/petitions/{petition.number}")
     unknown = client.post(f"/admin/petitions/{petition.number}/actions/delete", data={"csrf_token": token})
-    assert unknown.status_code == 403
+    assert unknown.status_code == 404
     forged = client.post(
         f"/admin/petitions/{petition.number}/actions/accept", data={"csrf_token": token, "expected_state": "bogus"}
     )
     assert forged.status_code == 400
+    world.session.refresh(petition)
+    assert petition.state == PetitionState.ASSIGNED
+
+
+def test_anonymous_action_goes_to_login_and_changes_nothing(client, csrf, world) -> None:
+    petition = world.assigned_to_urban()
+    response = client.post(
+        f"/admin/petitions/{petition.number}/actions/accept",
+        data={"csrf_token": csrf("/admin/login"), "expected_state": "assigned"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/admin/login?next=")
     world.session.refresh(petition)
     assert petition.state == PetitionState.ASSIGNED
 
