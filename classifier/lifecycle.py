@@ -33,11 +33,12 @@ def model_path(app: Flask) -> Path:
 
 
 def train_default(path: Path) -> SuggestionModel:
-    """Train on the shipped corpus and save to `path`.
+    """Train on the shipped corpus and save to `path`, skipping the quick metrics so a first start is fast
+    (`qingsu classifier train` records them).
 
     :raises DataError: the shipped corpus is unusable. :raises ModelError: `path` cannot be written.
     """
-    model = train(load_corpus(), source=DEFAULT_SOURCE)
+    model = train(load_corpus(), source=DEFAULT_SOURCE, with_metrics=False)
     size = model.save(path)
     log.info("trained the default classifier model: %s (%d bytes)", path, size)
     return model

@@ -128,7 +128,7 @@ def test_train_from_a_file_writes_model_and_metadata(
     assert meta["source"] == "file"
     # The file's 24 department rows; the stand-in corpus keeps its other labels but gives up its departments.
     assert meta["label_counts"]["department"] == 24
-    assert meta["label_counts"]["nature"] == len(tiny_corpus) + 24
+    assert meta["label_counts"]["nature"] == len(tiny_corpus)
     assert len(meta["data_hash"]) == 64 and meta["trained_at"]
 
 
