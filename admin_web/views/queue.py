@@ -11,6 +11,7 @@ from typing import Any
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from admin_web.auth import role_required, staff
 from admin_web.blueprint import admin
@@ -18,7 +19,7 @@ from admin_web.navigation import nav_item
 from admin_web.scoping import scoped_petitions
 from admin_web.views.forms import CHOICES, LABELS, action_forms
 from admin_web.views.paging import Page
-from models import Petition, Unit
+from models import District, Petition, Unit
 from models.enums import PetitionState, Role
 from qingsu.db import get_session
 from workflow.engine import available_actions
@@ -50,8 +51,14 @@ def queue() -> ResponseReturnValue:
         page=page,
         choices=CHOICES,
         labels=LABELS,
+        district_names=district_names(session),
         next_url=url_for("admin.queue", page=request.args.get("page")),
     )
+
+
+def district_names(session: Session) -> dict[str, str]:
+    """District code → Chinese name, for pages that list petitions of several districts."""
+    return dict(session.execute(select(District.code, District.name)).tuples().all())
 
 
 nav_item("admin.queue", "研判队列", {Role.DISPATCHER, Role.CITY_DISPATCHER}, order=10)

@@ -134,6 +134,7 @@ def search() -> ResponseReturnValue:
         kinds=list(PetitionKind),
         units=unit_choices(session, user),
         districts=district_rows,
+        district_names={d.code: d.name for d in district_rows},
     )
 
 

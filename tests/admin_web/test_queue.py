@@ -165,6 +165,7 @@ def test_send_to_city_and_city_dispatch(client, login_as, csrf, world) -> None:
     login_as(world.city_dispatcher)
     page = body(client.get("/admin/queue"))
     assert petition.number in page
+    assert "市南区 · " in page  # the city platform sees which district sent it
     assert "市直承办部门" in page
     assert world.city_housing.name in page
     assert world.urban.name not in page  # district units are not offered to the city platform
