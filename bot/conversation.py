@@ -73,6 +73,10 @@ NUMBER_RE = re.compile(r"[A-Za-z]{2}\d{12}")
 RATE_RE = re.compile(r"(?:评价|我要评价)\s*([A-Za-z]{2}\d{12})?")
 MIN_CONTENT_LENGTH = 4
 MIN_ADDRESS_LENGTH = 4
+# Petition.location holds 300 characters.
+MAX_ADDRESS_LENGTH = 300
+# Progress shows the latest steps only, so that the answer fits in one WeChat message.
+PROGRESS_STEPS = 12
 MY_PETITIONS_LIMIT = 5
 
 SATISFACTION_ANSWERS = {
@@ -427,6 +431,8 @@ class Dialog:
             address = said.text.strip()
             if len(address) < MIN_ADDRESS_LENGTH:
                 return Again(texts.LOCATION_TOO_SHORT)
+            if len(address) > MAX_ADDRESS_LENGTH:
+                return Again(texts.LOCATION_TOO_LONG)
         else:
             address = (said.label or "").strip() or f"{said.latitude},{said.longitude}"
         verdict = locate_address(address, self.district.code, said.latitude, said.longitude)
@@ -437,7 +443,9 @@ class Dialog:
             name = other.name if other else DISTRICT_NAMES[verdict.district_code][0]
             platform = other.platform_name if other else name
             return Again(texts.other_district(address, name, platform))
-        return Done({"address": address[:300], "latitude": said.latitude, "longitude": said.longitude})
+        return Done(
+            {"address": address[:MAX_ADDRESS_LENGTH], "latitude": said.latitude, "longitude": said.longitude}
+        )
 
     def _ask_report_phone(self) -> str:
         if self.citizen.phone:
@@ -553,7 +561,7 @@ class Dialog:
         steps = [
             f"{step.at.astimezone(self.tz):%m-%d %H:%M} {step.label}"
             + (f"：{step.note}" if step.note else "")
-            for step in citizen_timeline(petition)
+            for step in citizen_timeline(petition)[-PROGRESS_STEPS:]
         ]
         if petition.state == PetitionState.REJECTED and petition.inadmissible_code is not None:
             steps.append(rejection_text(petition.inadmissible_code, petition.reject_note or ""))

@@ -6,6 +6,30 @@ options are numbered so that citizens can answer with a digit.
 
 from __future__ import annotations
 
+# WeChat shows nothing at all for a passive text reply longer than this (UTF-8 bytes).
+MAX_REPLY_BYTES = 2048
+# Longest piece of a citizen's text quoted back in a short answer ("“…”不是有效的手机号码").
+QUOTE_CHARACTERS = 200
+ELLIPSIS = "…"
+
+
+def cut_to_bytes(text: str, limit: int) -> str:
+    """The longest prefix of `text` whose UTF-8 form fits in `limit` bytes (never splitting a character)."""
+    return text.encode("utf-8")[: max(limit, 0)].decode("utf-8", errors="ignore")
+
+
+def fit(reply: str) -> str:
+    """`reply` cut to what WeChat will show, with an ellipsis when something was cut."""
+    if len(reply.encode("utf-8")) <= MAX_REPLY_BYTES:
+        return reply
+    return cut_to_bytes(reply, MAX_REPLY_BYTES - len(ELLIPSIS.encode("utf-8"))) + ELLIPSIS
+
+
+def quote(text: str) -> str:
+    """A citizen's text as quoted back: intact unless it is very long."""
+    return text if len(text) <= QUOTE_CHARACTERS else text[:QUOTE_CHARACTERS] + ELLIPSIS
+
+
 # --- words citizens type -----------------------------------------------------------------------------------------
 
 CANCEL_WORDS = frozenset({"取消", "退出", "结束", "cancel"})
@@ -128,6 +152,7 @@ ASK_CONTENT = (
 )
 CONTENT_TOO_SHORT = "描述太短了，请具体说明您遇到的问题（至少5个字）："
 ASK_LOCATION = "请告诉我们问题发生的地点：点击输入框旁的“+”发送位置，或直接输入详细地址（如：香港中路10号）。"
+LOCATION_TOO_LONG = "地址太长了，请精简到300字以内，或发送位置："
 LOCATION_TOO_SHORT = "地址太短了，请输入详细地址（如：香港中路10号），或发送位置："
 ASK_PHONE = "请输入您的手机号码，以便承办单位与您联系："
 CONFIRM_AGAIN = "请回复 1 确认提交；回复“上一步”修改；回复“取消”放弃。"
@@ -153,11 +178,11 @@ def content_too_long(length: int) -> str:
 
 
 def bad_credit_code(code: str) -> str:
-    return f"统一社会信用代码“{code}”校验未通过，请核对后重新输入（18位，由数字和大写字母组成）："
+    return f"统一社会信用代码“{quote(code)}”校验未通过，请核对后重新输入（18位，由数字和大写字母组成）："
 
 
 def bad_phone(text: str) -> str:
-    return f"“{text}”不是有效的手机号码，请输入11位大陆手机号码（如 13812345678）："
+    return f"“{quote(text)}”不是有效的手机号码，请输入11位大陆手机号码（如 13812345678）："
 
 
 def ask_phone_reuse(masked: str) -> str:
@@ -177,14 +202,14 @@ def inadmissible(reason: str, advice: str) -> str:
 
 def other_district(address: str, district_name: str, platform: str) -> str:
     return (
-        f"您填写的地点“{address}”位于{district_name}，请关注“{platform}”公众号反映该问题，以便尽快办理。\n"
+        f"您填写的地点“{quote(address)}”位于{district_name}，请关注“{platform}”公众号反映该问题，以便尽快办理。\n"
         "如地点有误，请重新输入；回复“取消”结束本次反映。"
     )
 
 
 def outside_qingdao(address: str) -> str:
     return (
-        f"您填写的地点“{address}”不在青岛市范围内，不在本平台管辖范围，请向事发地的政务服务便民热线（12345）反映。\n"
+        f"您填写的地点“{quote(address)}”不在青岛市范围内，不在本平台管辖范围，请向事发地的政务服务便民热线（12345）反映。\n"
         "如地点有误，请重新输入；回复“取消”结束本次反映。"
     )
 
@@ -206,18 +231,28 @@ def summary(
     location: str,
     phone: str,
 ) -> str:
-    lines = ["请核对您的诉求：", f"身份：{kind}"]
-    if enterprise:
-        lines.append(f"企业：{enterprise}")
-    lines += [
-        f"问题：{content}",
-        f"图片：{images}张",
-        f"地点：{location}",
-        f"联系电话：{phone}",
-        "",
-        CONFIRM_AGAIN,
-    ]
-    return "\n".join(lines)
+    """The petition to confirm. A description too long for one WeChat message is shown in part (it is kept whole)."""
+
+    def build(shown: str) -> str:
+        lines = ["请核对您的诉求：", f"身份：{kind}"]
+        if enterprise:
+            lines.append(f"企业：{enterprise}")
+        lines += [
+            f"问题：{shown}",
+            f"图片：{images}张",
+            f"地点：{location}",
+            f"联系电话：{phone}",
+            "",
+            CONFIRM_AGAIN,
+        ]
+        return "\n".join(lines)
+
+    whole = build(content)
+    if len(whole.encode("utf-8")) <= MAX_REPLY_BYTES:
+        return whole
+    note = f"{ELLIPSIS}（共{len(content)}字，已完整记录）"
+    room = MAX_REPLY_BYTES - len(build("").encode("utf-8")) - len(note.encode("utf-8"))
+    return build(cut_to_bytes(content, room) + note)
 
 
 def receipt(*, number: str, category: str | None, days: int | None, deadline: str | None) -> str:

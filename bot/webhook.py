@@ -207,14 +207,15 @@ def handle_once(session: Session, account: WechatAccount, message: BaseMessage, 
                 app=current_app._get_current_object(),
             )
         )
-        record.reply = reply or ""
+        reply = texts.fit(reply or "")
+        record.reply = reply
         record.done = True
         session.commit()
     except Exception:
         session.rollback()
         log.exception("handling %s failed; nothing was kept", key)
         return texts.SYSTEM_BUSY
-    return reply or ""
+    return reply
 
 
 def cdata_safe(text: str) -> str:

@@ -34,7 +34,7 @@ NASTY = [
     "Здравствуйте, Ελληνικά, 한국어, 日本語のテキスト, ภาษาไทย",
     "e\u0301 combining a\u0308\u0304 marks",
     "\U0001d573\U0001d586\U0001d58a\U0001d590 math letters",
-    "x" * 300,
+    "x" * 200,
 ]
 
 
@@ -82,3 +82,41 @@ def test_nasty_text_survives_into_the_summary_and_the_petition(phone, db_session
     ])
     petition = db_session.query(Petition).one()
     assert (petition.content, petition.location, petition.contact_name) == (content, address, name)
+
+
+def test_a_very_long_text_is_quoted_in_part(phone):
+    citizen = phone()
+    _at_credit_code_step(citizen)
+    long_text = "一二三四五六七八九十" * 100
+    reply = citizen.say(long_text)
+    assert reply == texts.bad_credit_code(long_text[:200] + "…")
+    assert len(reply.encode()) <= texts.MAX_REPLY_BYTES
+
+
+def test_a_long_description_fits_the_summary_in_one_message_and_is_kept_whole(phone, db_session):
+    from models import Petition
+
+    citizen = phone()
+    content = ("小区地下车库长期积水，" + "墙面渗水严重，电梯井也进了水，" * 70)[:1000]
+    replies = verify_dialog(citizen, [
+        (menu("REPORT"), texts.ASK_KIND), ("1", texts.ASK_CONTENT), (content, texts.ASK_LOCATION),
+        ("香港中路10号", texts.ASK_PHONE),
+        ("13812345678", Contains("问题：小区地下车库长期积水，", "…（共1000字，已完整记录）", "图片：0张")),
+        ("1", Contains("提交成功")),
+    ])
+    assert len(replies[4].encode()) <= texts.MAX_REPLY_BYTES
+    assert db_session.query(Petition).one().content == content
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("短", "短"),
+        ("字" * 682, "字" * 682),  # 2046 bytes: fits
+        ("字" * 700, "字" * 681 + "…"),  # cut to 2043 bytes + the 3-byte ellipsis
+        ("😀" * 600, "😀" * 511 + "…"),  # never half a character
+    ],
+)
+def test_every_reply_fits_wechats_limit(reply, expected):
+    assert texts.fit(reply) == expected
+    assert len(texts.fit(reply).encode()) <= texts.MAX_REPLY_BYTES
