@@ -82,6 +82,7 @@ class ActionForms:
 
     @property
     def expected_state(self) -> str:
+        """The state the forms were shown in; the workflow refuses them with 409 once the petition has moved on."""
         return self.petition.state.value
 
 
@@ -91,7 +92,7 @@ def suggested_department(petition: Petition) -> str | None:
     return departments[0].get("type") if departments else None
 
 
-def defaults(session: Session, petition: Petition, targets: list[Unit]) -> dict[str, Any]:
+def defaults(petition: Petition, targets: list[Unit]) -> dict[str, Any]:
     """Initial values: what the petition already says, else what the classifier suggested."""
     suggestion = petition.suggestion or {}
     dept = petition.dept_type.value if petition.dept_type else suggested_department(petition)
@@ -146,7 +147,7 @@ def action_forms(
                 )
             )
         cooperating = cache[key]
-    values = defaults(session, petition, targets)
+    values = defaults(petition, targets)
     if "decide_extension" in actions:
         values["pending_extension"] = effects.pending_extension(session, petition)
     if posted:

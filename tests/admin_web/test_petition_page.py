@@ -7,9 +7,11 @@ import re
 
 from sqlalchemy import func, select
 
+from admin_web.views.forms import ACTION_FIELDS
 from models import PetitionEvent
 from models.enums import PetitionState
 from tests.admin_web.conftest import REPLY
+from workflow.engine import TRANSITIONS
 
 FORM_RE = re.compile(r'<form method="post" action="/admin/petitions/[^/]+/actions/([a-z_]+)".*?</form>', re.S)
 
@@ -24,6 +26,10 @@ def action_forms(page: str) -> dict[str, str]:
 
 def events(world, petition) -> int:  # type: ignore[no-untyped-def]
     return world.session.scalar(select(func.count(PetitionEvent.id)).where(PetitionEvent.petition_id == petition.id))
+
+
+def test_every_workflow_action_has_its_form_fields() -> None:
+    assert set(ACTION_FIELDS) == set(TRANSITIONS)
 
 
 def test_page_shows_facts_timeline_light_and_deadline(login_as, world) -> None:

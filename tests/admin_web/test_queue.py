@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from models import Notification, PetitionEvent
 from models.enums import Complexity, DeptType, InadmissibleCode, PetitionKind, PetitionState, UnitLevel
+from tests.admin_web.conftest import SUGGESTION
 
 
 def body(response) -> str:  # type: ignore[no-untyped-def]
@@ -179,6 +180,11 @@ def test_send_to_city_and_city_dispatch(client, login_as, csrf, world) -> None:
     world.session.refresh(petition)
     assert petition.state == PetitionState.ASSIGNED
     assert petition.current_unit_id == world.city_housing.id
+
+
+def test_a_development_suggestion_is_shown(login_as, world) -> None:
+    world.petition(suggestion={**SUGGESTION, "development": True})
+    assert "建议类别：发展" in body(login_as(world.dispatcher).get("/admin/queue"))
 
 
 def test_queue_offers_only_this_districts_units(login_as, world) -> None:
