@@ -116,6 +116,11 @@ def test_suggested_routing_to_reply_reaching_the_citizen(browser, live_server: s
     handler.login()
     page = handler.page
     assert page.url.endswith("/admin/workbench")
+    # On a phone the menu folds away behind its button.
+    assert not page.locator("nav.menu").is_visible()
+    page.click("label.nav-toggle-label")
+    assert page.locator("nav.menu a:has-text('工作台')").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     handler.shot("03-handler-workbench-phone")
     page.locator(f"tr[data-number={number}] button:has-text('签收')").click()
     page.wait_for_load_state()
