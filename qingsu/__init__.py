@@ -36,6 +36,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     crypto.configure(app.config["SECURITY"]["data_key"])
 
+    import admin_web
+    import bot
+    import classifier
     import workflow
     from qingsu import db, demo, health
 
@@ -43,4 +46,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     health.init_app(app)
     demo.init_app(app)
     workflow.init_app(app)
+    classifier.init_app(app)
+    bot.init_app(app)
+    admin_web.init_app(app)
+    if app.config["DEMO"]:
+        from bot.fake_api import FakeWechat, mount_fake
+
+        # The demo's WeChat API: every message a citizen would receive is shown at /fake-wechat/_fake/inbox.
+        mount_fake(app, FakeWechat())
     return app

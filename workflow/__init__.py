@@ -9,7 +9,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the workflow's commands (`qingsu calendar …`)."""
+    """Register the workflow's commands (`qingsu calendar …`, `qingsu scheduler`) and, if configured, the embedded
+    scheduler."""
+    from workflow import scheduler
     from workflow.calendar_cli import calendar_group
 
     app.cli.add_command(calendar_group)
+    scheduler.init_app(app)
