@@ -26,8 +26,9 @@ GUIDE = menu(MenuKey.GUIDE)
 
 
 def summary(content=PROBLEM, location=ADDRESS, phone=MOBILE, images=0, kind="个人", enterprise=None) -> str:
-    return texts.summary(kind=kind, enterprise=enterprise, content=content, images=images, location=location,
-                         phone=phone)
+    return texts.summary(
+        kind=kind, enterprise=enterprise, content=content, images=images, location=location, phone=phone
+    )
 
 
 def petitions(session) -> list[Petition]:
@@ -47,14 +48,17 @@ RECEIPT = Contains("提交成功！", "诉求编号：SN", "建议分类：", "�
 
 def test_a_citizen_reports_from_the_menu_step_by_step(phone, db_session):
     citizen = phone()
-    replies = verify_dialog(citizen, [
-        (REPORT, texts.ASK_KIND),
-        ("1", texts.ASK_CONTENT),
-        (PROBLEM, texts.ASK_LOCATION),
-        (ADDRESS, texts.ASK_PHONE),
-        (MOBILE, summary()),
-        ("1", RECEIPT),
-    ])
+    replies = verify_dialog(
+        citizen,
+        [
+            (REPORT, texts.ASK_KIND),
+            ("1", texts.ASK_CONTENT),
+            (PROBLEM, texts.ASK_LOCATION),
+            (ADDRESS, texts.ASK_PHONE),
+            (MOBILE, summary()),
+            ("1", RECEIPT),
+        ],
+    )
     [petition] = petitions(db_session)
     assert petition.number in replies[-1]
     assert (petition.kind, petition.state) == (PetitionKind.LIVELIHOOD, PetitionState.PENDING_DISPATCH)
@@ -67,43 +71,66 @@ def test_a_citizen_reports_from_the_menu_step_by_step(phone, db_session):
 
 def test_the_receipt_names_the_time_limit_and_the_expected_deadline(phone, db_session):
     citizen = phone()
-    reply = verify_dialog(citizen, [(REPORT, texts.ASK_KIND), ("1", texts.ASK_CONTENT), (PROBLEM, texts.ASK_LOCATION),
-                                    (ADDRESS, texts.ASK_PHONE), (MOBILE, summary())])
+    reply = verify_dialog(
+        citizen,
+        [
+            (REPORT, texts.ASK_KIND),
+            ("1", texts.ASK_CONTENT),
+            (PROBLEM, texts.ASK_LOCATION),
+            (ADDRESS, texts.ASK_PHONE),
+            (MOBILE, summary()),
+        ],
+    )
     reply = citizen.say("确认")
     assert "办理时限：受理后" in reply and "个工作日内办结" in reply
     assert "预计办结期限：" in reply
 
 
 def test_a_citizen_who_simply_types_a_problem_is_asked_the_rest(phone, db_session):
-    verify_dialog(phone(), [
-        (PROBLEM, texts.CONTENT_NOTED + "\n" + texts.ASK_KIND),
-        ("个人", texts.ASK_LOCATION),
-        (ADDRESS, texts.ASK_PHONE),
-        (MOBILE, summary()),
-        ("1", RECEIPT),
-    ])
+    verify_dialog(
+        phone(),
+        [
+            (PROBLEM, texts.CONTENT_NOTED + "\n" + texts.ASK_KIND),
+            ("个人", texts.ASK_LOCATION),
+            (ADDRESS, texts.ASK_PHONE),
+            (MOBILE, summary()),
+            ("1", RECEIPT),
+        ],
+    )
     assert len(petitions(db_session)) == 1
 
 
 def test_an_enterprise_gives_its_name_and_a_checked_credit_code(phone, db_session):
     citizen = phone()
     bad = CREDIT_CODE[:-1] + "H"
-    verify_dialog(citizen, [
-        (REPORT, texts.ASK_KIND),
-        ("2", texts.ASK_ENTERPRISE_NAME),
-        ("青岛海川食品有限公司", texts.ASK_CREDIT_CODE),
-        (bad, texts.bad_credit_code(bad)),
-        (CREDIT_CODE.lower(), texts.ASK_CONTENT),
-        ("企业办理食品经营许可证变更，材料提交两周了还没有结果，影响正常经营。", texts.ASK_LOCATION),
-        (ADDRESS, texts.ASK_PHONE),
-        ("138 1234 5678", Contains("身份：企业", f"企业：青岛海川食品有限公司（{CREDIT_CODE}）", "联系电话：13812345678")),
-        ("1", RECEIPT),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            (REPORT, texts.ASK_KIND),
+            ("2", texts.ASK_ENTERPRISE_NAME),
+            ("青岛海川食品有限公司", texts.ASK_CREDIT_CODE),
+            (bad, texts.bad_credit_code(bad)),
+            (CREDIT_CODE.lower(), texts.ASK_CONTENT),
+            ("企业办理食品经营许可证变更，材料提交两周了还没有结果，影响正常经营。", texts.ASK_LOCATION),
+            (ADDRESS, texts.ASK_PHONE),
+            (
+                "138 1234 5678",
+                Contains(
+                    "身份：企业", f"企业：青岛海川食品有限公司（{CREDIT_CODE}）", "联系电话：13812345678"
+                ),
+            ),
+            ("1", RECEIPT),
+        ],
+    )
     [petition] = petitions(db_session)
     assert petition.kind == PetitionKind.DEVELOPMENT
     assert petition.contact_name == "青岛海川食品有限公司"
     saved = citizen.citizen(db_session)
-    assert (saved.kind, saved.name, saved.credit_code) == (CitizenKind.ENTERPRISE, "青岛海川食品有限公司", CREDIT_CODE)
+    assert (saved.kind, saved.name, saved.credit_code) == (
+        CitizenKind.ENTERPRISE,
+        "青岛海川食品有限公司",
+        CREDIT_CODE,
+    )
 
 
 def test_a_wrong_choice_of_identity_is_asked_again(phone):
@@ -111,20 +138,25 @@ def test_a_wrong_choice_of_identity_is_asked_again(phone):
 
 
 def test_a_too_short_description_is_asked_for_again(phone):
-    verify_dialog(phone(), [(REPORT, texts.ASK_KIND), ("1", texts.ASK_CONTENT), ("漏水", texts.CONTENT_TOO_SHORT)])
+    verify_dialog(
+        phone(), [(REPORT, texts.ASK_KIND), ("1", texts.ASK_CONTENT), ("漏水", texts.CONTENT_TOO_SHORT)]
+    )
 
 
 def test_images_are_attached_to_the_petition_being_written(phone, db_session):
-    verify_dialog(phone(), [
-        (REPORT, texts.ASK_KIND),
-        ("1", texts.ASK_CONTENT),
-        (image("http://mmbiz.qpic.cn/one.jpg"), texts.image_added(1) + "\n" + texts.ASK_CONTENT),
-        (PROBLEM, texts.ASK_LOCATION),
-        (image("http://mmbiz.qpic.cn/two.jpg"), texts.image_added(2) + "\n" + texts.ASK_LOCATION),
-        (ADDRESS, texts.ASK_PHONE),
-        (MOBILE, summary(images=2)),
-        ("1", RECEIPT),
-    ])
+    verify_dialog(
+        phone(),
+        [
+            (REPORT, texts.ASK_KIND),
+            ("1", texts.ASK_CONTENT),
+            (image("http://mmbiz.qpic.cn/one.jpg"), texts.image_added(1) + "\n" + texts.ASK_CONTENT),
+            (PROBLEM, texts.ASK_LOCATION),
+            (image("http://mmbiz.qpic.cn/two.jpg"), texts.image_added(2) + "\n" + texts.ASK_LOCATION),
+            (ADDRESS, texts.ASK_PHONE),
+            (MOBILE, summary(images=2)),
+            ("1", RECEIPT),
+        ],
+    )
     [petition] = petitions(db_session)
     urls = [a.url for a in db_session.scalars(select(Attachment).filter_by(petition_id=petition.id))]
     assert urls == ["http://mmbiz.qpic.cn/one.jpg", "http://mmbiz.qpic.cn/two.jpg"]
@@ -135,13 +167,16 @@ def test_an_image_outside_a_report_is_explained(phone):
 
 
 def test_voice_is_used_as_text_and_unrecognised_voice_asks_to_type(phone, db_session):
-    verify_dialog(phone(), [
-        (REPORT, texts.ASK_KIND),
-        (voice("个人。"), texts.ASK_CONTENT),
-        (voice(None), texts.VOICE_NOT_RECOGNIZED + "\n" + texts.still_writing(texts.ASK_CONTENT)),
-        (voice(""), texts.VOICE_NOT_RECOGNIZED + "\n" + texts.still_writing(texts.ASK_CONTENT)),
-        (voice(PROBLEM), texts.ASK_LOCATION),
-    ])
+    verify_dialog(
+        phone(),
+        [
+            (REPORT, texts.ASK_KIND),
+            (voice("个人。"), texts.ASK_CONTENT),
+            (voice(None), texts.VOICE_NOT_RECOGNIZED + "\n" + texts.still_writing(texts.ASK_CONTENT)),
+            (voice(""), texts.VOICE_NOT_RECOGNIZED + "\n" + texts.still_writing(texts.ASK_CONTENT)),
+            (voice(PROBLEM), texts.ASK_LOCATION),
+        ],
+    )
 
 
 def test_voice_without_recognition_outside_a_report(phone):
@@ -153,44 +188,58 @@ def test_voice_without_recognition_outside_a_report(phone):
 
 def test_a_wechat_location_message_gives_the_place(phone, db_session):
     label = "山东省青岛市市南区香港中路10号"
-    verify_dialog(phone(), [
-        (PROBLEM, Contains(texts.ASK_KIND)),
-        ("1", texts.ASK_LOCATION),
-        (location(36.0627, 120.3847, label), texts.ASK_PHONE),
-        (MOBILE, summary(location=label)),
-        ("1", RECEIPT),
-    ])
+    verify_dialog(
+        phone(),
+        [
+            (PROBLEM, Contains(texts.ASK_KIND)),
+            ("1", texts.ASK_LOCATION),
+            (location(36.0627, 120.3847, label), texts.ASK_PHONE),
+            (MOBILE, summary(location=label)),
+            ("1", RECEIPT),
+        ],
+    )
     [petition] = petitions(db_session)
     assert (petition.location, petition.latitude, petition.longitude) == (label, 36.0627, 120.3847)
 
 
 def test_an_address_in_another_district_names_that_districts_account(phone):
     other = "市北区辽宁路100号"
-    verify_dialog(phone(), [
-        (PROBLEM, Contains(texts.ASK_KIND)),
-        ("1", texts.ASK_LOCATION),
-        (other, texts.other_district(other, "市北区", "北尚诉办")),
-        (location(36.10, 120.47, "山东省青岛市崂山区松岭路"),
-         texts.other_district("山东省青岛市崂山区松岭路", "崂山区", "崂先办")),
-        (ADDRESS, texts.ASK_PHONE),
-    ])
+    verify_dialog(
+        phone(),
+        [
+            (PROBLEM, Contains(texts.ASK_KIND)),
+            ("1", texts.ASK_LOCATION),
+            (other, texts.other_district(other, "市北区", "北尚诉办")),
+            (
+                location(36.10, 120.47, "山东省青岛市崂山区松岭路"),
+                texts.other_district("山东省青岛市崂山区松岭路", "崂山区", "崂先办"),
+            ),
+            (ADDRESS, texts.ASK_PHONE),
+        ],
+    )
 
 
 def test_an_address_outside_qingdao_is_out_of_jurisdiction(phone):
-    verify_dialog(phone(), [
-        (PROBLEM, Contains(texts.ASK_KIND)),
-        ("1", texts.ASK_LOCATION),
-        ("济南市历下区泉城路", texts.outside_qingdao("济南市历下区泉城路")),
-        (location(39.91, 116.40, "北京市东城区"), texts.outside_qingdao("北京市东城区")),
-        ("取消", texts.CANCELLED),
-    ])
+    verify_dialog(
+        phone(),
+        [
+            (PROBLEM, Contains(texts.ASK_KIND)),
+            ("1", texts.ASK_LOCATION),
+            ("济南市历下区泉城路", texts.outside_qingdao("济南市历下区泉城路")),
+            (location(39.91, 116.40, "北京市东城区"), texts.outside_qingdao("北京市东城区")),
+            ("取消", texts.CANCELLED),
+        ],
+    )
 
 
 def test_a_location_sent_at_another_step_asks_to_finish_that_step(phone):
-    verify_dialog(phone(), [
-        (REPORT, texts.ASK_KIND),
-        (location(36.06, 120.38, "香港中路"), texts.FINISH_CURRENT_STEP + "\n" + texts.ASK_KIND),
-    ])
+    verify_dialog(
+        phone(),
+        [
+            (REPORT, texts.ASK_KIND),
+            (location(36.06, 120.38, "香港中路"), texts.FINISH_CURRENT_STEP + "\n" + texts.ASK_KIND),
+        ],
+    )
 
 
 # --- phone --------------------------------------------------------------------------------------------------------
@@ -198,20 +247,23 @@ def test_a_location_sent_at_another_step_asks_to_finish_that_step(phone):
 
 def test_an_invalid_phone_number_is_refused_and_the_last_one_can_be_reused(phone, db_session):
     citizen = phone()
-    verify_dialog(citizen, [
-        (PROBLEM, Contains(texts.ASK_KIND)),
-        ("1", texts.ASK_LOCATION),
-        (ADDRESS, texts.ASK_PHONE),
-        ("0532-88886666", texts.bad_phone("0532-88886666")),
-        ("1381234567", texts.bad_phone("1381234567")),
-        (MOBILE, summary()),
-        ("1", RECEIPT),
-        # The second petition offers the number given for the first.
-        ("小区东门路灯坏了半个月，晚上出行很不方便。", Contains(texts.ASK_KIND)),
-        ("1", texts.ASK_LOCATION),
-        (ADDRESS, texts.ask_phone_reuse("138****5678")),
-        ("1", summary(content="小区东门路灯坏了半个月，晚上出行很不方便。")),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            (PROBLEM, Contains(texts.ASK_KIND)),
+            ("1", texts.ASK_LOCATION),
+            (ADDRESS, texts.ASK_PHONE),
+            ("0532-88886666", texts.bad_phone("0532-88886666")),
+            ("1381234567", texts.bad_phone("1381234567")),
+            (MOBILE, summary()),
+            ("1", RECEIPT),
+            # The second petition offers the number given for the first.
+            ("小区东门路灯坏了半个月，晚上出行很不方便。", Contains(texts.ASK_KIND)),
+            ("1", texts.ASK_LOCATION),
+            (ADDRESS, texts.ask_phone_reuse("138****5678")),
+            ("1", summary(content="小区东门路灯坏了半个月，晚上出行很不方便。")),
+        ],
+    )
 
 
 # --- cancel, back, help, expiry --------------------------------------------------------------------------------------
@@ -222,8 +274,12 @@ STEPS_TO = {
     "content": [(REPORT, texts.ASK_KIND), ("1", texts.ASK_CONTENT)],
     "location": [(REPORT, texts.ASK_KIND), ("1", texts.ASK_CONTENT), (PROBLEM, texts.ASK_LOCATION)],
     "phone": [(PROBLEM, Contains(texts.ASK_KIND)), ("1", texts.ASK_LOCATION), (ADDRESS, texts.ASK_PHONE)],
-    "confirm": [(PROBLEM, Contains(texts.ASK_KIND)), ("1", texts.ASK_LOCATION), (ADDRESS, texts.ASK_PHONE),
-                (MOBILE, summary())],
+    "confirm": [
+        (PROBLEM, Contains(texts.ASK_KIND)),
+        ("1", texts.ASK_LOCATION),
+        (ADDRESS, texts.ASK_PHONE),
+        (MOBILE, summary()),
+    ],
 }
 
 
@@ -236,40 +292,57 @@ def test_cancel_at_any_step_submits_nothing(phone, db_session, step):
 
 
 def test_back_goes_one_step_back_and_the_answer_can_be_changed(phone, db_session):
-    verify_dialog(phone(), [
-        (REPORT, texts.ASK_KIND),
-        ("上一步", texts.ALREADY_FIRST_STEP + "\n" + texts.ASK_KIND),
-        ("2", texts.ASK_ENTERPRISE_NAME),
-        ("青岛海川食品有限公司", texts.ASK_CREDIT_CODE),
-        ("上一步", texts.ASK_ENTERPRISE_NAME),
-        ("上一步", texts.ASK_KIND),
-        ("1", texts.ASK_CONTENT),
-        (PROBLEM, texts.ASK_LOCATION),
-        ("上一步", texts.ASK_CONTENT),
-        ("小区东门路灯坏了半个月，晚上出行很不方便。", texts.ASK_LOCATION),
-        (ADDRESS, texts.ASK_PHONE),
-        (MOBILE, summary(content="小区东门路灯坏了半个月，晚上出行很不方便。")),
-        ("上一步", texts.ASK_PHONE),
-        ("13912345678", summary(content="小区东门路灯坏了半个月，晚上出行很不方便。", phone="13912345678")),
-    ])
+    verify_dialog(
+        phone(),
+        [
+            (REPORT, texts.ASK_KIND),
+            ("上一步", texts.ALREADY_FIRST_STEP + "\n" + texts.ASK_KIND),
+            ("2", texts.ASK_ENTERPRISE_NAME),
+            ("青岛海川食品有限公司", texts.ASK_CREDIT_CODE),
+            ("上一步", texts.ASK_ENTERPRISE_NAME),
+            ("上一步", texts.ASK_KIND),
+            ("1", texts.ASK_CONTENT),
+            (PROBLEM, texts.ASK_LOCATION),
+            ("上一步", texts.ASK_CONTENT),
+            ("小区东门路灯坏了半个月，晚上出行很不方便。", texts.ASK_LOCATION),
+            (ADDRESS, texts.ASK_PHONE),
+            (MOBILE, summary(content="小区东门路灯坏了半个月，晚上出行很不方便。")),
+            ("上一步", texts.ASK_PHONE),
+            (
+                "13912345678",
+                summary(content="小区东门路灯坏了半个月，晚上出行很不方便。", phone="13912345678"),
+            ),
+        ],
+    )
 
 
 def test_back_from_the_first_question_after_a_typed_problem_returns_to_the_description(phone):
-    verify_dialog(phone(), [
-        (PROBLEM, texts.CONTENT_NOTED + "\n" + texts.ASK_KIND),
-        ("上一步", texts.ASK_CONTENT),
-        ("小区东门路灯坏了半个月，晚上出行很不方便。", texts.ASK_KIND),
-    ])
+    verify_dialog(
+        phone(),
+        [
+            (PROBLEM, texts.CONTENT_NOTED + "\n" + texts.ASK_KIND),
+            ("上一步", texts.ASK_CONTENT),
+            ("小区东门路灯坏了半个月，晚上出行很不方便。", texts.ASK_KIND),
+        ],
+    )
 
 
 def test_help_explains_the_current_step(phone):
-    verify_dialog(phone(), [
-        ("帮助", texts.HELP),
-        (REPORT, texts.ASK_KIND),
-        ("帮助", "\n".join([texts.STEP_HELP["kind"], texts.STEP_HELP_FOOTER, texts.ASK_KIND])),
-        ("2", texts.ASK_ENTERPRISE_NAME),
-        ("帮助", "\n".join([texts.STEP_HELP["enterprise_name"], texts.STEP_HELP_FOOTER, texts.ASK_ENTERPRISE_NAME])),
-    ])
+    verify_dialog(
+        phone(),
+        [
+            ("帮助", texts.HELP),
+            (REPORT, texts.ASK_KIND),
+            ("帮助", "\n".join([texts.STEP_HELP["kind"], texts.STEP_HELP_FOOTER, texts.ASK_KIND])),
+            ("2", texts.ASK_ENTERPRISE_NAME),
+            (
+                "帮助",
+                "\n".join(
+                    [texts.STEP_HELP["enterprise_name"], texts.STEP_HELP_FOOTER, texts.ASK_ENTERPRISE_NAME]
+                ),
+            ),
+        ],
+    )
 
 
 def test_an_idle_conversation_expires_and_says_so(phone, db_session, bot_app):
@@ -281,10 +354,13 @@ def test_an_idle_conversation_expires_and_says_so(phone, db_session, bot_app):
     # The citizen went away: the conversation's time ran out a minute ago.
     conversation.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     db_session.commit()
-    verify_dialog(citizen, [
-        (PROBLEM, texts.expired(minutes) + "\n" + texts.NOTHING_IN_PROGRESS),
-        (PROBLEM, texts.CONTENT_NOTED + "\n" + texts.ASK_KIND),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            (PROBLEM, texts.expired(minutes) + "\n" + texts.NOTHING_IN_PROGRESS),
+            (PROBLEM, texts.CONTENT_NOTED + "\n" + texts.ASK_KIND),
+        ],
+    )
     assert petitions(db_session) == []
 
 
@@ -301,29 +377,35 @@ def test_a_menu_click_after_expiry_is_still_answered(phone, db_session, bot_app)
 
 
 def test_starting_a_second_report_while_writing_one_asks_what_to_do(phone, db_session):
-    verify_dialog(phone(), [
-        (REPORT, texts.ASK_KIND),
-        ("1", texts.ASK_CONTENT),
-        (PROBLEM, texts.ASK_LOCATION),
-        (REPORT, texts.interrupted("发生地点")),
-        ("什么意思", texts.interrupted("发生地点")),
-        ("继续", texts.ASK_LOCATION),
-        (ADDRESS, texts.ASK_PHONE),
-        ("我要反映", texts.interrupted("联系电话")),
-        ("重新填写", texts.ASK_KIND),
-        ("1", texts.ASK_CONTENT),
-    ])
+    verify_dialog(
+        phone(),
+        [
+            (REPORT, texts.ASK_KIND),
+            ("1", texts.ASK_CONTENT),
+            (PROBLEM, texts.ASK_LOCATION),
+            (REPORT, texts.interrupted("发生地点")),
+            ("什么意思", texts.interrupted("发生地点")),
+            ("继续", texts.ASK_LOCATION),
+            (ADDRESS, texts.ASK_PHONE),
+            ("我要反映", texts.interrupted("联系电话")),
+            ("重新填写", texts.ASK_KIND),
+            ("1", texts.ASK_CONTENT),
+        ],
+    )
     assert petitions(db_session) == []
 
 
 def test_my_petitions_while_writing_reminds_of_the_open_step(phone):
-    verify_dialog(phone(), [
-        (REPORT, texts.ASK_KIND),
-        ("1", texts.ASK_CONTENT),
-        (MY_PETITIONS, texts.NO_PETITIONS + "\n" + texts.still_writing(texts.ASK_CONTENT)),
-        (GUIDE, texts.GUIDE + "\n" + texts.still_writing(texts.ASK_CONTENT)),
-        (PROBLEM, texts.ASK_LOCATION),
-    ])
+    verify_dialog(
+        phone(),
+        [
+            (REPORT, texts.ASK_KIND),
+            ("1", texts.ASK_CONTENT),
+            (MY_PETITIONS, texts.NO_PETITIONS + "\n" + texts.still_writing(texts.ASK_CONTENT)),
+            (GUIDE, texts.GUIDE + "\n" + texts.still_writing(texts.ASK_CONTENT)),
+            (PROBLEM, texts.ASK_LOCATION),
+        ],
+    )
 
 
 # --- admissibility screening --------------------------------------------------------------------------------------------
@@ -331,13 +413,16 @@ def test_my_petitions_while_writing_reminds_of_the_open_step(phone):
 
 def test_an_emergency_is_told_to_call_now_and_the_report_ends(phone, db_session):
     citizen = phone()
-    verify_dialog(citizen, [
-        (REPORT, texts.ASK_KIND),
-        ("1", texts.ASK_CONTENT),
-        (EMERGENCY, Contains("请立即拨打", "119", "本次反映已结束")),
-        # Back to idle: a bare "1" is no longer an answer to anything.
-        ("1", texts.welcome("暖南诉办", "市南区")),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            (REPORT, texts.ASK_KIND),
+            ("1", texts.ASK_CONTENT),
+            (EMERGENCY, Contains("请立即拨打", "119", "本次反映已结束")),
+            # Back to idle: a bare "1" is no longer an answer to anything.
+            ("1", texts.welcome("暖南诉办", "市南区")),
+        ],
+    )
     assert petitions(db_session) == []
 
 
@@ -348,31 +433,45 @@ def test_a_typed_emergency_never_starts_a_report(phone, db_session):
 
 
 def test_an_inadmissible_matter_says_why_and_where_to_go_and_can_be_continued(phone, db_session):
-    verify_dialog(phone(), [
-        (REPORT, texts.ASK_KIND),
-        ("1", texts.ASK_CONTENT),
-        (LITIGATION, Contains("温馨提示", "法院", "回复 1 继续反映")),
-        ("1", texts.ASK_LOCATION),
-        (ADDRESS, texts.ASK_PHONE),
-        (MOBILE, summary(content=LITIGATION)),
-    ])
+    verify_dialog(
+        phone(),
+        [
+            (REPORT, texts.ASK_KIND),
+            ("1", texts.ASK_CONTENT),
+            (LITIGATION, Contains("温馨提示", "法院", "回复 1 继续反映")),
+            ("1", texts.ASK_LOCATION),
+            (ADDRESS, texts.ASK_PHONE),
+            (MOBILE, summary(content=LITIGATION)),
+        ],
+    )
 
 
 def test_an_inadmissible_matter_can_be_described_again(phone):
-    verify_dialog(phone(), [
-        (REPORT, texts.ASK_KIND),
-        ("1", texts.ASK_CONTENT),
-        (LITIGATION, Contains("温馨提示")),
-        (PROBLEM, texts.ASK_LOCATION),
-    ])
+    verify_dialog(
+        phone(),
+        [
+            (REPORT, texts.ASK_KIND),
+            ("1", texts.ASK_CONTENT),
+            (LITIGATION, Contains("温馨提示")),
+            (PROBLEM, texts.ASK_LOCATION),
+        ],
+    )
 
 
 # --- my petitions and progress -----------------------------------------------------------------------------------------
 
 
 def _submit(citizen, content=PROBLEM) -> str:
-    replies = verify_dialog(citizen, [(content, Contains(texts.ASK_KIND)), ("1", texts.ASK_LOCATION),
-                                      (ADDRESS, Contains("手机号码")), (MOBILE, Contains("请核对")), ("1", RECEIPT)])
+    replies = verify_dialog(
+        citizen,
+        [
+            (content, Contains(texts.ASK_KIND)),
+            ("1", texts.ASK_LOCATION),
+            (ADDRESS, Contains("手机号码")),
+            (MOBILE, Contains("请核对")),
+            ("1", RECEIPT),
+        ],
+    )
     return replies[-1].split("诉求编号：", 1)[1].split("\n", 1)[0]
 
 
@@ -384,16 +483,21 @@ def test_my_petitions_lists_recent_petitions_and_a_number_shows_progress(phone, 
     listing = citizen.click(MenuKey.MY_PETITIONS)
     assert listing.index(second) < listing.index(first)
     assert "待研判" in listing and texts.MY_PETITIONS_FOOTER in listing
-    verify_dialog(citizen, [
-        (first, Contains(f"诉求编号：{first}", "当前状态：待研判", "办理进度：", "已提交")),
-        (first.lower(), Contains(f"诉求编号：{first}")),
-        ("我的诉求", Contains(second, first)),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            (first, Contains(f"诉求编号：{first}", "当前状态：待研判", "办理进度：", "已提交")),
+            (first.lower(), Contains(f"诉求编号：{first}")),
+            ("我的诉求", Contains(second, first)),
+        ],
+    )
 
 
 def test_a_citizen_cannot_see_someone_elses_petition(phone):
     number = _submit(phone())
-    verify_dialog(phone(), [(number, texts.not_found(number)), ("SN209901010001", texts.not_found("SN209901010001"))])
+    verify_dialog(
+        phone(), [(number, texts.not_found(number)), ("SN209901010001", texts.not_found("SN209901010001"))]
+    )
 
 
 # --- everything else gets a polite answer -------------------------------------------------------------------------------
@@ -401,15 +505,20 @@ def test_a_citizen_cannot_see_someone_elses_petition(phone):
 
 def test_greetings_guide_and_unsupported_messages(phone):
     citizen = phone()
-    verify_dialog(citizen, [
-        ("你好", texts.welcome("暖南诉办", "市南区")),
-        (GUIDE, texts.GUIDE),
-        ("办事指南", texts.GUIDE),
-        ("上一步", texts.NOTHING_IN_PROGRESS),
-        (lambda p: p.send(p.wire.build_link(p.openid, "标题", "描述", "https://example.org")),
-         texts.LINK_NOT_SUPPORTED),
-        (lambda p: p.send(p.wire.build_event(p.openid, "CLICK", "NO_SUCH_KEY")), texts.HELP),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            ("你好", texts.welcome("暖南诉办", "市南区")),
+            (GUIDE, texts.GUIDE),
+            ("办事指南", texts.GUIDE),
+            ("上一步", texts.NOTHING_IN_PROGRESS),
+            (
+                lambda p: p.send(p.wire.build_link(p.openid, "标题", "描述", "https://example.org")),
+                texts.LINK_NOT_SUPPORTED,
+            ),
+            (lambda p: p.send(p.wire.build_event(p.openid, "CLICK", "NO_SUCH_KEY")), texts.HELP),
+        ],
+    )
 
 
 def test_an_unknown_message_type_gets_a_polite_reply(phone):
@@ -422,25 +531,36 @@ def test_an_unknown_message_type_gets_a_polite_reply(phone):
 
 def test_the_plain_mode_account_runs_the_same_dialog(phone, db_session):
     citizen = phone(plain=True)
-    verify_dialog(citizen, [
-        (REPORT, texts.ASK_KIND),
-        ("1", texts.ASK_CONTENT),
-        (PROBLEM, texts.ASK_LOCATION),
-        ("辽宁路100号", texts.ASK_PHONE),
-        (MOBILE, summary(location="辽宁路100号")),
-        ("1", Contains("诉求编号：SB")),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            (REPORT, texts.ASK_KIND),
+            ("1", texts.ASK_CONTENT),
+            (PROBLEM, texts.ASK_LOCATION),
+            ("辽宁路100号", texts.ASK_PHONE),
+            (MOBILE, summary(location="辽宁路100号")),
+            ("1", Contains("诉求编号：SB")),
+        ],
+    )
     [petition] = petitions(db_session)
     assert petition.district_code == "shibei"
 
 
-def test_without_a_trained_model_the_petition_goes_in_without_a_suggestion(phone, db_session, bot_app, tmp_path):
+def test_without_a_trained_model_the_petition_goes_in_without_a_suggestion(
+    phone, db_session, bot_app, tmp_path
+):
     # Training takes far longer than WeChat's 5 seconds: the webhook does not train, the dispatcher classifies.
     bot_app.config["CLASSIFIER"]["model_path"] = str(tmp_path / "not-trained-yet.joblib")
-    reply = verify_dialog(phone(), [
-        (PROBLEM, Contains(texts.ASK_KIND)), ("1", texts.ASK_LOCATION), (ADDRESS, texts.ASK_PHONE),
-        (MOBILE, summary()), ("1", Contains("提交成功！", "诉求编号：SN")),
-    ])[-1]
+    reply = verify_dialog(
+        phone(),
+        [
+            (PROBLEM, Contains(texts.ASK_KIND)),
+            ("1", texts.ASK_LOCATION),
+            (ADDRESS, texts.ASK_PHONE),
+            (MOBILE, summary()),
+            ("1", Contains("提交成功！", "诉求编号：SN")),
+        ],
+    )[-1]
     assert "建议分类" not in reply and "办理时限" not in reply
     [petition] = petitions(db_session)
     assert petition.suggestion is None

@@ -19,10 +19,16 @@ OTHER_PROBLEM = "小区东门路灯坏了半个月，晚上出行很不方便。
 
 
 def submit(citizen, content=PROBLEM) -> str:
-    replies = verify_dialog(citizen, [
-        (content, Contains(texts.ASK_KIND)), ("1", texts.ASK_LOCATION), ("香港中路10号", Contains("手机号码")),
-        ("13812345678", Contains("请核对")), ("1", Contains("提交成功")),
-    ])
+    replies = verify_dialog(
+        citizen,
+        [
+            (content, Contains(texts.ASK_KIND)),
+            ("1", texts.ASK_LOCATION),
+            ("香港中路10号", Contains("手机号码")),
+            ("13812345678", Contains("请核对")),
+            ("1", Contains("提交成功")),
+        ],
+    )
     return replies[-1].split("诉求编号：", 1)[1].split("\n", 1)[0]
 
 
@@ -42,22 +48,27 @@ def test_a_satisfied_rating_closes_the_petition(phone, db_session, handling):
     number = submit(citizen)
     title = petition(db_session, number).title
     handling.reply(petition(db_session, number))
-    verify_dialog(citizen, [
-        ("你好", texts.welcome("暖南诉办", "市南区") + "\n" + texts.pending_evaluations(1)),
-        (number, Contains("当前状态：待评价", "已答复", f"回复“评价 {number}”")),
-        ("评价", texts.ask_satisfaction(number, title)),
-        ("还可以吧", texts.BAD_SATISFACTION),
-        ("1", texts.ASK_RESOLUTION),
-        ("上一步", texts.ask_satisfaction(number, title)),
-        ("基本满意", texts.ASK_RESOLUTION),
-        ("都行", texts.BAD_RESOLUTION),
-        ("2", texts.confirm_rating("基本满意", "基本解决")),
-        ("1", texts.rated_closed(number)),
-        ("评价", texts.NOTHING_TO_RATE),
-        (f"评价 {number}", texts.rating_refused(number, "您已评价过本轮办理结果。")),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            ("你好", texts.welcome("暖南诉办", "市南区") + "\n" + texts.pending_evaluations(1)),
+            (number, Contains("当前状态：待评价", "已答复", f"回复“评价 {number}”")),
+            ("评价", texts.ask_satisfaction(number, title)),
+            ("还可以吧", texts.BAD_SATISFACTION),
+            ("1", texts.ASK_RESOLUTION),
+            ("上一步", texts.ask_satisfaction(number, title)),
+            ("基本满意", texts.ASK_RESOLUTION),
+            ("都行", texts.BAD_RESOLUTION),
+            ("2", texts.confirm_rating("基本满意", "基本解决")),
+            ("1", texts.rated_closed(number)),
+            ("评价", texts.NOTHING_TO_RATE),
+            (f"评价 {number}", texts.rating_refused(number, "您已评价过本轮办理结果。")),
+        ],
+    )
     assert petition(db_session, number).state == PetitionState.CLOSED
-    assert evaluations(db_session, number) == [(1, Satisfaction.BASICALLY_SATISFIED, Resolution.BASICALLY_RESOLVED)]
+    assert evaluations(db_session, number) == [
+        (1, Satisfaction.BASICALLY_SATISFIED, Resolution.BASICALLY_RESOLVED)
+    ]
 
 
 def test_an_unsatisfied_rating_goes_to_second_handling_then_to_assessment(phone, db_session, handling):
@@ -65,21 +76,27 @@ def test_an_unsatisfied_rating_goes_to_second_handling_then_to_assessment(phone,
     number = submit(citizen)
     title = petition(db_session, number).title
     handling.reply(petition(db_session, number))
-    verify_dialog(citizen, [
-        # A rating word typed straight away starts the rating with it.
-        ("不满意", texts.ASK_RESOLUTION),
-        ("没有解决", texts.confirm_rating("不满意", "未解决")),
-        ("确认", texts.rated_second_handling(number)),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            # A rating word typed straight away starts the rating with it.
+            ("不满意", texts.ASK_RESOLUTION),
+            ("没有解决", texts.confirm_rating("不满意", "未解决")),
+            ("确认", texts.rated_second_handling(number)),
+        ],
+    )
     second = petition(db_session, number)
     assert (second.state, second.handling_round) == (PetitionState.PENDING_DISPATCH, 2)
     handling.reply(second)
-    verify_dialog(citizen, [
-        (f"评价{number}", texts.ask_satisfaction(number, title)),
-        ("3", texts.ASK_RESOLUTION),
-        ("3", texts.confirm_rating("不满意", "未解决")),
-        ("1", texts.rated_assessment(number)),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            (f"评价{number}", texts.ask_satisfaction(number, title)),
+            ("3", texts.ASK_RESOLUTION),
+            ("3", texts.confirm_rating("不满意", "未解决")),
+            ("1", texts.rated_assessment(number)),
+        ],
+    )
     assert petition(db_session, number).state == PetitionState.ASSESSMENT
     assert evaluations(db_session, number) == [
         (1, Satisfaction.UNSATISFIED, Resolution.UNRESOLVED),
@@ -93,16 +110,19 @@ def test_with_several_petitions_awaiting_the_citizen_picks_one(phone, db_session
     handling.reply(petition(db_session, first))
     handling.reply(petition(db_session, second))
     second_title = petition(db_session, second).title
-    verify_dialog(citizen, [
-        ("评价", Contains("请回复序号选择", f"1. {first}", f"2. {second}")),
-        ("3", texts.bad_pick(2)),
-        ("2", texts.ask_satisfaction(second, second_title)),
-        ("上一步", Contains("请回复序号选择")),
-        ("2", texts.ask_satisfaction(second, second_title)),
-        ("满意", texts.ASK_RESOLUTION),
-        ("解决", texts.confirm_rating("满意", "解决")),
-        ("1", texts.rated_closed(second)),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            ("评价", Contains("请回复序号选择", f"1. {first}", f"2. {second}")),
+            ("3", texts.bad_pick(2)),
+            ("2", texts.ask_satisfaction(second, second_title)),
+            ("上一步", Contains("请回复序号选择")),
+            ("2", texts.ask_satisfaction(second, second_title)),
+            ("满意", texts.ASK_RESOLUTION),
+            ("解决", texts.confirm_rating("满意", "解决")),
+            ("1", texts.rated_closed(second)),
+        ],
+    )
     assert petition(db_session, first).state == PetitionState.AWAITING_EVALUATION
 
 
@@ -111,12 +131,15 @@ def test_rating_can_be_cancelled_and_resumed(phone, db_session, handling):
     number = submit(citizen)
     handling.reply(petition(db_session, number))
     title = petition(db_session, number).title
-    verify_dialog(citizen, [
-        ("评价", texts.ask_satisfaction(number, title)),
-        ("1", texts.ASK_RESOLUTION),
-        ("取消", texts.RATE_CANCELLED),
-        ("评价", texts.ask_satisfaction(number, title)),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            ("评价", texts.ask_satisfaction(number, title)),
+            ("1", texts.ASK_RESOLUTION),
+            ("取消", texts.RATE_CANCELLED),
+            ("评价", texts.ask_satisfaction(number, title)),
+        ],
+    )
     assert evaluations(db_session, number) == []
 
 
@@ -124,22 +147,28 @@ def test_only_the_petitioner_may_rate(phone, db_session, handling):
     owner, stranger = phone(), phone()
     number = submit(owner)
     handling.reply(petition(db_session, number))
-    verify_dialog(stranger, [
-        (f"评价 {number}", texts.not_found(number)),
-        ("评价", texts.NOTHING_TO_RATE),
-        ("满意", texts.welcome("暖南诉办", "市南区")),
-    ])
+    verify_dialog(
+        stranger,
+        [
+            (f"评价 {number}", texts.not_found(number)),
+            ("评价", texts.NOTHING_TO_RATE),
+            ("满意", texts.welcome("暖南诉办", "市南区")),
+        ],
+    )
     assert evaluations(db_session, number) == []
 
 
 def test_a_petition_not_yet_answered_cannot_be_rated(phone, db_session):
     citizen = phone()
     number = submit(citizen)
-    verify_dialog(citizen, [
-        (f"评价 {number}", texts.rating_refused(number, "诉求当前状态为“待研判”，答复送达后才能评价。")),
-        ("评价", texts.NOTHING_TO_RATE),
-        (menu(MenuKey.MY_PETITIONS), Contains(number, "待研判")),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            (f"评价 {number}", texts.rating_refused(number, "诉求当前状态为“待研判”，答复送达后才能评价。")),
+            ("评价", texts.NOTHING_TO_RATE),
+            (menu(MenuKey.MY_PETITIONS), Contains(number, "待研判")),
+        ],
+    )
 
 
 def test_my_petitions_shows_state_light_and_deadline_once_accepted(phone, db_session, handling):
@@ -150,8 +179,21 @@ def test_my_petitions_shows_state_light_and_deadline_once_accepted(phone, db_ses
     due = accepted.deadline - dt.timedelta(microseconds=1)
     day = due.astimezone(SHANGHAI)
     expected_day = f"{day.year}年{day.month}月{day.day}日"
-    verify_dialog(citizen, [
-        (menu(MenuKey.MY_PETITIONS), Contains(number, f"{accepted.state.label} · 蓝灯 · 期限{expected_day}")),
-        (number, Contains(f"当前状态：{accepted.state.label}", f"办理期限：{expected_day}（蓝灯）", "已提交",
-                          "平台已受理并转办")),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            (
+                menu(MenuKey.MY_PETITIONS),
+                Contains(number, f"{accepted.state.label} · 蓝灯 · 期限{expected_day}"),
+            ),
+            (
+                number,
+                Contains(
+                    f"当前状态：{accepted.state.label}",
+                    f"办理期限：{expected_day}（蓝灯）",
+                    "已提交",
+                    "平台已受理并转办",
+                ),
+            ),
+        ],
+    )

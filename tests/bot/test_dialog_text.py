@@ -49,9 +49,14 @@ def _sweep() -> list[str]:
 
 
 def _at_credit_code_step(citizen) -> None:
-    verify_dialog(citizen, [
-        (menu("REPORT"), texts.ASK_KIND), ("2", texts.ASK_ENTERPRISE_NAME), ("某某公司", texts.ASK_CREDIT_CODE),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            (menu("REPORT"), texts.ASK_KIND),
+            ("2", texts.ASK_ENTERPRISE_NAME),
+            ("某某公司", texts.ASK_CREDIT_CODE),
+        ],
+    )
 
 
 @pytest.mark.parametrize("plain", [False, True], ids=["safe", "plain"])
@@ -68,18 +73,24 @@ def test_nasty_text_survives_into_the_summary_and_the_petition(phone, db_session
 
     citizen = phone()
     name = "]]><公司>&amp;😀\u202e"
-    content = "井盖丢失]]>已经三天了 <危险> & \"夜里\" 看不见 😡 مرحبا"
+    content = '井盖丢失]]>已经三天了 <危险> & "夜里" 看不见 😡 مرحبا'
     address = "香港中路10号 <B座> ]]> 1单元"
-    verify_dialog(citizen, [
-        (menu("REPORT"), texts.ASK_KIND),
-        ("2", texts.ASK_ENTERPRISE_NAME),
-        (name, texts.ASK_CREDIT_CODE),
-        ("91370200163562681G", texts.ASK_CONTENT),
-        (content, texts.ASK_LOCATION),
-        (address, texts.ASK_PHONE),
-        ("13812345678", Contains(f"企业：{name}（91370200163562681G）", f"问题：{content}", f"地点：{address}")),
-        ("1", Contains("提交成功")),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            (menu("REPORT"), texts.ASK_KIND),
+            ("2", texts.ASK_ENTERPRISE_NAME),
+            (name, texts.ASK_CREDIT_CODE),
+            ("91370200163562681G", texts.ASK_CONTENT),
+            (content, texts.ASK_LOCATION),
+            (address, texts.ASK_PHONE),
+            (
+                "13812345678",
+                Contains(f"企业：{name}（91370200163562681G）", f"问题：{content}", f"地点：{address}"),
+            ),
+            ("1", Contains("提交成功")),
+        ],
+    )
     petition = db_session.query(Petition).one()
     assert (petition.content, petition.location, petition.contact_name) == (content, address, name)
 
@@ -98,12 +109,20 @@ def test_a_long_description_fits_the_summary_in_one_message_and_is_kept_whole(ph
 
     citizen = phone()
     content = ("小区地下车库长期积水，" + "墙面渗水严重，电梯井也进了水，" * 70)[:1000]
-    replies = verify_dialog(citizen, [
-        (menu("REPORT"), texts.ASK_KIND), ("1", texts.ASK_CONTENT), (content, texts.ASK_LOCATION),
-        ("香港中路10号", texts.ASK_PHONE),
-        ("13812345678", Contains("问题：小区地下车库长期积水，", "…（共1000字，已完整记录）", "图片：0张")),
-        ("1", Contains("提交成功")),
-    ])
+    replies = verify_dialog(
+        citizen,
+        [
+            (menu("REPORT"), texts.ASK_KIND),
+            ("1", texts.ASK_CONTENT),
+            (content, texts.ASK_LOCATION),
+            ("香港中路10号", texts.ASK_PHONE),
+            (
+                "13812345678",
+                Contains("问题：小区地下车库长期积水，", "…（共1000字，已完整记录）", "图片：0张"),
+            ),
+            ("1", Contains("提交成功")),
+        ],
+    )
     assert len(replies[4].encode()) <= texts.MAX_REPLY_BYTES
     assert db_session.query(Petition).one().content == content
 

@@ -21,10 +21,15 @@ def _count(session, model) -> int:
 
 
 def _to_confirmation(citizen) -> None:
-    verify_dialog(citizen, [
-        (PROBLEM, Contains(texts.ASK_KIND)), ("1", texts.ASK_LOCATION), ("香港中路10号", texts.ASK_PHONE),
-        ("13812345678", Contains("请核对")),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            (PROBLEM, Contains(texts.ASK_KIND)),
+            ("1", texts.ASK_LOCATION),
+            ("香港中路10号", texts.ASK_PHONE),
+            ("13812345678", Contains("请核对")),
+        ],
+    )
 
 
 def test_a_message_delivered_three_times_is_handled_once(phone, db_session):
@@ -107,7 +112,9 @@ def test_a_failed_first_attempt_leaves_nothing_and_the_retry_does_the_work(phone
     monkeypatch.setattr(bot.conversation, "submit_petition", crash_once)
     assert citizen.send(xml) == texts.SYSTEM_BUSY
     assert _count(db_session, Petition) == 0
-    assert db_session.scalar(select(InboundMessage).where(InboundMessage.dedupe_key.like("%7000000004"))) is None
+    assert (
+        db_session.scalar(select(InboundMessage).where(InboundMessage.dedupe_key.like("%7000000004"))) is None
+    )
     receipt = citizen.send(xml)
     assert receipt.startswith("提交成功！")
     assert citizen.send(xml) == receipt
@@ -136,8 +143,10 @@ def test_two_different_messages_of_one_citizen_at_once_are_both_applied(phone, d
     # change may be lost (the conversation row is locked while a message is handled).
     citizen = phone()
     verify_dialog(citizen, [(menu("REPORT"), texts.ASK_KIND), ("1", texts.ASK_CONTENT)])
-    messages = [citizen.wire.build_image(citizen.openid, pic_url="http://mmbiz.qpic.cn/scene.jpg"),
-                citizen.wire.build_text(citizen.openid, PROBLEM)]
+    messages = [
+        citizen.wire.build_image(citizen.openid, pic_url="http://mmbiz.qpic.cn/scene.jpg"),
+        citizen.wire.build_text(citizen.openid, PROBLEM),
+    ]
     barrier = threading.Barrier(len(messages))
     statuses: list[int] = []
 
@@ -151,10 +160,13 @@ def test_two_different_messages_of_one_citizen_at_once_are_both_applied(phone, d
     for thread in threads:
         thread.join(timeout=30)
     assert statuses == [200, 200]
-    verify_dialog(citizen, [
-        ("香港中路10号", texts.ASK_PHONE),
-        ("13812345678", Contains("图片：1张")),
-        ("1", Contains("提交成功！")),
-    ])
+    verify_dialog(
+        citizen,
+        [
+            ("香港中路10号", texts.ASK_PHONE),
+            ("13812345678", Contains("图片：1张")),
+            ("1", Contains("提交成功！")),
+        ],
+    )
     [petition] = db_session.scalars(select(Petition)).all()
     assert (petition.content, len(petition.attachments)) == (PROBLEM, 1)

@@ -46,12 +46,18 @@ def test_the_page_lists_the_accounts_and_the_menu_and_loads_nothing_from_elsewhe
 @pytest.mark.parametrize("district", ["shinan", "shibei"], ids=["safe", "plain"])
 def test_the_relay_talks_to_the_webhook_and_returns_the_reply(accounts, client, district):
     platform, name = ("暖南诉办", "市南区") if district == "shinan" else ("北尚诉办", "市北区")
-    assert _send(client, district=district, kind="subscribe").get_json() == {"reply": texts.welcome(platform, name)}
+    assert _send(client, district=district, kind="subscribe").get_json() == {
+        "reply": texts.welcome(platform, name)
+    }
     click = _send(client, district=district, kind="click", fields={"EventKey": "REPORT"})
     assert click.get_json() == {"reply": texts.ASK_KIND}
-    assert _send(client, district=district, fields={"Content": "1"}).get_json() == {"reply": texts.ASK_CONTENT}
+    assert _send(client, district=district, fields={"Content": "1"}).get_json() == {
+        "reply": texts.ASK_CONTENT
+    }
     silent = _send(client, district=district, kind="voice", fields={"MediaId": "m", "Format": "amr"})
-    assert silent.get_json() == {"reply": texts.VOICE_NOT_RECOGNIZED + "\n" + texts.still_writing(texts.ASK_CONTENT)}
+    assert silent.get_json() == {
+        "reply": texts.VOICE_NOT_RECOGNIZED + "\n" + texts.still_writing(texts.ASK_CONTENT)
+    }
 
 
 @pytest.mark.parametrize(
@@ -83,7 +89,10 @@ def test_the_simulators_signing_and_encryption_match_the_protocol_description(ac
     assert query["msg_signature"] == sha1_signature(keys.token, query["timestamp"], query["nonce"], encrypted)
     inner = ET.fromstring(decrypt_message(accounts.safe, encrypted))
     assert (inner.findtext("MsgType"), inner.findtext("Content"), inner.findtext("FromUserName")) == (
-        "text", "井盖]]>丢失", "openid-1")
+        "text",
+        "井盖]]>丢失",
+        "openid-1",
+    )
     reply = "<xml><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[收到]]></Content></xml>"
     assert read_reply(keys, encrypt_reply(accounts.safe, reply).encode()) == "收到"
 
@@ -94,10 +103,18 @@ def test_the_simulators_signing_and_encryption_match_the_protocol_description(ac
         ("你好", ("text", {"Content": "你好"})),
         ("/menu 1", ("click", {"EventKey": "REPORT"})),
         ("/menu 3", ("click", {"EventKey": "GUIDE"})),
-        ("/voice 路灯坏了", ("voice", {"MediaId": "simulated-voice", "Format": "amr", "Recognition": "路灯坏了"})),
+        (
+            "/voice 路灯坏了",
+            ("voice", {"MediaId": "simulated-voice", "Format": "amr", "Recognition": "路灯坏了"}),
+        ),
         ("/voice", ("voice", {"MediaId": "simulated-voice", "Format": "amr"})),
-        ("/location 36.06 120.38 香港中路 10号",
-         ("location", {"Location_X": "36.06", "Location_Y": "120.38", "Scale": "15", "Label": "香港中路 10号"})),
+        (
+            "/location 36.06 120.38 香港中路 10号",
+            (
+                "location",
+                {"Location_X": "36.06", "Location_Y": "120.38", "Scale": "15", "Label": "香港中路 10号"},
+            ),
+        ),
         ("/subscribe", ("subscribe", {})),
         ("/quit", None),
     ],
@@ -113,8 +130,10 @@ def test_terminal_lines_not_understood(line):
 
 
 def test_simulate_in_the_terminal_in_process(accounts, runner):
-    result = runner.invoke(args=["simulate", "--district", "shinan", "--openid", "sim-cli"],
-                           input="你好\n/menu 1\n/fly\n1\n/quit\n")
+    result = runner.invoke(
+        args=["simulate", "--district", "shinan", "--openid", "sim-cli"],
+        input="你好\n/menu 1\n/fly\n1\n/quit\n",
+    )
     assert result.exit_code == 0, result.output
     assert "暖南诉办（shinan，安全模式）" in result.output
     assert texts.welcome("暖南诉办", "市南区") in result.output

@@ -98,7 +98,9 @@ def test_each_district_is_answered_with_its_own_account(client, accounts):
 def test_unknown_district_is_404(client, accounts):
     query, body = sign_request(accounts.safe, accounts.safe.build_event(OPENID, "subscribe"))
     assert _post(client, "qingdao", query, body).status_code == 404
-    assert client.get("/wechat/laoshan", query_string=verify_url_params(accounts.safe, "x")).status_code == 404
+    assert (
+        client.get("/wechat/laoshan", query_string=verify_url_params(accounts.safe, "x")).status_code == 404
+    )
 
 
 def test_disabled_account_is_404_and_nothing_is_recorded(client, accounts, db_session):
@@ -129,12 +131,16 @@ def test_a_timestamp_outside_the_window_is_403(client, accounts, db_session, ske
 
 
 def test_a_timestamp_inside_the_window_is_accepted(client, accounts):
-    query, body = sign_request(accounts.plain, accounts.plain.build_event(OPENID, "subscribe"), timestamp=int(time.time()) - 250)
+    query, body = sign_request(
+        accounts.plain, accounts.plain.build_event(OPENID, "subscribe"), timestamp=int(time.time()) - 250
+    )
     assert _post(client, "shibei", query, body).status_code == 200
 
 
 def test_a_non_numeric_timestamp_is_403(client, accounts):
-    query, body = sign_request(accounts.plain, accounts.plain.build_event(OPENID, "subscribe"), timestamp="yesterday")
+    query, body = sign_request(
+        accounts.plain, accounts.plain.build_event(OPENID, "subscribe"), timestamp="yesterday"
+    )
     assert _post(client, "shibei", query, body).status_code == 403
 
 
@@ -172,14 +178,26 @@ EXTERNAL_ENTITY = (
         f"<xml><FromUserName>{OPENID}</FromUserName><MsgType>text</MsgType><MsgId>abc</MsgId></xml>",
         f"<xml><FromUserName>{OPENID}</FromUserName><MsgType>text</MsgType><Content><b>x</b></Content></xml>",
     ],
-    ids=["unclosed", "text", "empty", "entity-bomb", "external-entity", "wrong-root", "no-fields", "no-type",
-         "bad-msgid", "nested-content"],
+    ids=[
+        "unclosed",
+        "text",
+        "empty",
+        "entity-bomb",
+        "external-entity",
+        "wrong-root",
+        "no-fields",
+        "no-type",
+        "bad-msgid",
+        "nested-content",
+    ],
 )
 @pytest.mark.parametrize("mode", ["plain", "safe"])
 def test_malformed_xml_is_400_and_changes_nothing(client, accounts, db_session, xml, mode):
     # Signed (and encrypted) correctly: only the message inside is wrong.
     if mode == "safe":
-        query, body = _signed_envelope(accounts.safe, encrypt_message(accounts.safe, xml.replace("{openid}", OPENID)))
+        query, body = _signed_envelope(
+            accounts.safe, encrypt_message(accounts.safe, xml.replace("{openid}", OPENID))
+        )
         code = "shinan"
     else:
         query, body = _signed_plain(accounts.plain), xml.replace("{openid}", OPENID).encode()
@@ -195,7 +213,12 @@ def test_malformed_safe_mode_envelope_is_400(client, accounts):
 
 def _signed_plain(wire: WireAccount) -> dict[str, str]:
     ts, nonce = str(int(time.time())), "12345"
-    return {"signature": sha1_signature(wire.token, ts, nonce), "timestamp": ts, "nonce": nonce, "openid": OPENID}
+    return {
+        "signature": sha1_signature(wire.token, ts, nonce),
+        "timestamp": ts,
+        "nonce": nonce,
+        "openid": OPENID,
+    }
 
 
 def _signed_envelope(wire: WireAccount, encrypted: str) -> tuple[dict[str, str], bytes]:
@@ -208,7 +231,10 @@ def _signed_envelope(wire: WireAccount, encrypted: str) -> tuple[dict[str, str],
         "encrypt_type": "aes",
         "msg_signature": sha1_signature(wire.token, ts, nonce, encrypted),
     }
-    return query, f"<xml><ToUserName>{cdata(wire.original_id)}</ToUserName><Encrypt>{cdata(encrypted)}</Encrypt></xml>".encode()
+    return (
+        query,
+        f"<xml><ToUserName>{cdata(wire.original_id)}</ToUserName><Encrypt>{cdata(encrypted)}</Encrypt></xml>".encode(),
+    )
 
 
 @pytest.mark.parametrize(
@@ -223,10 +249,14 @@ def test_an_undecryptable_body_is_400_and_changes_nothing(client, accounts, db_s
 
 
 def test_a_message_encrypted_with_another_key_or_for_another_appid_is_400(client, accounts, db_session):
-    other_key = WireAccount(appid=accounts.safe.appid, token=accounts.safe.token,
-                            encoding_aes_key="ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut")
-    other_appid = WireAccount(appid="wxsomebodyelse", token=accounts.safe.token,
-                              encoding_aes_key=accounts.safe.encoding_aes_key)
+    other_key = WireAccount(
+        appid=accounts.safe.appid,
+        token=accounts.safe.token,
+        encoding_aes_key="ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut",
+    )
+    other_appid = WireAccount(
+        appid="wxsomebodyelse", token=accounts.safe.token, encoding_aes_key=accounts.safe.encoding_aes_key
+    )
     for wire in (other_key, other_appid):
         encrypted = encrypt_message(wire, accounts.safe.build_text(OPENID, "你好"))
         query, body = _signed_envelope(accounts.safe, encrypted)
@@ -267,7 +297,9 @@ def test_unsubscribe_marks_the_citizen_and_gets_no_reply(phone, db_session):
 )
 def test_events_that_need_no_answer_get_success(phone, event, key, extra):
     citizen_phone = phone()
-    status, content = citizen_phone.post(citizen_phone.wire.build_event(citizen_phone.openid, event, key, extra=extra))
+    status, content = citizen_phone.post(
+        citizen_phone.wire.build_event(citizen_phone.openid, event, key, extra=extra)
+    )
     assert (status, content) == (200, "")
 
 
