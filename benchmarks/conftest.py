@@ -72,7 +72,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "",
         "Reproduce with `make bench` (runs `pytest benchmarks`; the data is read from `../shared/data/taidi2020/`).",
         f"Last run: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}.",
+        f"Python {platform.python_version()}; load average at the end {os.getloadavg()[0]:.1f} "
+        "(other jobs on the machine slow the timings down).",
         "",
     ]
     for section in dict.fromkeys(f.section for f in _figures):
