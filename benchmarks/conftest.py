@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 import platform
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ TAIDI = SHARED / "data" / "taidi2020"
 FULL = TAIDI / "taidi2020_fj2_full_segmented.csv"
 RAW_SAMPLE = TAIDI / "taidi2020_fj2_sample495_raw.csv"
 RESULTS = Path(__file__).resolve().parent / "results.md"
+RESULTS_JSON = Path(__file__).resolve().parent / "results.json"
 
 
 @dataclass(frozen=True)
@@ -65,20 +67,38 @@ def taidi_raw_sample() -> list[dict[str, str]]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Merge this run's sections into results.json (a section re-run replaces the old one) and write results.md."""
     if not _figures:
         return
+    stored = (
+        json.loads(RESULTS_JSON.read_text(encoding="utf-8")) if RESULTS_JSON.exists() else {"sections": {}}
+    )
+    stamp = (
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}"
+    )
+    for section in dict.fromkeys(f.section for f in _figures):
+        rows = [[f.name, f.value, f.target] for f in _figures if f.section == section]
+        stored["sections"][section] = {"run": stamp, "rows": rows}
+    RESULTS_JSON.write_text(json.dumps(stored, ensure_ascii=False, indent=1), encoding="utf-8")
     lines = [
         "# Classifier benchmarks",
         "",
-        "Reproduce with `make bench` (runs `pytest benchmarks`; the data is read from `../shared/data/taidi2020/`).",
-        f"Last run: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}; load average at the end {os.getloadavg()[0]:.1f} "
-        "(other jobs on the machine slow the timings down).",
+        "Reproduce with `make bench` (runs `pytest benchmarks`; the data is read from `../shared/data/taidi2020/`,",
+        "never copied into the repository). Timings depend on what else the machine is doing: each section says",
+        "when it ran and the load average then.",
         "",
     ]
-    for section in dict.fromkeys(f.section for f in _figures):
-        lines += [f"## {section}", "", "| measure | result | target |", "|---|---|---|"]
-        lines += [f"| {f.name} | {f.value} | {f.target} |" for f in _figures if f.section == section]
+    for section, content in stored["sections"].items():
+        lines += [
+            f"## {section}",
+            "",
+            f"Run: {content['run']}.",
+            "",
+            "| measure | result | target |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {name} | {value} | {target} |" for name, value, target in content["rows"]]
         lines.append("")
     text = "\n".join(lines)
     RESULTS.write_text(text, encoding="utf-8")
