@@ -19,7 +19,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from classifier.corpus import Example, load_corpus, read_table
+from classifier.corpus import Example, corpus_table, load_corpus, read_table
 from classifier.errors import ClassifierError, DataError
 from classifier.evaluate import cross_validate
 from classifier.lifecycle import DEFAULT_SOURCE, confirmed_examples, get_suggester, model_path
@@ -111,6 +111,13 @@ def train_command(
             f" ({figures['folds']}-fold, quick)"
         )
     click.echo(f"wrote {path} ({size / 1e6:.1f} MB), data hash {meta['data_hash'][:12]}")
+
+
+@classifier_group.command("corpus")
+@_clean_errors
+def corpus_command() -> None:
+    """Print the shipped corpus's counts per label (the tables of classifier/data/README.md)."""
+    click.echo(corpus_table(load_corpus()))
 
 
 @classifier_group.command("eval")

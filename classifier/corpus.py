@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,3 +145,29 @@ def data_hash(pairs: Iterable[tuple[str, ...]]) -> str:
         digest.update("\x1f".join(pair).encode("utf-8"))
         digest.update(b"\x1e")
     return digest.hexdigest()
+
+
+def corpus_table(examples: Sequence[Example]) -> str:
+    """Counts per label of a corpus as Markdown tables (what classifier/data/README.md shows)."""
+    lengths = sorted(len(example.text) for example in examples)
+    lines = [
+        f"{len(examples)} rows; text length median {lengths[len(lengths) // 2]} characters, "
+        f"shortest {lengths[0]}, longest {lengths[-1]}.",
+    ]
+    columns = {
+        "dept_type": [e.dept_type for e in examples if e.dept_type and not e.inadmissible],
+        "inadmissible": [e.inadmissible for e in examples if e.inadmissible],
+        "nature": [e.nature for e in examples if e.nature],
+        "kind": [e.kind for e in examples if e.kind],
+    }
+    labels = {
+        "dept_type": {d.value: d.label for d in DeptType},
+        "inadmissible": {c.value: c.label for c in InadmissibleCode},
+        "nature": {n.value: n.label for n in Nature},
+        "kind": {k.value: k.label for k in PetitionKind},
+    }
+    for column, values in columns.items():
+        counts = Counter(values)
+        lines += ["", f"| {column} | | rows |", "|---|---|---|"]
+        lines += [f"| `{value}` | {labels[column].get(value, '')} | {counts[value]} |" for value in sorted(counts)]
+    return "\n".join(lines)
