@@ -19,7 +19,13 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     "DEMO": False,
     "DATABASE": {"url": "sqlite:///instance/qingsu.db"},
-    "SECURITY": {"data_key": "", "max_failed_logins": 5, "lockout_minutes": 15, "secure_cookies": True},
+    "SECURITY": {
+        "data_key": "",
+        "max_failed_logins": 5,
+        "lockout_minutes": 15,
+        "max_failed_logins_per_ip": 20,
+        "secure_cookies": True,
+    },
     "CALENDAR": {"timezone": "Asia/Shanghai"},
     "LIGHTS": {"yellow_fraction_left": 0.34},
     "WECHAT": {
