@@ -69,9 +69,17 @@ def test_a_citizen_reports_from_the_menu_step_by_step(phone, db_session):
     assert conversation_of(db_session, citizen).flow == "idle"
 
 
-def test_the_receipt_names_the_time_limit_and_the_expected_deadline(phone, db_session):
+def test_the_receipt_names_category_time_limit_and_expected_deadline_by_the_workflows_rules(
+    phone, db_session
+):
+    from zoneinfo import ZoneInfo
+
+    from models.enums import Complexity, DeptType, Nature
+    from workflow.calendar import load_calendar
+    from workflow.deadlines import compute_deadline, time_limit
+
     citizen = phone()
-    reply = verify_dialog(
+    verify_dialog(
         citizen,
         [
             (REPORT, texts.ASK_KIND),
@@ -82,8 +90,18 @@ def test_the_receipt_names_the_time_limit_and_the_expected_deadline(phone, db_se
         ],
     )
     reply = citizen.say("确认")
-    assert "办理时限：受理后" in reply and "个工作日内办结" in reply
-    assert "预计办结期限：" in reply
+    [petition] = petitions(db_session)
+    suggestion = petition.suggestion
+    days = time_limit(PetitionKind.LIVELIHOOD, Nature(suggestion["nature"]), Complexity.SIMPLE)
+    due = compute_deadline(petition.created_at, days, load_calendar(db_session)).due
+    last_day = (due - dt.timedelta(microseconds=1)).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert reply == texts.receipt(
+        number=petition.number,
+        category=DeptType(suggestion["departments"][0]["type"]).label,
+        days=days,
+        deadline=f"{last_day.year}年{last_day.month}月{last_day.day}日",
+    )
+    assert f"诉求编号：{petition.number}" in reply and "预计办结期限：" in reply
 
 
 def test_a_citizen_who_simply_types_a_problem_is_asked_the_rest(phone, db_session):
