@@ -1,0 +1,112 @@
+"""The simulator page in a real browser (Debian's Chromium through Playwright): a citizen taps the menu, types,
+sends a location, and reads the account's answers, each relayed through the signed and encrypted protocol.
+Screenshots are saved under test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from bot import texts
+from models import Petition
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="browser tests skipped: /usr/bin/chromium not installed"
+    ),
+]
+
+
+@pytest.fixture
+def app_config(app_config):
+    app_config["DEMO"] = True
+    return app_config
+
+
+@pytest.fixture
+def live_server(bot_app: Flask, accounts, trained_classifier) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, bot_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture
+def page(live_server: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context(
+                base_url=live_server, viewport={"width": 430, "height": 860}, locale="zh-CN"
+            )
+            context.set_default_timeout(15_000)
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def _last_bot_bubble(page) -> str:  # type: ignore[no-untyped-def]
+    return page.locator(".msg.bot").last.inner_text()
+
+
+def _say(page, text: str) -> None:  # type: ignore[no-untyped-def]
+    count = page.locator(".msg.bot").count()
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+    page.locator(".msg.bot").nth(count).wait_for()
+
+
+def test_a_citizen_reports_through_the_simulator_page(page, db_session):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto("/simulator")
+    page.select_option("#account", "shinan")
+    assert not page.locator("#extras").is_visible()
+    page.click("nav.menu button:has-text('我要反映')")
+    page.locator(".msg.bot").first.wait_for()
+    assert _last_bot_bubble(page) == texts.ASK_KIND
+    _say(page, "1")
+    assert _last_bot_bubble(page) == texts.ASK_CONTENT
+    problem = "小区楼下烧烤摊每天营业到凌晨两点，油烟和噪音严重扰民 <b>]]></b>"
+    _say(page, problem)
+    assert _last_bot_bubble(page) == texts.ASK_LOCATION
+    # The typed text is shown as text, never as markup.
+    assert page.locator(".msg.me").last.inner_text() == problem
+    # The location button asks for a place name, then coordinates, as the map picker would give them.
+    answers = {"位置名称": "山东省青岛市市南区香港中路10号", "纬度,经度": "36.0627,120.3847"}
+    page.on("dialog", lambda dialog: dialog.accept(answers[dialog.message.split("（")[0]]))
+    page.click("#more")
+    count = page.locator(".msg.bot").count()
+    page.click("#extras button[data-extra=location]")
+    page.locator(".msg.bot").nth(count).wait_for()
+    assert _last_bot_bubble(page) == texts.ASK_PHONE
+    _say(page, "13812345678")
+    assert f"问题：{problem}" in _last_bot_bubble(page)
+    assert "地点：山东省青岛市市南区香港中路10号" in _last_bot_bubble(page)
+    page.screenshot(path=str(SCREENSHOTS / "simulator-01-summary.png"))
+    _say(page, "1")
+    receipt = _last_bot_bubble(page)
+    assert receipt.startswith("提交成功！")
+    page.screenshot(path=str(SCREENSHOTS / "simulator-02-receipt.png"))
+    db_session.expire_all()
+    [petition] = db_session.scalars(select(Petition)).all()
+    assert petition.content == problem and petition.number in receipt
+    assert (petition.latitude, petition.longitude) == (36.0627, 120.3847)
