@@ -3,7 +3,8 @@
 The rules favour recall for emergencies (a missed fire costs more than a citizen asked to call 119 once too often)
 and precision for every other category (an ordinary complaint wrongly turned away costs a citizen their petition).
 Each rule is a regular expression; a match is discounted when the words right before it hedge it ("有火灾隐患",
-"不想打官司") or, for emergencies, when the text tells of a past event without any sign of urgency.
+"不想打官司") or, for emergencies, when the text tells of a past event without any sign of urgency. Long letters
+need the strong patterns: in them the weak words are usually background.
 """
 
 from __future__ import annotations
