@@ -169,5 +169,7 @@ def corpus_table(examples: Sequence[Example]) -> str:
     for column, values in columns.items():
         counts = Counter(values)
         lines += ["", f"| {column} | | rows |", "|---|---|---|"]
-        lines += [f"| `{value}` | {labels[column].get(value, '')} | {counts[value]} |" for value in sorted(counts)]
+        lines += [
+            f"| `{value}` | {labels[column].get(value, '')} | {counts[value]} |" for value in sorted(counts)
+        ]
     return "\n".join(lines)

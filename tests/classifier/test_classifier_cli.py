@@ -32,7 +32,17 @@ def _one_line_error(result: Result, *needles: str) -> None:
 def test_eval_prints_figures_and_ends_with_json(app: Flask, tiny_csv: Path) -> None:
     result = _ok(
         app.test_cli_runner().invoke(
-            args=["classifier", "eval", "--data", str(tiny_csv), "--label-col", "dept_type", "--folds", "3", "--json"]
+            args=[
+                "classifier",
+                "eval",
+                "--data",
+                str(tiny_csv),
+                "--label-col",
+                "dept_type",
+                "--folds",
+                "3",
+                "--json",
+            ]
         )
     )
     assert "accuracy" in result.output and "macro-F1" in result.output and "heating" in result.output
@@ -70,13 +80,19 @@ def test_eval_reads_xlsx_and_other_columns(app: Flask, tmp_path: Path, tiny_csv:
     ("content", "args", "needles"),
     [
         (None, [], ["cannot read", "missing.csv"]),
-        ("text,label\n物业不作为,housing\n", ["--label-col", "dept_type"], ["no column 'dept_type'", "columns: text, label"]),
+        (
+            "text,label\n物业不作为,housing\n",
+            ["--label-col", "dept_type"],
+            ["no column 'dept_type'", "columns: text, label"],
+        ),
         ("", [], ["no column"]),
         ("text,dept_type\n,\n", [], ["no row with both"]),
         ("text,dept_type\n物业不作为,housing\n暖气不热,heating\n", [], ["fewer than 5 examples"]),
     ],
 )
-def test_eval_bad_input(app: Flask, tmp_path: Path, content: str | None, args: list[str], needles: list[str]) -> None:
+def test_eval_bad_input(
+    app: Flask, tmp_path: Path, content: str | None, args: list[str], needles: list[str]
+) -> None:
     path = tmp_path / "missing.csv"
     if content is not None:
         path = tmp_path / "data.csv"
@@ -88,10 +104,14 @@ def test_eval_bad_input(app: Flask, tmp_path: Path, content: str | None, args: l
 def test_eval_unreadable_files(app: Flask, tmp_path: Path) -> None:
     binary = tmp_path / "data.csv"
     binary.write_bytes(b"\xff\xfe\x00\x81garbage\x00")
-    _one_line_error(app.test_cli_runner().invoke(args=["classifier", "eval", "--data", str(binary)]), "cannot read")
+    _one_line_error(
+        app.test_cli_runner().invoke(args=["classifier", "eval", "--data", str(binary)]), "cannot read"
+    )
     broken = tmp_path / "data.xlsx"
     broken.write_bytes(b"PK not really a workbook")
-    _one_line_error(app.test_cli_runner().invoke(args=["classifier", "eval", "--data", str(broken)]), "cannot read")
+    _one_line_error(
+        app.test_cli_runner().invoke(args=["classifier", "eval", "--data", str(broken)]), "cannot read"
+    )
 
 
 def test_predict_writes_one_json_object_per_line(app: Flask) -> None:
@@ -102,7 +122,11 @@ def test_predict_writes_one_json_object_per_line(app: Flask) -> None:
     assert lines[0]["departments"][0] == {"type": "housing", "score": lines[0]["departments"][0]["score"]}
     assert lines[0]["admissible"] is True and lines[0]["inadmissible_code"] is None and lines[0]["terms"]
     assert lines[1] == {"error": "empty text", "line": 2}
-    assert lines[2]["admissible"] is False and lines[2]["inadmissible_code"] == "emergency" and lines[2]["reason"]
+    assert (
+        lines[2]["admissible"] is False
+        and lines[2]["inadmissible_code"] == "emergency"
+        and lines[2]["reason"]
+    )
     assert lines[3]["departments"][0]["type"] == "heating"
     assert lines[3]["nature"] in {"consult", "suggest", "complaint"}
 
@@ -120,7 +144,16 @@ def test_train_from_a_file_writes_model_and_metadata(
     out = tmp_path / "custom.joblib"
     result = _ok(
         app.test_cli_runner().invoke(
-            args=["classifier", "train", "--data", str(tiny_csv), "--label-col", "dept_type", "--output", str(out)]
+            args=[
+                "classifier",
+                "train",
+                "--data",
+                str(tiny_csv),
+                "--label-col",
+                "dept_type",
+                "--output",
+                str(out),
+            ]
         )
     )
     assert "department" in result.output and str(out) in result.output
