@@ -35,12 +35,12 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import or_, select, update
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import SchedulerLease, utcnow
-from qingsu.db import session_scope
+from qingsu.db import make_engine, session_scope
 from workflow import jobs
 from workflow.outbox import worker_name
 
@@ -90,7 +90,10 @@ def acquire_lease(session: Session, name: str, holder: str, now: dt.datetime, tt
     """
     taken = session.execute(
         update(SchedulerLease)
-        .where(SchedulerLease.name == name, or_(SchedulerLease.holder == holder, SchedulerLease.expires_at <= now))
+        .where(
+            SchedulerLease.name == name,
+            or_(SchedulerLease.holder == holder, SchedulerLease.expires_at <= now),
+        )
         .values(holder=holder, expires_at=now + ttl)
         .execution_options(synchronize_session=False)
     )
@@ -160,6 +163,7 @@ class SchedulerRunner:
         self.renew_every = float(settings["leader_renew_seconds"])
         self.scheduler: BackgroundScheduler | None = None
         self._renewed_at: dt.datetime | None = None
+        self._store_engine: Engine | None = None
 
     @property
     def is_leader(self) -> bool:
@@ -177,7 +181,9 @@ class SchedulerRunner:
                 leader = acquire_lease(session, LEASE_NAME, self.holder, now, self.lease_ttl)
         except Exception:
             log.exception("scheduler %s could not renew its lease", self.holder)
-            if self.scheduler is not None and (self._renewed_at is None or now >= self._renewed_at + self.lease_ttl):
+            if self.scheduler is not None and (
+                self._renewed_at is None or now >= self._renewed_at + self.lease_ttl
+            ):
                 self._stop_jobs()
             return self.is_leader
         if leader:
@@ -210,8 +216,12 @@ class SchedulerRunner:
     def _start_jobs(self) -> None:
         global _active
         tz = self.app.config["CALENDAR"]["timezone"]
+        # The job store gets an engine of its own: APScheduler disposes of its engine when it shuts down, and the
+        # application's engine must outlive a lost lease.
+        self._store_engine = make_engine(self.app.config["DATABASE_URL"])
+        store = SQLAlchemyJobStore(engine=self._store_engine, tablename=JOB_STORE_TABLE)
         scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=self.app.extensions["qingsu.engine"], tablename=JOB_STORE_TABLE)},
+            jobstores={"default": store},
             executors={"default": ThreadPoolExecutor(4)},
             # A job that fell behind runs once, not once per missed period; max_instances keeps a slow outbox run
             # from overlapping the next one.
@@ -246,6 +256,11 @@ class SchedulerRunner:
         scheduler, self.scheduler = self.scheduler, None
         if scheduler is not None:
             scheduler.shutdown(wait=True)
+        if self._store_engine is not None:
+            # APScheduler disposes of the store's engine before its own thread has stopped, and that thread may
+            # open one more connection on the way out: dispose again now that it has.
+            self._store_engine.dispose()
+            self._store_engine = None
         with _active_lock:
             if _active is self:
                 _active = None
@@ -281,7 +296,9 @@ def start_embedded(app: Flask) -> EmbeddedScheduler:
             return embedded
         runner = SchedulerRunner(app)
         stop = threading.Event()
-        thread = threading.Thread(target=runner.run_forever, args=(stop,), name="qingsu-scheduler", daemon=True)
+        thread = threading.Thread(
+            target=runner.run_forever, args=(stop,), name="qingsu-scheduler", daemon=True
+        )
         embedded = EmbeddedScheduler(runner, stop, thread)
         app.extensions["qingsu.scheduler"] = embedded
         thread.start()
