@@ -172,3 +172,36 @@ def test_train_bad_input(app: Flask, tmp_path: Path) -> None:
     )
     _one_line_error(result, "cannot read")
     assert not out.exists()
+
+
+def test_train_from_db_adds_confirmed_routings(
+    app: Flask, db_session, tmp_path: Path, tiny_corpus: list[Example], monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from models import Petition
+    from models.enums import DeptType, PetitionKind
+    from tests.factories import make_district
+
+    monkeypatch.setattr("classifier.cli.load_corpus", lambda: tiny_corpus)
+    make_district(db_session, "shinan")
+    for number, (content, dept) in enumerate(
+        [("小区路灯坏了一个月", DeptType.URBAN_MGMT), ("路边的路灯晚上不亮", DeptType.URBAN_MGMT)], start=1
+    ):
+        db_session.add(
+            Petition(number=f"SN{number}", district_code="shinan", kind=PetitionKind.LIVELIHOOD, content=content,
+                     dept_type=dept, suggestion_accepted=False)
+        )  # fmt: skip
+    db_session.commit()
+    out = tmp_path / "fed.joblib"
+    result = _ok(
+        app.test_cli_runner().invoke(args=["classifier", "train", "--from-db", "--output", str(out)])
+    )
+    assert "dispatcher-confirmed rows from the database: 2" in result.output
+    meta = read_metadata(out)
+    assert meta["source"] == "default+db"
+    assert meta["label_counts"]["department"] == 24 + 2
+
+
+def test_corpus_command_prints_the_counts(app: Flask) -> None:
+    result = _ok(app.test_cli_runner().invoke(args=["classifier", "corpus"]))
+    assert "| `housing` | 住房城乡建设 |" in result.output
+    assert "| `emergency` |" in result.output
