@@ -350,6 +350,8 @@ def _record(session: Session, notification_id: int, worker: str, now: dt.datetim
     if n is None or n.locked_by != worker:
         log.warning("notification %s: lease lost before its outcome was recorded", notification_id)
         return False
+    if outcome.state == NotificationState.DEAD:
+        log.warning("notification %s (%s) dead-lettered: %s", n.id, n.event, outcome.error)
     n.locked_by = None
     n.locked_until = None
     n.state = outcome.state

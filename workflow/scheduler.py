@@ -145,7 +145,7 @@ def run_job(job_id: str) -> Any:
         log.warning("%s skipped: scheduler %s no longer holds the lease", job_id, runner.holder)
         return None
     result = JOBS[job_id](runner.app, now)
-    log.info("%s: %s", job_id, result)
+    log.debug("%s: %s", job_id, result)
     return result
 
 
@@ -321,6 +321,8 @@ def scheduler_command() -> None:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # APScheduler logs every run of every job at INFO; the outbox alone runs every few seconds.
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     runner = SchedulerRunner(app)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -95,15 +95,21 @@ class Stage:
     def session(self) -> Session:
         return self.world.session
 
-    def use_templates(self, events: tuple[str, ...] = tuple(EVENTS), fields: dict[str, Any] | None = None) -> None:
+    def use_templates(
+        self, events: tuple[str, ...] = tuple(EVENTS), fields: dict[str, Any] | None = None
+    ) -> None:
         """Configure a template for each of `events` (ours and the fake's, with the same keyword types)."""
         layout = fields or TEMPLATE_FIELDS
         for event in events:
             template_id = f"tpl-{event}"
             self.session.add(
-                NotificationTemplate(district_code="shinan", event=event, template_id=template_id, fields=layout)
+                NotificationTemplate(
+                    district_code="shinan", event=event, template_id=template_id, fields=layout
+                )
             )
-            self.fake.register_template(self.account.appid, template_id, {k: v["type"] for k, v in layout.items()})
+            self.fake.register_template(
+                self.account.appid, template_id, {k: v["type"] for k, v in layout.items()}
+            )
         self.session.commit()
 
     def notifications(self, petition: Petition | None = None) -> list[Notification]:
@@ -117,8 +123,17 @@ class Stage:
     def accepted_petition(self, now: dt.datetime = MONDAY_10AM, **kw: Any) -> Petition:
         """A new petition of the world's citizen, dispatched to the urban management bureau (→ 'accepted')."""
         petition = make_petition(self.session, citizen=self.world.citizen, now=now, **kw)
-        perform(self.session, petition, "dispatch", self.world.dispatcher, now, unit_id=self.world.urban.id,
-                nature="complaint", complexity="simple", dept_type="urban_mgmt")
+        perform(
+            self.session,
+            petition,
+            "dispatch",
+            self.world.dispatcher,
+            now,
+            unit_id=self.world.urban.id,
+            nature="complaint",
+            complexity="simple",
+            dept_type="urban_mgmt",
+        )
         self.session.commit()
         return petition
 

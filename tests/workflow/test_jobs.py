@@ -46,15 +46,25 @@ def test_lights_turn_yellow_then_red_reminding_the_unit_then_alerting_the_platfo
     replied = stage.replied_petition()
     version = petition.version
 
-    assert jobs.recompute_lights(app, TUE_NOON) == jobs.LightsReport(changed=0, yellow_reminders=0, red_alerts=0)
-    assert jobs.recompute_lights(app, WED_NOON) == jobs.LightsReport(changed=1, yellow_reminders=1, red_alerts=0)
+    assert jobs.recompute_lights(app, TUE_NOON) == jobs.LightsReport(
+        changed=0, yellow_reminders=0, red_alerts=0
+    )
+    assert jobs.recompute_lights(app, WED_NOON) == jobs.LightsReport(
+        changed=1, yellow_reminders=1, red_alerts=0
+    )
     assert jobs.recompute_lights(app, WED_NOON) == jobs.LightsReport()  # nothing new the second time
     (yellow,) = alerts(stage)
     assert (yellow.kind, yellow.audience, yellow.unit_id, yellow.petition_id) == (
-        "yellow", "unit", stage.world.urban.id, petition.id)
+        "yellow",
+        "unit",
+        stage.world.urban.id,
+        petition.id,
+    )
     assert petition.number in yellow.title and "2026年11月25日24时" in yellow.body
 
-    assert jobs.recompute_lights(app, THU_1AM) == jobs.LightsReport(changed=1, yellow_reminders=0, red_alerts=1)
+    assert jobs.recompute_lights(app, THU_1AM) == jobs.LightsReport(
+        changed=1, yellow_reminders=0, red_alerts=1
+    )
     assert jobs.recompute_lights(app, THU_1AM) == jobs.LightsReport()
     red = alerts(stage)[-1]
     assert (red.kind, red.audience, red.unit_id) == ("red", "platform", stage.world.platform.id)
@@ -72,7 +82,9 @@ def test_lights_turn_yellow_then_red_reminding_the_unit_then_alerting_the_platfo
 
 def test_a_petition_that_jumps_straight_to_red_gets_only_the_red_alert(app, stage: Stage):
     stage.accepted_petition()
-    assert jobs.recompute_lights(app, THU_1AM) == jobs.LightsReport(changed=1, yellow_reminders=0, red_alerts=1)
+    assert jobs.recompute_lights(app, THU_1AM) == jobs.LightsReport(
+        changed=1, yellow_reminders=0, red_alerts=1
+    )
     assert [a.kind for a in alerts(stage)] == ["red"]
 
 
@@ -81,21 +93,32 @@ def test_an_extended_deadline_that_turns_yellow_again_reminds_again(app, stage: 
     jobs.recompute_lights(app, WED_NOON)
     w = stage.world
     perform(stage.session, petition, "accept", w.urban_handler, WED_NOON)
-    perform(stage.session, petition, "request_extension", w.urban_handler, WED_NOON, extra_working_days="2",
-            reason="需协调多个部门")
+    perform(
+        stage.session,
+        petition,
+        "request_extension",
+        w.urban_handler,
+        WED_NOON,
+        extra_working_days="2",
+        reason="需协调多个部门",
+    )
     perform(stage.session, petition, "decide_extension", w.dispatcher, WED_NOON, approve="true")
     stage.session.commit()
     # Due Friday 24:00 now: blue again on Wednesday, yellow on Friday.
     assert jobs.recompute_lights(app, WED_NOON + HOUR).changed == 1
     fri_noon = dt.datetime(2026, 11, 27, 12, tzinfo=SH)
-    assert jobs.recompute_lights(app, fri_noon) == jobs.LightsReport(changed=1, yellow_reminders=1, red_alerts=0)
+    assert jobs.recompute_lights(app, fri_noon) == jobs.LightsReport(
+        changed=1, yellow_reminders=1, red_alerts=0
+    )
     assert [a.kind for a in alerts(stage)] == ["yellow", "yellow"]
 
 
 # --- outbox and evaluations ------------------------------------------------------------------------------------
 
 
-def test_deliver_outbox_sends_then_asks_for_the_evaluation_once_the_reply_reached_the_citizen(app, stage: Stage):
+def test_deliver_outbox_sends_then_asks_for_the_evaluation_once_the_reply_reached_the_citizen(
+    app, stage: Stage
+):
     stage.use_templates()
     petition = stage.replied_petition()
     report = jobs.deliver_outbox(app, MON)
@@ -105,7 +128,11 @@ def test_deliver_outbox_sends_then_asks_for_the_evaluation_once_the_reply_reache
         ("replied", NotificationState.SENT),
         ("evaluation_request", NotificationState.SENT),
     ]
-    assert [m.template_id for m in stage.fake.messages()] == ["tpl-accepted", "tpl-replied", "tpl-evaluation_request"]
+    assert [m.template_id for m in stage.fake.messages()] == [
+        "tpl-accepted",
+        "tpl-replied",
+        "tpl-evaluation_request",
+    ]
     assert jobs.deliver_outbox(app, MON + HOUR).sent == 0
     assert jobs.request_evaluations(app, MON + HOUR) == 0
 
@@ -146,8 +173,15 @@ def test_no_reminder_once_the_citizen_has_rated(app, stage: Stage):
     stage.use_templates()
     petition = stage.replied_petition()
     jobs.deliver_outbox(app, MON)
-    perform(stage.session, petition, "evaluate", stage.world.citizen, MON + HOUR,
-            satisfaction=Satisfaction.UNSATISFIED, resolution=Resolution.UNRESOLVED)
+    perform(
+        stage.session,
+        petition,
+        "evaluate",
+        stage.world.citizen,
+        MON + HOUR,
+        satisfaction=Satisfaction.UNSATISFIED,
+        resolution=Resolution.UNRESOLVED,
+    )
     stage.session.commit()
     # Second handling: the petition is no longer awaiting the rating of round 1.
     assert jobs.remind_evaluations(app, MON + 30 * HOUR) == 0
@@ -160,21 +194,38 @@ def test_no_reminder_once_the_citizen_has_rated(app, stage: Stage):
 def test_idle_conversations_expire_and_leave_a_note_for_the_bot(app, stage: Stage):
     s = stage.session
     lapsed, active, idle = (make_citizen(s) for _ in range(3))
-    s.add_all([
-        Conversation(citizen_id=lapsed.id, flow="report", step="phone", data={"content": "楼道堆物"},
-                     expires_at=MON - dt.timedelta(minutes=1)),
-        Conversation(citizen_id=active.id, flow="report", step="phone", data={"content": "噪音"},
-                     expires_at=MON + dt.timedelta(minutes=10)),
-        Conversation(citizen_id=idle.id, flow="idle", step="", data={}, expires_at=None),
-    ])
+    s.add_all(
+        [
+            Conversation(
+                citizen_id=lapsed.id,
+                flow="report",
+                step="phone",
+                data={"content": "楼道堆物"},
+                expires_at=MON - dt.timedelta(minutes=1),
+            ),
+            Conversation(
+                citizen_id=active.id,
+                flow="report",
+                step="phone",
+                data={"content": "噪音"},
+                expires_at=MON + dt.timedelta(minutes=10),
+            ),
+            Conversation(citizen_id=idle.id, flow="idle", step="", data={}, expires_at=None),
+        ]
+    )
     s.commit()
     assert jobs.expire_conversations(app, MON) == 1
     assert jobs.expire_conversations(app, MON) == 0
     s.expire_all()
     by_citizen = {c.citizen_id: c for c in s.scalars(select(Conversation))}
     gone = by_citizen[lapsed.id]
-    assert (gone.flow, gone.step, gone.data, gone.expires_at, gone.updated_at) == ("idle", "", {"expired": True},
-                                                                                  None, MON)
+    assert (gone.flow, gone.step, gone.data, gone.expires_at, gone.updated_at) == (
+        "idle",
+        "",
+        {"expired": True},
+        None,
+        MON,
+    )
     assert by_citizen[active.id].data == {"content": "噪音"} and by_citizen[active.id].flow == "report"
     assert by_citizen[idle.id].data == {}
 
@@ -210,8 +261,16 @@ def test_the_daily_summary_counts_yesterday_for_each_district_once(app, stage: S
     stage.replied_petition()
     make_petition(stage.session, citizen=stage.world.citizen, now=MON - dt.timedelta(days=1))  # Sunday
     stage.session.commit()
-    stage.session.add(Notification(district_code="shinan", citizen_id=stage.world.citizen.id, event="closed",
-                                   payload={"number": "SN1"}, state=NotificationState.DEAD, client_msg_id="dead-1"))
+    stage.session.add(
+        Notification(
+            district_code="shinan",
+            citizen_id=stage.world.citizen.id,
+            event="closed",
+            payload={"number": "SN1"},
+            state=NotificationState.DEAD,
+            client_msg_id="dead-1",
+        )
+    )
     stage.session.commit()
 
     assert jobs.daily_summary(app, TUE_8AM) == 2  # shinan and laoshan (the world's two districts)
@@ -220,8 +279,16 @@ def test_the_daily_summary_counts_yesterday_for_each_district_once(app, stage: S
     shinan = summaries["shinan"]
     assert (shinan.kind, shinan.audience) == ("daily_summary", "district_manager")
     assert shinan.data == {
-        "submitted": 2, "replied": 1, "replied_on_time": 1, "closed": 0, "open": 2, "yellow": 0, "red": 0,
-        "awaiting_evaluation": 1, "pending_extensions": 0, "dead_notifications": 1,
+        "submitted": 2,
+        "replied": 1,
+        "replied_on_time": 1,
+        "closed": 0,
+        "open": 2,
+        "yellow": 0,
+        "red": 0,
+        "awaiting_evaluation": 1,
+        "pending_extensions": 0,
+        "dead_notifications": 1,
     }
     assert "11月23日" in shinan.title
     assert "新收诉求2件，答复1件，按时1件" in shinan.body

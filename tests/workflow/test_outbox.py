@@ -34,11 +34,20 @@ HOUR = dt.timedelta(hours=1)
 
 PAYLOADS = {
     "accepted": {"deadline": "2026-11-25T16:00:00+00:00", "time_limit_days": 2},
-    "rejected": {"reason": "不在本辖区管辖范围", "advice": "请向事发地所在区(市)平台反映。", "text": "不予受理原因：不在本辖区管辖范围。"},
+    "rejected": {
+        "reason": "不在本辖区管辖范围",
+        "advice": "请向事发地所在区(市)平台反映。",
+        "text": "不予受理原因：不在本辖区管辖范围。",
+    },
     "assigned": {"unit_name": "八大关街道"},
     "extended": {"deadline": "2026-12-02T16:00:00+00:00", "extra_working_days": 5},
-    "replied": {"result": "已责令整改", "policy_basis": "条例第二十条", "responsible_person": "李明",
-                "contact_phone": "0532-88886666", "unit_name": "市南区城市管理局"},
+    "replied": {
+        "result": "已责令整改",
+        "policy_basis": "条例第二十条",
+        "responsible_person": "李明",
+        "contact_phone": "0532-88886666",
+        "unit_name": "市南区城市管理局",
+    },
     "evaluation_request": {},
     "evaluation_reminder": {"reminder": 1},
     "second_handling": {},
@@ -48,8 +57,13 @@ PAYLOADS = {
 
 
 def note(event: str, **payload: object) -> Notification:
-    base = {"number": "SN202611230001", "state": "handling", "state_label": "办理中",
-            "title": "小区楼下烧烤摊每天营业到凌晨两点，油烟和噪音严重扰民", "round": 1}
+    base = {
+        "number": "SN202611230001",
+        "state": "handling",
+        "state_label": "办理中",
+        "title": "小区楼下烧烤摊每天营业到凌晨两点，油烟和噪音严重扰民",
+        "round": 1,
+    }
     return Notification(event=event, payload={**base, **PAYLOADS[event], **payload}, created_at=MON)
 
 
@@ -151,7 +165,12 @@ def test_a_configured_template_message_is_sent_with_its_client_msg_id(app, stage
     report = deliver_due(app, MON + MINUTE)
     assert report.sent == 1
     (n,) = stage.notifications(petition)
-    assert (n.state, n.channel_used, n.attempts, n.sent_at) == (NotificationState.SENT, "template", 1, MON + MINUTE)
+    assert (n.state, n.channel_used, n.attempts, n.sent_at) == (
+        NotificationState.SENT,
+        "template",
+        1,
+        MON + MINUTE,
+    )
     (message,) = stage.fake.messages(stage.account.appid, stage.world.citizen.openid)
     assert message.kind == "template" and message.template_id == "tpl-accepted"
     assert message.client_msg_id == n.client_msg_id
@@ -216,8 +235,11 @@ def test_unsubscribed_citizen_43004_stops_and_is_recorded(app, stage: Stage):
 def test_a_field_wechat_refuses_47003_is_dead_lettered_naming_the_field(app, stage: Stage):
     # Our mapping says thing (cut to 20 characters); the account's real template declares a phrase (≤ 5 Chinese).
     stage.use_templates(("accepted",))
-    stage.fake.register_template(stage.account.appid, "tpl-accepted", {**{k: v["type"] for k, v in
-                                                                          TEMPLATE_FIELDS.items()}, "thing2": "phrase"})
+    stage.fake.register_template(
+        stage.account.appid,
+        "tpl-accepted",
+        {**{k: v["type"] for k, v in TEMPLATE_FIELDS.items()}, "thing2": "phrase"},
+    )
     stage.accepted_petition()
     assert deliver_due(app, MON).dead == 1
     (n,) = stage.notifications()
@@ -363,8 +385,15 @@ def test_an_evaluation_request_for_a_petition_rated_meanwhile_is_skipped(app, st
     from workflow.notify import enqueue
 
     enqueue(stage.session, petition, "evaluation_request", MON)
-    perform(stage.session, petition, "evaluate", stage.world.citizen, MON, satisfaction=Satisfaction.SATISFIED,
-            resolution="resolved")
+    perform(
+        stage.session,
+        petition,
+        "evaluate",
+        stage.world.citizen,
+        MON,
+        satisfaction=Satisfaction.SATISFIED,
+        resolution="resolved",
+    )
     stage.session.commit()
     report = deliver_due(app, MON + MINUTE)
     assert (report.skipped, report.sent) == (1, 1)  # the request is skipped, 'closed' is sent

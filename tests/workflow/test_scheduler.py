@@ -122,13 +122,26 @@ def test_a_job_runs_only_while_its_scheduler_holds_the_lease(app, stage: Stage, 
 # --- two schedulers in real time -----------------------------------------------------------------------------
 
 
-def test_two_running_schedulers_deliver_through_one_and_hand_over_on_a_clean_stop(app_config, app, stage: Stage):
-    fast = merge(app_config, {"SCHEDULER": {"leader_lease_seconds": 1, "leader_renew_seconds": 0.1,
-                                            "outbox_interval_seconds": 0.2}})
+def test_two_running_schedulers_deliver_through_one_and_hand_over_on_a_clean_stop(
+    app_config, app, stage: Stage
+):
+    fast = merge(
+        app_config,
+        {
+            "SCHEDULER": {
+                "leader_lease_seconds": 1,
+                "leader_renew_seconds": 0.1,
+                "outbox_interval_seconds": 0.2,
+            }
+        },
+    )
     first, second = create_app(fast), create_app(fast)
     stops = [threading.Event(), threading.Event()]
     runs = [SchedulerRunner(first, holder="first"), SchedulerRunner(second, holder="second")]
-    threads = [threading.Thread(target=r.run_forever, args=(s,), daemon=True) for r, s in zip(runs, stops, strict=True)]
+    threads = [
+        threading.Thread(target=r.run_forever, args=(s,), daemon=True)
+        for r, s in zip(runs, stops, strict=True)
+    ]
     stage.use_templates()
     try:
         threads[0].start()
@@ -155,14 +168,8 @@ def test_two_running_schedulers_deliver_through_one_and_hand_over_on_a_clean_sto
 # --- killed in the middle of a delivery ---------------------------------------------------------------------
 
 
-SCHEDULER_PROCESS = """
-from qingsu import create_app
-from workflow.scheduler import scheduler_command
-
-app = create_app()
-with app.app_context():
-    scheduler_command.main([], standalone_mode=False)
-"""
+# The production command, as operators run it.
+QINGSU = Path(sys.executable).with_name("qingsu")
 
 
 def _toml_config(path: Path, app: Flask, base_url: str) -> Path:
@@ -200,8 +207,9 @@ def _holder(app: Flask) -> str | None:
         return lease.holder if lease is not None and lease.expires_at > utcnow() else None
 
 
-def test_a_scheduler_killed_mid_delivery_loses_and_duplicates_nothing(app, stage: Stage, wechat: FakeServer,
-                                                                      tmp_path: Path):
+def test_a_scheduler_killed_mid_delivery_loses_and_duplicates_nothing(
+    app, stage: Stage, wechat: FakeServer, tmp_path: Path
+):
     """Two scheduler processes; the active one is killed (SIGKILL) while WeChat is processing its send.
 
     WeChat (the fake) still delivers that message, as the real server would once it has the request; the dead
@@ -215,8 +223,7 @@ def test_a_scheduler_killed_mid_delivery_loses_and_duplicates_nothing(app, stage
 
     def start() -> subprocess.Popen[bytes]:
         with (tmp_path / "scheduler.log").open("ab") as log:
-            return subprocess.Popen([sys.executable, "-c", SCHEDULER_PROCESS], cwd=tmp_path, env=env,
-                                    stdout=log, stderr=log)
+            return subprocess.Popen([str(QINGSU), "scheduler"], cwd=tmp_path, env=env, stdout=log, stderr=log)
 
     active = start()
     standby: subprocess.Popen[bytes] | None = None
@@ -233,7 +240,9 @@ def test_a_scheduler_killed_mid_delivery_loses_and_duplicates_nothing(app, stage
         active.send_signal(signal.SIGKILL)
         active.wait(10)
         (row,) = stage.notifications(petition)
-        assert row.state == NotificationState.PENDING and row.attempts == 1  # claimed and counted, never recorded
+        assert (
+            row.state == NotificationState.PENDING and row.attempts == 1
+        )  # claimed and counted, never recorded
 
         wait_for(lambda: wechat.fake.messages())  # WeChat delivers what it had received
         wait_for(lambda: (_holder(app) or "").startswith(f"{host}:{standby.pid}:"))
@@ -257,17 +266,13 @@ def test_a_scheduler_killed_mid_delivery_loses_and_duplicates_nothing(app, stage
 # --- wiring ----------------------------------------------------------------------------------------------------
 
 
-def test_the_scheduler_command_is_registered(app):
-    if "scheduler" not in app.cli.commands:
-        scheduler.init_app(app)
+def test_the_factory_registers_the_scheduler_command(app):
     result = app.test_cli_runner().invoke(args=["scheduler", "--help"])
     assert result.exit_code == 0 and "standby" in result.output
 
 
 def test_no_embedded_scheduler_in_tests_even_when_configured(app_config):
     testing = create_app(merge(app_config, {"SCHEDULER": {"embedded": True}}))
-    if "scheduler" not in testing.cli.commands:
-        scheduler.init_app(testing)
     testing.test_client().get("/healthz")
     assert "qingsu.scheduler" not in testing.extensions
     testing.extensions["qingsu.engine"].dispose()
@@ -275,8 +280,6 @@ def test_no_embedded_scheduler_in_tests_even_when_configured(app_config):
 
 def test_the_embedded_scheduler_starts_on_the_first_request_and_releases_its_lease_at_stop(app_config, app):
     web = create_app(merge(app_config, {"TESTING": False, "SCHEDULER": {"embedded": True}}))
-    if "scheduler" not in web.cli.commands:
-        scheduler.init_app(web)
     try:
         web.test_client().get("/healthz")
         embedded = web.extensions["qingsu.scheduler"]
