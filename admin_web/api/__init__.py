@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from admin_web.api import openapi, petitions, token_views, units
+# Importing the view modules attaches their routes to the `api` blueprint before it is registered.
+from admin_web.api import openapi, petitions, token_views, units  # noqa: F401
 from admin_web.api.blueprint import api
 from admin_web.api.errors import register_http_error_handler
-
-# Imported for their routes on `api`.
-_ROUTE_MODULES = (openapi, petitions, token_views, units)
 
 
 def init_app(app: Flask) -> None:
