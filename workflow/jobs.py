@@ -79,17 +79,30 @@ def recompute_lights(app: Flask, now: dt.datetime) -> LightsReport:
     report = LightsReport()
     with session_scope(app) as session:
         calendar = load_calendar(session, app.config["CALENDAR"]["timezone"])
-        petitions = session.scalars(
-            select(Petition).where(
-                Petition.state.in_(CLOCK_RUNNING),
-                Petition.accepted_at.is_not(None),
-                Petition.deadline.is_not(None),
-                Petition.closed_at.is_(None),
+        running = (
+            Petition.state.in_(CLOCK_RUNNING),
+            Petition.accepted_at.is_not(None),
+            Petition.deadline.is_not(None),
+            Petition.closed_at.is_(None),
+        )
+        petitions = session.scalars(select(Petition).where(*running)).all()
+        # The alerts already written for these petitions, read once rather than once per petition and run.
+        alerted = set(
+            session.scalars(
+                select(StaffAlert.dedupe_key).where(
+                    StaffAlert.kind.in_(("yellow", "red")),
+                    StaffAlert.petition_id.in_(select(Petition.id).where(*running)),
+                )
             )
-        ).all()
+        )
         for petition in petitions:
             assert petition.accepted_at is not None and petition.deadline is not None
-            light = light_for(now, petition.accepted_at, petition.deadline, calendar, fraction)
+            try:
+                light = light_for(now, petition.accepted_at, petition.deadline, calendar, fraction)
+            except ValueError as exc:
+                # One inconsistent row (say, a deadline before acceptance) must not stop every other light.
+                log.warning("no light for petition %s: %s", petition.number, exc)
+                continue
             if light != petition.light:
                 # A plain UPDATE, not the ORM: the light is derived, and bumping the petition's version here would
                 # make a dispatcher's concurrent action fail with a conflict.
@@ -100,10 +113,10 @@ def recompute_lights(app: Flask, now: dt.datetime) -> LightsReport:
                     .execution_options(synchronize_session=False)
                 )
                 report.changed += 1
-            if light == Light.YELLOW and _yellow_reminder(session, petition, now):
-                report.yellow_reminders += 1
-            elif light == Light.RED and _red_alert(session, petition, now):
-                report.red_alerts += 1
+            if light == Light.YELLOW and _alert_key("yellow", petition) not in alerted:
+                report.yellow_reminders += _yellow_reminder(session, petition, now)
+            elif light == Light.RED and _alert_key("red", petition) not in alerted:
+                report.red_alerts += _red_alert(session, petition, now)
     return report
 
 

@@ -31,6 +31,7 @@ import os
 import re
 import socket
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from bot.token_store import TokenLockTimeout
 from bot.wechat_api import (
+    QingsuWechatClient,
     WechatApiError,
     WechatInvalidFieldError,
     WechatQuotaError,
@@ -150,18 +152,27 @@ def deliver_due(
     settings = OutboxSettings.from_app(app)
     worker = worker or worker_name()
     report = DeliveryReport()
-    for _ in range(limit if limit is not None else settings.batch_size):
-        with session_scope(app) as session:
-            notification_id = _claim(session, now, worker, settings.lease)
-        if notification_id is None:
-            break
-        with session_scope(app) as session:
-            decision = _prepare(session, notification_id, now, settings)
-        outcome = decision if isinstance(decision, _Outcome) else _send(app, decision, now, settings)
-        with session_scope(app) as session:
-            recorded = _record(session, notification_id, worker, now, outcome)
-        if recorded:
-            _tally(report, outcome)
+    # One client per account for the whole run, so consecutive sends reuse its HTTP connection.
+    clients: dict[str, QingsuWechatClient] = {}
+    with ExitStack() as open_clients:
+        for _ in range(limit if limit is not None else settings.batch_size):
+            with session_scope(app) as session:
+                notification_id = _claim(session, now, worker, settings.lease)
+            if notification_id is None:
+                break
+            with session_scope(app) as session:
+                decision = _prepare(session, notification_id, now, settings)
+            if isinstance(decision, _Outcome):
+                outcome = decision
+            else:
+                appid = decision.account.appid
+                if appid not in clients:
+                    clients[appid] = open_clients.enter_context(client_for(decision.account, app))
+                outcome = _send(clients[appid], decision, now, settings)
+            with session_scope(app) as session:
+                recorded = _record(session, notification_id, worker, now, outcome)
+            if recorded:
+                _tally(report, outcome)
     return report
 
 
@@ -274,18 +285,17 @@ def _wait(n: Notification, now: dt.datetime, settings: OutboxSettings, reason: s
     return _Outcome(NotificationState.PENDING, reason, retry_at=now + settings.channel_wait, waiting=True)
 
 
-def _send(app: Flask, plan: _Plan, now: dt.datetime, settings: OutboxSettings) -> _Outcome:
+def _send(client: QingsuWechatClient, plan: _Plan, now: dt.datetime, settings: OutboxSettings) -> _Outcome:
     """Call WeChat and translate its answer into what happens to the row."""
     try:
-        with client_for(plan.account, app) as client:
-            if plan.channel == TEMPLATE:
-                result = client.send_template(
-                    plan.openid, plan.template_id, plan.data or {}, client_msg_id=plan.client_msg_id
-                )
-                note = "微信答复该 client_msg_id 已发送过（此前的发送已送达）" if result.duplicate else None
-                return _Outcome(NotificationState.SENT, note)
-            client.send_text(plan.openid, plan.text)
-            return _Outcome(NotificationState.SENT)
+        if plan.channel == TEMPLATE:
+            result = client.send_template(
+                plan.openid, plan.template_id, plan.data or {}, client_msg_id=plan.client_msg_id
+            )
+            note = "微信答复该 client_msg_id 已发送过（此前的发送已送达）" if result.duplicate else None
+            return _Outcome(NotificationState.SENT, note)
+        client.send_text(plan.openid, plan.text)
+        return _Outcome(NotificationState.SENT)
     except WechatUnsubscribedError as exc:
         return _Outcome(NotificationState.UNSUBSCRIBED, _describe(exc), unsubscribe=True)
     except WechatInvalidFieldError as exc:

@@ -211,6 +211,21 @@ def test_without_a_template_or_window_the_notification_waits_then_is_dead_letter
     assert len(stage.fake.messages()) == 1
 
 
+def test_a_window_wechat_says_is_closed_45015_makes_the_text_wait_without_using_up_an_attempt(
+    app, stage: Stage
+):
+    stage.world.citizen.last_message_at = MON - HOUR  # our record says the window is open …
+    stage.fake.close_window(stage.account.appid, stage.world.citizen.openid)  # … WeChat disagrees
+    stage.accepted_petition()
+    assert deliver_due(app, MON).waiting == 1
+    (n,) = stage.notifications()
+    assert (n.state, n.attempts) == (NotificationState.PENDING, 0)
+    assert "45015" in n.last_error and n.next_attempt_at == MON + dt.timedelta(minutes=30)
+    stage.use_templates(("accepted",))  # a manager configures a template meanwhile
+    assert deliver_due(app, MON + HOUR).sent == 1
+    assert [m.kind for m in stage.fake.messages()] == ["template"]
+
+
 # --- WeChat's answers -----------------------------------------------------------------------------------------
 
 
