@@ -79,6 +79,7 @@ class OutboxSettings:
 
     @classmethod
     def from_app(cls, app: Flask) -> OutboxSettings:
+        """The settings of `app`'s configuration."""
         s = app.config["SCHEDULER"]
         return cls(
             max_attempts=int(s["max_attempts"]),
@@ -111,7 +112,8 @@ class DeliveryReport:
 
 @dataclass(frozen=True)
 class _Plan:
-    """A send decided in the prepare step, carrying everything the HTTP call needs (no ORM state)."""
+    """A send decided in the prepare step: everything the HTTP call needs, read while the row was loaded
+    (`account` is detached; only its appid and secret are used)."""
 
     notification_id: int
     channel: str
@@ -300,10 +302,12 @@ def _send(client: QingsuWechatClient, plan: _Plan, now: dt.datetime, settings: O
         return _Outcome(NotificationState.UNSUBSCRIBED, _describe(exc), unsubscribe=True)
     except WechatInvalidFieldError as exc:
         field = _FIELD_IN_ERRMSG.search(str(exc.errmsg or ""))
-        named = f"字段 {field.group(1)} " if field else ""
-        return _Outcome(
-            NotificationState.DEAD, f"微信拒绝了{named}的取值（请检查模板字段映射）：{_describe(exc)}"
+        named = (
+            f"模板字段 {field.group(1)} 的取值（请检查模板字段映射）"
+            if field
+            else "消息内容（超长或格式不符）"
         )
+        return _Outcome(NotificationState.DEAD, f"微信拒绝了{named}：{_describe(exc)}")
     except WechatWindowClosedError as exc:
         # Our record of the citizen's last message disagreed with WeChat: wait like any row without a channel.
         return _Outcome(
