@@ -29,7 +29,13 @@ from workflow.rates import ALL, Rate, on_time_rates, resolution_rates, satisfact
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/admin/dashboard")
 
-DASHBOARD_ROLES = (Role.LEADER, Role.CITY_DISPATCHER, Role.CITY_MANAGER, Role.DISPATCHER, Role.DISTRICT_MANAGER)
+DASHBOARD_ROLES = (
+    Role.LEADER,
+    Role.CITY_DISPATCHER,
+    Role.CITY_MANAGER,
+    Role.DISPATCHER,
+    Role.DISTRICT_MANAGER,
+)
 # Petitions whose time limit is running: accepted and not yet answered, closed or rejected.
 RUNNING_STATES = (
     PetitionState.PENDING_DISPATCH,
@@ -115,7 +121,11 @@ def rate_table(
     empty = Rate(0, 0)
     return [
         RateRow(
-            key, labels.get(key, key), resolution.get(key, empty), satisfaction.get(key, empty), on_time.get(key, empty)
+            key,
+            labels.get(key, key),
+            resolution.get(key, empty),
+            satisfaction.get(key, empty),
+            on_time.get(key, empty),
         )
         for key in sorted({*resolution, *satisfaction, *on_time})
     ]
@@ -142,7 +152,9 @@ def overdue(session: Session, district_code: str | None, now: dt.datetime) -> tu
     if district_code:
         condition.append(Petition.district_code == district_code)
     total = session.scalar(select(func.count(Petition.id)).where(*condition)) or 0
-    oldest = session.scalars(select(Petition).where(*condition).order_by(Petition.deadline).limit(OVERDUE_SHOWN))
+    oldest = session.scalars(
+        select(Petition).where(*condition).order_by(Petition.deadline).limit(OVERDUE_SHOWN)
+    )
     return total, list(oldest)
 
 
@@ -192,11 +204,15 @@ def index() -> ResponseReturnValue:
     unit_rows = rate_table(session, "unit", district_code, period, {})
     unit_names = {
         str(u.id): u.name
-        for u in session.scalars(select(Unit).where(Unit.id.in_([int(r.key) for r in unit_rows if r.key.isdigit()])))
+        for u in session.scalars(
+            select(Unit).where(Unit.id.in_([int(r.key) for r in unit_rows if r.key.isdigit()]))
+        )
     }
     unit_rows = sorted(
-        (RateRow(r.key, unit_names.get(r.key, "（未记录单位）"), r.resolution, r.satisfaction, r.on_time)
-         for r in unit_rows),
+        (
+            RateRow(r.key, unit_names.get(r.key, "（未记录单位）"), r.resolution, r.satisfaction, r.on_time)
+            for r in unit_rows
+        ),
         key=lambda r: (-r.volume, r.label),
     )[:TOP_UNITS]
     overall = rate_table(session, None, district_code, period, {ALL: "合计"})
@@ -213,7 +229,9 @@ def index() -> ResponseReturnValue:
         by_district=sorted(
             rate_table(session, "district", district_code, period, district_names),
             key=lambda row: (position.get(row.key, len(position)), row.key),
-        ) if not district_code else [],
+        )
+        if not district_code
+        else [],
         by_unit=unit_rows,
         by_kind=rate_table(session, "kind", district_code, period, {k.value: k.label for k in PetitionKind}),
         by_month=rate_table(session, "month", district_code, period, {}),

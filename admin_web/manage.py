@@ -99,12 +99,16 @@ def district_or_404(session: Session, user: User, code: str) -> District:
 
 def manages_unit(user: User, unit: Unit) -> bool:
     """City managers manage every unit; a district manager their district's units."""
-    return is_city_manager(user) or (unit.district_code is not None and unit.district_code == user.district_code)
+    return is_city_manager(user) or (
+        unit.district_code is not None and unit.district_code == user.district_code
+    )
 
 
 def manages_user(manager: User, user: User) -> bool:
     """City managers manage every user; a district manager the users of their district."""
-    return is_city_manager(manager) or (user.district_code is not None and user.district_code == manager.district_code)
+    return is_city_manager(manager) or (
+        user.district_code is not None and user.district_code == manager.district_code
+    )
 
 
 def _unit_or_404(session: Session, user: User, unit_id: int) -> Unit:
@@ -176,7 +180,9 @@ def update_district(code: str) -> ResponseReturnValue:
 # --- WeChat accounts -------------------------------------------------------------------------------------------------
 
 
-def account_changes(account: WechatAccount | None, form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+def account_changes(
+    account: WechatAccount | None, form: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The account fields to store from a submitted form, and the errors by field.
 
     Blank secret fields keep the stored value (a new account needs its token and secret); ``clear_aes_key``
@@ -221,7 +227,9 @@ def account(code: str) -> ResponseReturnValue:
     if request.method == "POST":
         values, errors = account_changes(current, request.form)
         taken = session.scalars(
-            select(WechatAccount).where(WechatAccount.appid == values["appid"], WechatAccount.district_code != code)
+            select(WechatAccount).where(
+                WechatAccount.appid == values["appid"], WechatAccount.district_code != code
+            )
         ).first()
         if taken is not None:
             errors["appid"] = "该 AppID 已被其他区(市)使用"
@@ -242,10 +250,15 @@ def account(code: str) -> ResponseReturnValue:
         for name in ("token", "encoding_aes_key", "secret")
     }
     return render_template(
-        "manage/account.html", district=district, account=current, masked=masked, errors=errors,
+        "manage/account.html",
+        district=district,
+        account=current,
+        masked=masked,
+        errors=errors,
         form=request.form if request.method == "POST" else None,
         webhook_url=url_for("bot.webhook", district_code=code, _external=True)
-        if "bot.webhook" in current_app.view_functions else None,
+        if "bot.webhook" in current_app.view_functions
+        else None,
     ), (422 if errors else 200)
 
 
@@ -372,7 +385,10 @@ def units() -> ResponseReturnValue:
     query = select(Unit).where(Unit.district_code == code if code else Unit.district_code.is_(None))
     rows = list(session.scalars(query.order_by(Unit.level, Unit.name, Unit.id)))
     return render_template(
-        "manage/units.html", units=rows, code=code, districts=managed_districts(session, user),
+        "manage/units.html",
+        units=rows,
+        code=code,
+        districts=managed_districts(session, user),
         city=is_city_manager(user),
     )
 
@@ -382,10 +398,16 @@ def _unit_form(session: Session, user: User, unit: Unit | None, errors: dict[str
         select(Unit).where(Unit.level == UnitLevel.STREET, Unit.district_code == code).order_by(Unit.name)
     ).all()
     return render_template(
-        "manage/unit_form.html", unit=unit, errors=errors, form=request.form, streets=streets, code=code,
+        "manage/unit_form.html",
+        unit=unit,
+        errors=errors,
+        form=request.form,
+        streets=streets,
+        code=code,
         levels=(DISTRICT_UNIT_LEVELS + CITY_UNIT_LEVELS) if is_city_manager(user) else DISTRICT_UNIT_LEVELS,
         dept_types=list(DeptType),
-        districts=managed_districts(session, user), city=is_city_manager(user),
+        districts=managed_districts(session, user),
+        city=is_city_manager(user),
     ), (422 if errors else 200)
 
 
@@ -443,7 +465,9 @@ def assignable_roles(manager: User) -> list[Role]:
     return list(Role) if is_city_manager(manager) else [r for r in Role if r in DISTRICT_ROLES]
 
 
-def user_values(session: Session, manager: User, form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+def user_values(
+    session: Session, manager: User, form: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """A new user's fields from a form (the district follows from the role and unit), and the errors by field."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -473,7 +497,9 @@ def user_values(session: Session, manager: User, form: Mapping[str, str]) -> tup
         unit = None
     elif role is not None:
         unit = None
-        district_code = (form.get("district_code") or "").strip() if is_city_manager(manager) else manager.district_code
+        district_code = (
+            (form.get("district_code") or "").strip() if is_city_manager(manager) else manager.district_code
+        )
         if not district_code or session.get(District, district_code) is None:
             errors["district_code"] = "请选择区(市)"
     phone = (form.get("phone") or "").strip()
@@ -483,8 +509,12 @@ def user_values(session: Session, manager: User, form: Mapping[str, str]) -> tup
     if len(password) < MIN_PASSWORD:
         errors["password"] = f"初始密码至少{MIN_PASSWORD}位"
     values.update(
-        username=username, display_name=display_name, role=role, unit_id=unit.id if unit else None,
-        district_code=district_code, phone=phone or None,
+        username=username,
+        display_name=display_name,
+        role=role,
+        unit_id=unit.id if unit else None,
+        district_code=district_code,
+        phone=phone or None,
     )
     if not errors:
         values["password_hash"] = hash_password(password)
@@ -501,8 +531,13 @@ def users() -> ResponseReturnValue:
     query = select(User).where(User.district_code == code if code else User.district_code.is_(None))
     rows = list(session.scalars(query.order_by(User.role, User.username)))
     return render_template(
-        "manage/users.html", users=rows, code=code, districts=managed_districts(session, manager),
-        city=is_city_manager(manager), now=utcnow(), new_password=None,
+        "manage/users.html",
+        users=rows,
+        code=code,
+        districts=managed_districts(session, manager),
+        city=is_city_manager(manager),
+        now=utcnow(),
+        new_password=None,
     )
 
 
@@ -519,25 +554,38 @@ def new_user() -> ResponseReturnValue:
             user = User(**values)
             session.add(user)
             session.flush()
-            audit(session, manager, "user_created", f"user:{user.username}",
-                  f"role={user.role.value} district={user.district_code} unit={user.unit_id}")
+            audit(
+                session,
+                manager,
+                "user_created",
+                f"user:{user.username}",
+                f"role={user.role.value} district={user.district_code} unit={user.unit_id}",
+            )
             session.commit()
             flash(f"已创建用户 {user.username}（{user.role.label}）", "success")
             return redirect(url_for("manage.users", district=user.district_code or "city"))
-    unit_query = select(Unit).where(Unit.active.is_(True), Unit.level.not_in(
-        [UnitLevel.DISTRICT_PLATFORM, UnitLevel.CITY_PLATFORM]))
+    unit_query = select(Unit).where(
+        Unit.active.is_(True), Unit.level.not_in([UnitLevel.DISTRICT_PLATFORM, UnitLevel.CITY_PLATFORM])
+    )
     if not is_city_manager(manager):
         unit_query = unit_query.where(Unit.district_code == manager.district_code)
     unit_choices = session.scalars(unit_query.order_by(Unit.district_code, Unit.level, Unit.name)).all()
     return render_template(
-        "manage/user_form.html", errors=errors, form=request.form, roles=assignable_roles(manager),
-        units=unit_choices, districts=managed_districts(session, manager), city=is_city_manager(manager),
+        "manage/user_form.html",
+        errors=errors,
+        form=request.form,
+        roles=assignable_roles(manager),
+        units=unit_choices,
+        districts=managed_districts(session, manager),
+        city=is_city_manager(manager),
         min_password=MIN_PASSWORD,
     ), (422 if errors else 200)
 
 
 def _revoke_tokens(session: Session, user: User) -> None:
-    for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))):
+    for token in session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
+    ):
         revoke_token(token)
 
 
@@ -579,14 +627,22 @@ def reset_password(user_id: int) -> ResponseReturnValue:
     audit(session, manager, "password_reset", f"user:{user.username}")
     session.commit()
     code = user.district_code
-    rows = list(session.scalars(
-        select(User).where(User.district_code == code if code else User.district_code.is_(None))
-        .order_by(User.role, User.username)
-    ))
+    rows = list(
+        session.scalars(
+            select(User)
+            .where(User.district_code == code if code else User.district_code.is_(None))
+            .order_by(User.role, User.username)
+        )
+    )
     # Rendered, not redirected: a flashed message would carry the password in the session cookie.
     response = render_template(
-        "manage/users.html", users=rows, code=code, districts=managed_districts(session, manager),
-        city=is_city_manager(manager), now=utcnow(), new_password=(user, password),
+        "manage/users.html",
+        users=rows,
+        code=code,
+        districts=managed_districts(session, manager),
+        city=is_city_manager(manager),
+        now=utcnow(),
+        new_password=(user, password),
     )
     return response, 200, {"Cache-Control": "no-store"}
 
@@ -622,14 +678,24 @@ def calendar() -> ResponseReturnValue:
             except ValueError as exc:
                 errors["note"] = str(exc)
             else:
-                audit(session, user, "holiday_set", f"day:{day.isoformat()}",
-                      f"{'working' if kind == '1' else 'off'} {note}")
+                audit(
+                    session,
+                    user,
+                    "holiday_set",
+                    f"day:{day.isoformat()}",
+                    f"{'working' if kind == '1' else 'off'} {note}",
+                )
                 session.commit()
                 flash(f"{day.isoformat()} 已设为{'工作日' if kind == '1' else '休息日'}", "success")
                 return redirect(url_for("manage.calendar", year=day.year))
     return render_template(
-        "manage/calendar.html", year=year, days=special_days(session, year), errors=errors, form=request.form,
-        warnings=calendar_warnings(session, utcnow(), tz=tz), city=is_city_manager(user),
+        "manage/calendar.html",
+        year=year,
+        days=special_days(session, year),
+        errors=errors,
+        form=request.form,
+        warnings=calendar_warnings(session, utcnow(), tz=tz),
+        city=is_city_manager(user),
     ), (422 if errors else 200)
 
 
@@ -686,7 +752,9 @@ def templates() -> ResponseReturnValue:
     configured = {
         (t.district_code, t.event): t
         for t in session.scalars(
-            select(NotificationTemplate).where(NotificationTemplate.district_code.in_([d.code for d in districts]))
+            select(NotificationTemplate).where(
+                NotificationTemplate.district_code.in_([d.code for d in districts])
+            )
         )
     }
     return render_template("manage/templates.html", districts=districts, events=EVENTS, configured=configured)
@@ -722,8 +790,13 @@ def edit_template(code: str, event: str) -> ResponseReturnValue:
             template.template_id = template_id
             template.fields = fields
             template.enabled = bool(request.form.get("enabled"))
-            audit(session, user, "template_saved", f"template:{code}/{event}",
-                  f"{template_id} fields={','.join(fields)} enabled={template.enabled}")
+            audit(
+                session,
+                user,
+                "template_saved",
+                f"template:{code}/{event}",
+                f"{template_id} fields={','.join(fields)} enabled={template.enabled}",
+            )
             session.commit()
             flash(f"{district.name}「{EVENTS[event]}」的模板已保存", "success")
             return redirect(url_for("manage.templates"))
@@ -733,8 +806,15 @@ def edit_template(code: str, event: str) -> ResponseReturnValue:
         else json.dumps(template.fields if template else {}, ensure_ascii=False, indent=2)
     )
     return render_template(
-        "manage/template_form.html", district=district, event=event, event_label=EVENTS[event], template=template,
-        errors=errors, form=request.form, fields_text=fields_text, types=sorted({*FIELD_TYPES, "time"}),
+        "manage/template_form.html",
+        district=district,
+        event=event,
+        event_label=EVENTS[event],
+        template=template,
+        errors=errors,
+        form=request.form,
+        fields_text=fields_text,
+        types=sorted({*FIELD_TYPES, "time"}),
     ), (422 if errors else 200)
 
 
@@ -761,7 +841,9 @@ def retry_notification(notification_id: int) -> ResponseReturnValue:
     user = staff()
     session = get_session()
     notification = session.get(Notification, notification_id)
-    if notification is None or not (is_city_manager(user) or notification.district_code == user.district_code):
+    if notification is None or not (
+        is_city_manager(user) or notification.district_code == user.district_code
+    ):
         abort(404)
     try:
         retry_dead(session, notification_id, utcnow())

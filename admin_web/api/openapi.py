@@ -173,7 +173,11 @@ def _schemas() -> dict[str, Any]:
     error = _object(
         {
             "error": _object(
-                {"code": STRING, "message": STRING, "field": {"type": "string", "description": "出错的参数（422）"}},
+                {
+                    "code": STRING,
+                    "message": STRING,
+                    "field": {"type": "string", "description": "出错的参数（422）"},
+                },
                 required=["code", "message"],
             )
         }
@@ -201,7 +205,11 @@ def _schemas() -> dict[str, Any]:
         "UnitList": _object({"items": {"type": "array", "items": _ref("Unit")}}),
         "ActionResult": _object({"event_id": INTEGER, "petition": _ref("PetitionDetail")}),
         "TokenRequest": _object(
-            {"username": STRING, "password": STRING, "name": {"type": "string", "description": "令牌名称（如设备名）"}},
+            {
+                "username": STRING,
+                "password": STRING,
+                "name": {"type": "string", "description": "令牌名称（如设备名）"},
+            },
             required=["username", "password"],
         ),
         "Token": _object(
@@ -222,8 +230,12 @@ def _schemas() -> dict[str, Any]:
         ),
         "PetitionCreate": _object(
             {
-                "external_id": {"type": "string", "minLength": 1, "maxLength": 64,
-                                "description": "来源系统中的编号；同一来源重复提交返回同一诉求"},
+                "external_id": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 64,
+                    "description": "来源系统中的编号；同一来源重复提交返回同一诉求",
+                },
                 "district_code": {"type": "string", "description": "热线必填；区(市)工作人员默认本区(市)"},
                 "kind": {"type": "string", "enum": _values(PetitionKind)},
                 "content": {"type": "string", "minLength": 1, "maxLength": 5000},
@@ -302,7 +314,9 @@ def _action_operation(action: str) -> dict[str, Any]:
                 "401": UNAUTHENTICATED,
                 "403": _error("当前用户无权对该诉求执行此操作"),
                 "404": NOT_FOUND,
-                "409": _error("诉求状态已改变（state_changed）、当前状态不适用（wrong_state）或业务规则不允许（action_refused）"),
+                "409": _error(
+                    "诉求状态已改变（state_changed）、当前状态不适用（wrong_state）或业务规则不允许（action_refused）"
+                ),
                 "422": _error("参数缺失或无效（field 指出参数）"),
             },
         }
@@ -328,7 +342,10 @@ def _paths() -> dict[str, Any]:
                 "summary": "用用户名和密码换取访问令牌",
                 "description": "与后台登录相同的失败锁定和限流规则。",
                 "security": [],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("TokenRequest")}}},
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("TokenRequest")}},
+                },
                 "responses": {
                     "201": _ok("新令牌（只显示这一次）", "Token"),
                     "401": _error("用户名或密码错误"),
@@ -364,8 +381,16 @@ def _paths() -> dict[str, Any]:
                     _query("updated_from", "最后变化时间起（含），供对接方同步状态", STRING),
                     _query("channel", "来源渠道", {"type": "string", "enum": _values(Channel)}),
                     _query("page", "页码", {"type": "integer", "minimum": 1, "default": 1}),
-                    _query("per_page", "每页条数", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE,
-                                                 "default": DEFAULT_PER_PAGE}),
+                    _query(
+                        "per_page",
+                        "每页条数",
+                        {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_PER_PAGE,
+                            "default": DEFAULT_PER_PAGE,
+                        },
+                    ),
                 ],
                 "responses": {
                     "200": _ok("一页诉求", "PetitionList"),
@@ -378,7 +403,10 @@ def _paths() -> dict[str, Any]:
                 "tags": ["petitions"],
                 "summary": "从12345热线或工作端录入诉求（按 external_id 幂等）",
                 "description": f"可录入的角色：{intake_roles}。执法诉求由镇(街道)或部门的承办人录入。",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PetitionCreate")}}},
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("PetitionCreate")}},
+                },
                 "responses": {
                     "201": {
                         **_ok("已创建", "PetitionDetail"),
@@ -438,7 +466,7 @@ def openapi_spec() -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "供工作端APP和12345热线平台使用。先用 POST /api/v1/tokens 换取令牌，之后每个请求带 "
-                "Authorization: Bearer <令牌>。错误统一为 {\"error\": {\"code\", \"message\"}}。"
+                'Authorization: Bearer <令牌>。错误统一为 {"error": {"code", "message"}}。'
                 "工作流操作与系统内部的操作名称一致。"
             ),
         },

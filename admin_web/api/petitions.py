@@ -125,7 +125,9 @@ def list_petitions() -> ResponseReturnValue:
         query = query.where(Petition.number == number)
     if text:
         pattern = _like(text)
-        query = query.where(or_(Petition.title.like(pattern, escape="\\"), Petition.content.like(pattern, escape="\\")))
+        query = query.where(
+            or_(Petition.title.like(pattern, escape="\\"), Petition.content.like(pattern, escape="\\"))
+        )
     if created_from is not None:
         query = query.where(Petition.created_at >= created_from)
     if created_to is not None:
@@ -179,7 +181,9 @@ def perform_action(number: str, action: str) -> ResponseReturnValue:
     body = json_body()
     expected = body.get("expected_state")
     if not isinstance(expected, str) or expected not in PetitionState.__members__.values():
-        raise ApiError(422, "invalid_input", "请提供 expected_state（操作前看到的诉求状态）", field="expected_state")
+        raise ApiError(
+            422, "invalid_input", "请提供 expected_state（操作前看到的诉求状态）", field="expected_state"
+        )
     params = action_params(action, body)
     note = params.pop("note", None) or ""
     if petition.state == PetitionState(expected):
@@ -189,7 +193,9 @@ def perform_action(number: str, action: str) -> ResponseReturnValue:
         if reason is not None and not transition.who(petition, user):
             raise ApiError(403, "forbidden", reason)
     try:
-        event = perform(session, petition, action, user, utcnow(), expected_state=expected, note=note, **params)
+        event = perform(
+            session, petition, action, user, utcnow(), expected_state=expected, note=note, **params
+        )
     except TransitionRefused as refused:
         # State and role were checked above, so what is left is a workflow rule refusing it in the present situation.
         raise ApiError(409, "action_refused", str(refused)) from None
@@ -211,11 +217,15 @@ def _intake_values(body: dict[str, Any], user: User) -> dict[str, Any]:
             raise ApiError(422, "invalid_input", f"{field} 须为数字", field=field)
     external_id = (body.get("external_id") or "").strip()
     if not external_id or len(external_id) > EXTERNAL_ID_MAX:
-        raise ApiError(422, "invalid_input", f"请提供 external_id（1–{EXTERNAL_ID_MAX} 个字符）", field="external_id")
+        raise ApiError(
+            422, "invalid_input", f"请提供 external_id（1–{EXTERNAL_ID_MAX} 个字符）", field="external_id"
+        )
     try:
         kind = PetitionKind(body.get("kind") or "")
     except ValueError:
-        raise ApiError(422, "invalid_input", "kind 须为 livelihood、development 或 enforcement", field="kind") from None
+        raise ApiError(
+            422, "invalid_input", "kind 须为 livelihood、development 或 enforcement", field="kind"
+        ) from None
     district_code = (body.get("district_code") or user.district_code or "").strip()
     if user.district_code is not None and district_code != user.district_code:
         raise ApiError(422, "invalid_input", "只能为本区(市)录入诉求", field="district_code")
@@ -223,7 +233,7 @@ def _intake_values(body: dict[str, Any], user: User) -> dict[str, Any]:
     if not isinstance(attachments, list) or not all(
         isinstance(a, dict) and isinstance(a.get("url"), str) for a in attachments
     ):
-        raise ApiError(422, "invalid_input", "attachments 须为 [{\"url\": ...}] 列表", field="attachments")
+        raise ApiError(422, "invalid_input", 'attachments 须为 [{"url": ...}] 列表', field="attachments")
     return {
         "external_id": external_id,
         "kind": kind,

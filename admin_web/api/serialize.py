@@ -114,7 +114,9 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
     """Everything about one petition as `user` may see it, with its events and the actions `user` may take now."""
     replies = session.scalars(select(Reply).where(Reply.petition_id == petition.id).order_by(Reply.id))
     extensions = session.scalars(
-        select(ExtensionRequest).where(ExtensionRequest.petition_id == petition.id).order_by(ExtensionRequest.id)
+        select(ExtensionRequest)
+        .where(ExtensionRequest.petition_id == petition.id)
+        .order_by(ExtensionRequest.id)
     )
     return {
         **petition_summary(petition, user),

@@ -66,15 +66,24 @@ def world(site: Flask, db_session: Session) -> World:
     for code in ("shinan", "laoshan"):
         make_district(s, code).position = [row[0] for row in TEN_DISTRICTS].index(code)
     platform = s.query(Unit).filter_by(district_code="shinan", level=UnitLevel.DISTRICT_PLATFORM).one()
-    laoshan_platform = s.query(Unit).filter_by(district_code="laoshan", level=UnitLevel.DISTRICT_PLATFORM).one()
+    laoshan_platform = (
+        s.query(Unit).filter_by(district_code="laoshan", level=UnitLevel.DISTRICT_PLATFORM).one()
+    )
     street = make_unit(s, UnitLevel.STREET, name="八大关街道")
     community = make_unit(s, UnitLevel.COMMUNITY, parent=street, name="太平角社区")
     urban = make_unit(s, dept_type=DeptType.URBAN_MGMT, name="市南区城市管理局")
     housing = make_unit(s, dept_type=DeptType.HOUSING, name="市南区住房和城乡建设局")
-    laoshan_urban = make_unit(s, district_code="laoshan", dept_type=DeptType.URBAN_MGMT, name="崂山区城市管理局")
+    laoshan_urban = make_unit(
+        s, district_code="laoshan", dept_type=DeptType.URBAN_MGMT, name="崂山区城市管理局"
+    )
     city_platform = make_city_platform(s)
-    city_housing = make_unit(s, UnitLevel.CITY_DEPARTMENT, district_code=None, dept_type=DeptType.HOUSING,
-                             name="青岛市住房和城乡建设局")
+    city_housing = make_unit(
+        s,
+        UnitLevel.CITY_DEPARTMENT,
+        district_code=None,
+        dept_type=DeptType.HOUSING,
+        name="青岛市住房和城乡建设局",
+    )
     users = {
         "dispatcher": make_user(s, Role.DISPATCHER),
         "laoshan_dispatcher": make_user(s, Role.DISPATCHER, district_code="laoshan"),

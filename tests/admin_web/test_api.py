@@ -35,12 +35,16 @@ def _error(response) -> dict:  # type: ignore[no-untyped-def]
 # --- tokens --------------------------------------------------------------------------------------------------------
 
 
-def test_token_is_issued_for_the_right_password_and_only_its_hash_is_stored(world: World, api_client: FlaskClient):
+def test_token_is_issued_for_the_right_password_and_only_its_hash_is_stored(
+    world: World, api_client: FlaskClient
+):
     user = world.users["urban_handler"]
     user.password_hash = hash_password(PASSWORD)
     world.session.commit()
 
-    response = api_client.post("/api/v1/tokens", json={"username": user.username, "password": PASSWORD, "name": "手机"})
+    response = api_client.post(
+        "/api/v1/tokens", json={"username": user.username, "password": PASSWORD, "name": "手机"}
+    )
 
     assert response.status_code == 201
     body = response.get_json()
@@ -122,8 +126,12 @@ def test_listing_is_scoped_to_the_callers_district(world: World, api_client: Fla
 
 def test_filters_and_pagination(world: World, api_client: FlaskClient):
     first = make_petition(world.session, content="路灯坏了，晚上很黑。", now=MONDAY_10AM)
-    second = make_petition(world.session, content="小区供暖不热。", kind=PetitionKind.DEVELOPMENT,
-                           now=MONDAY_10AM + dt.timedelta(days=2))
+    second = make_petition(
+        world.session,
+        content="小区供暖不热。",
+        kind=PetitionKind.DEVELOPMENT,
+        now=MONDAY_10AM + dt.timedelta(days=2),
+    )
     third = make_petition(world.session, content="噪音扰民。", now=MONDAY_10AM + dt.timedelta(days=3))
     world.session.commit()
     headers = world.token("dispatcher")
@@ -153,18 +161,30 @@ def test_filters_and_pagination(world: World, api_client: FlaskClient):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("state=nonsense", "state"), ("per_page=1000", "per_page"), ("page=0", "page"), ("created_from=yesterday",
-                                                                                       "created_from")],
+    [
+        ("state=nonsense", "state"),
+        ("per_page=1000", "per_page"),
+        ("page=0", "page"),
+        ("created_from=yesterday", "created_from"),
+    ],
 )
-def test_invalid_filters_are_422_naming_the_parameter(world: World, api_client: FlaskClient, query: str, field: str):
+def test_invalid_filters_are_422_naming_the_parameter(
+    world: World, api_client: FlaskClient, query: str, field: str
+):
     response = api_client.get(f"/api/v1/petitions?{query}", headers=world.token("dispatcher"))
     assert response.status_code == 422
     assert _error(response)["field"] == field
 
 
-def test_reading_a_petition_gives_events_actions_and_masks_phones_by_role(world: World, api_client: FlaskClient):
-    petition = make_petition(world.session, citizen=world.citizen, contact_phone="13812345678",
-                             content="我的电话13812345678，楼道堆物。")
+def test_reading_a_petition_gives_events_actions_and_masks_phones_by_role(
+    world: World, api_client: FlaskClient
+):
+    petition = make_petition(
+        world.session,
+        citizen=world.citizen,
+        contact_phone="13812345678",
+        content="我的电话13812345678，楼道堆物。",
+    )
     world.session.commit()
 
     as_dispatcher = api_client.get(f"/api/v1/petitions/{petition.number}", headers=world.token("dispatcher"))
@@ -174,7 +194,9 @@ def test_reading_a_petition_gives_events_actions_and_masks_phones_by_role(world:
     assert {"dispatch", "reject", "send_to_city"} <= {a["action"] for a in body["available_actions"]}
     assert body["contact_phone"] == "13812345678" and body["citizen_phone"] == "13812345678"
 
-    as_manager = api_client.get(f"/api/v1/petitions/{petition.number}", headers=world.token("district_manager"))
+    as_manager = api_client.get(
+        f"/api/v1/petitions/{petition.number}", headers=world.token("district_manager")
+    )
     masked = as_manager.get_json()
     assert masked["contact_phone"] == "138****5678" and masked["citizen_phone"] == "138****5678"
     assert "13812345678" not in masked["content"]
@@ -189,8 +211,11 @@ def test_another_districts_petition_is_404_like_a_missing_one(world: World, api_
     missing = api_client.get("/api/v1/petitions/SN209901010001", headers=headers)
     assert other.status_code == missing.status_code == 404
     assert _error(other) == _error(missing)
-    action = api_client.post(f"/api/v1/petitions/{petition.number}/actions/reject", headers=headers,
-                             json={"expected_state": "pending_dispatch", "code": "military"})
+    action = api_client.post(
+        f"/api/v1/petitions/{petition.number}/actions/reject",
+        headers=headers,
+        json={"expected_state": "pending_dispatch", "code": "military"},
+    )
     assert action.status_code == 404
 
 
@@ -206,12 +231,30 @@ def test_a_petition_goes_from_dispatch_to_the_citizen_through_the_api(world: Wor
     world.session.commit()
     n = petition.number
     steps = [
-        ("dispatcher", "dispatch", "pending_dispatch", {"unit_id": world.urban.id, "nature": "complaint",
-                                                        "complexity": "simple", "dept_type": "urban_mgmt"}),
+        (
+            "dispatcher",
+            "dispatch",
+            "pending_dispatch",
+            {
+                "unit_id": world.urban.id,
+                "nature": "complaint",
+                "complexity": "simple",
+                "dept_type": "urban_mgmt",
+            },
+        ),
         ("urban_handler", "accept", "assigned", {}),
-        ("urban_handler", "submit_reply", "handling", {
-            "petitioner_info": "张先生", "policy_basis": "《青岛市市容和环境卫生管理条例》", "result": "已取缔夜间烧烤摊",
-            "responsible_person": "王科长", "contact_phone": "0532-88888888"}),
+        (
+            "urban_handler",
+            "submit_reply",
+            "handling",
+            {
+                "petitioner_info": "张先生",
+                "policy_basis": "《青岛市市容和环境卫生管理条例》",
+                "result": "已取缔夜间烧烤摊",
+                "responsible_person": "王科长",
+                "contact_phone": "0532-88888888",
+            },
+        ),
         ("urban_reviewer", "approve_reply", "unit_review", {}),
         ("dispatcher", "send_reply", "platform_review", {}),
     ]
@@ -224,43 +267,91 @@ def test_a_petition_goes_from_dispatch_to_the_citizen_through_the_api(world: Wor
     assert final["replies"][0]["state"]["value"] == "sent"
     world.session.expire_all()
     stored = world.session.scalars(select(Petition).where(Petition.number == n)).one()
-    assert (stored.nature, stored.complexity, stored.dept_type) == (Nature.COMPLAINT, Complexity.SIMPLE,
-                                                                     DeptType.URBAN_MGMT)
+    assert (stored.nature, stored.complexity, stored.dept_type) == (
+        Nature.COMPLAINT,
+        Complexity.SIMPLE,
+        DeptType.URBAN_MGMT,
+    )
 
 
 def test_a_stale_expected_state_is_409_and_changes_nothing(world: World, api_client: FlaskClient):
     petition = make_petition(world.session)
     world.session.commit()
-    first = _act(api_client, world, "dispatcher", petition.number, "reject", expected_state="pending_dispatch",
-                 code="military")
+    first = _act(
+        api_client,
+        world,
+        "dispatcher",
+        petition.number,
+        "reject",
+        expected_state="pending_dispatch",
+        code="military",
+    )
     assert first.status_code == 200
-    again = _act(api_client, world, "dispatcher", petition.number, "reject", expected_state="pending_dispatch",
-                 code="military")
+    again = _act(
+        api_client,
+        world,
+        "dispatcher",
+        petition.number,
+        "reject",
+        expected_state="pending_dispatch",
+        code="military",
+    )
     assert again.status_code == 409
     assert _error(again)["code"] == "state_changed"
-    assert len(api_client.get(f"/api/v1/petitions/{petition.number}",
-                              headers=world.token("dispatcher")).get_json()["events"]) == 2
+    assert (
+        len(
+            api_client.get(
+                f"/api/v1/petitions/{petition.number}", headers=world.token("dispatcher")
+            ).get_json()["events"]
+        )
+        == 2
+    )
 
 
-def test_an_action_the_state_does_not_allow_is_409_and_a_role_that_may_not_is_403(world: World,
-                                                                                   api_client: FlaskClient):
+def test_an_action_the_state_does_not_allow_is_409_and_a_role_that_may_not_is_403(
+    world: World, api_client: FlaskClient
+):
     petition = make_petition(world.session)
     world.session.commit()
-    wrong_state = _act(api_client, world, "dispatcher", petition.number, "send_reply",
-                       expected_state="pending_dispatch")
+    wrong_state = _act(
+        api_client, world, "dispatcher", petition.number, "send_reply", expected_state="pending_dispatch"
+    )
     assert wrong_state.status_code == 409 and _error(wrong_state)["code"] == "wrong_state"
-    not_allowed = _act(api_client, world, "district_manager", petition.number, "dispatch",
-                       expected_state="pending_dispatch", unit_id=world.urban.id, nature="consult")
+    not_allowed = _act(
+        api_client,
+        world,
+        "district_manager",
+        petition.number,
+        "dispatch",
+        expected_state="pending_dispatch",
+        unit_id=world.urban.id,
+        nature="consult",
+    )
     assert not_allowed.status_code == 403 and _error(not_allowed)["code"] == "forbidden"
 
 
 def test_a_workflow_rule_refusing_the_action_is_409(world: World, api_client: FlaskClient):
     petition = make_petition(world.session)
     world.session.commit()
-    assert _act(api_client, world, "dispatcher", petition.number, "dispatch", expected_state="pending_dispatch",
-                unit_id=world.urban.id, nature="complaint", complexity="simple").status_code == 200
+    assert (
+        _act(
+            api_client,
+            world,
+            "dispatcher",
+            petition.number,
+            "dispatch",
+            expected_state="pending_dispatch",
+            unit_id=world.urban.id,
+            nature="complaint",
+            complexity="simple",
+        ).status_code
+        == 200
+    )
     ask = {"expected_state": "assigned", "extra_working_days": 2, "reason": "需要现场勘查"}
-    assert _act(api_client, world, "urban_handler", petition.number, "request_extension", **ask).status_code == 200
+    assert (
+        _act(api_client, world, "urban_handler", petition.number, "request_extension", **ask).status_code
+        == 200
+    )
     twice = _act(api_client, world, "urban_handler", petition.number, "request_extension", **ask)
     assert twice.status_code == 409 and _error(twice)["code"] == "action_refused"
 
@@ -276,12 +367,14 @@ def test_a_workflow_rule_refusing_the_action_is_409(world: World, api_client: Fl
         ({"expected_state": "pending_dispatch", "code": 7}, "code"),
     ],
 )
-def test_invalid_action_parameters_are_422_naming_the_field(world: World, api_client: FlaskClient, body: dict,
-                                                            field: str):
+def test_invalid_action_parameters_are_422_naming_the_field(
+    world: World, api_client: FlaskClient, body: dict, field: str
+):
     petition = make_petition(world.session)
     world.session.commit()
-    response = api_client.post(f"/api/v1/petitions/{petition.number}/actions/reject",
-                               headers=world.token("dispatcher"), json=body)
+    response = api_client.post(
+        f"/api/v1/petitions/{petition.number}/actions/reject", headers=world.token("dispatcher"), json=body
+    )
     assert response.status_code == 422
     assert _error(response)["field"] == field
 
@@ -290,18 +383,29 @@ def test_unknown_actions_and_non_json_bodies(world: World, api_client: FlaskClie
     petition = make_petition(world.session)
     world.session.commit()
     headers = world.token("dispatcher")
-    unknown = api_client.post(f"/api/v1/petitions/{petition.number}/actions/delete", headers=headers,
-                              json={"expected_state": "pending_dispatch"})
+    unknown = api_client.post(
+        f"/api/v1/petitions/{petition.number}/actions/delete",
+        headers=headers,
+        json={"expected_state": "pending_dispatch"},
+    )
     assert unknown.status_code == 404 and _error(unknown)["code"] == "unknown_action"
-    text = api_client.post(f"/api/v1/petitions/{petition.number}/actions/reject", headers=headers, data="code=x")
+    text = api_client.post(
+        f"/api/v1/petitions/{petition.number}/actions/reject", headers=headers, data="code=x"
+    )
     assert text.status_code == 422
 
 
 # --- intake ------------------------------------------------------------------------------------------------------
 
 
-HOTLINE_BODY = {"external_id": "12345-20261127-0001", "district_code": "shinan", "kind": "livelihood",
-                "content": "金门路路口红绿灯故障，早高峰拥堵。", "contact_name": "李女士", "contact_phone": "13900001111"}
+HOTLINE_BODY = {
+    "external_id": "12345-20261127-0001",
+    "district_code": "shinan",
+    "kind": "livelihood",
+    "content": "金门路路口红绿灯故障，早高峰拥堵。",
+    "contact_name": "李女士",
+    "contact_phone": "13900001111",
+}
 
 
 def test_hotline_intake_is_idempotent_by_external_id(world: World, api_client: FlaskClient):
@@ -311,7 +415,9 @@ def test_hotline_intake_is_idempotent_by_external_id(world: World, api_client: F
     number = first.get_json()["number"]
     assert first.headers["Location"].endswith(f"/api/v1/petitions/{number}")
     assert number.startswith("SN") and first.get_json()["channel"] == Channel.HOTLINE
-    again = api_client.post("/api/v1/petitions", headers=headers, json={**HOTLINE_BODY, "content": "重复推送"})
+    again = api_client.post(
+        "/api/v1/petitions", headers=headers, json={**HOTLINE_BODY, "content": "重复推送"}
+    )
     assert again.status_code == 200
     assert again.get_json()["number"] == number
     assert world.session.scalars(select(Petition)).all() == [
@@ -330,8 +436,11 @@ def test_work_app_intake_is_for_the_callers_own_district(world: World, api_clien
     # Another district's worker reusing the id learns nothing about it.
     taken = api_client.post("/api/v1/petitions", headers=world.token("laoshan_handler"), json=body)
     assert taken.status_code == 409 and "楼道灯" not in taken.get_data(as_text=True)
-    elsewhere = api_client.post("/api/v1/petitions", headers=headers,
-                                json={**body, "external_id": "app-2", "district_code": "laoshan"})
+    elsewhere = api_client.post(
+        "/api/v1/petitions",
+        headers=headers,
+        json={**body, "external_id": "app-2", "district_code": "laoshan"},
+    )
     assert elsewhere.status_code == 422 and _error(elsewhere)["field"] == "district_code"
 
 
@@ -340,8 +449,9 @@ def test_enforcement_petitions_come_from_the_callers_unit(world: World, api_clie
     created = api_client.post("/api/v1/petitions", headers=world.token("street_handler"), json=body)
     assert created.status_code == 201
     assert created.get_json()["origin_unit"]["id"] == world.street.id
-    community = api_client.post("/api/v1/petitions", headers=world.token("community_handler"),
-                                json={**body, "external_id": "zf-2"})
+    community = api_client.post(
+        "/api/v1/petitions", headers=world.token("community_handler"), json={**body, "external_id": "zf-2"}
+    )
     assert community.status_code == 422 and _error(community)["field"] == "origin_unit"
 
 
@@ -353,11 +463,18 @@ def test_roles_that_do_not_take_petitions_in_are_403(world: World, api_client: F
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"external_id": ""}, "external_id"), ({"kind": "gossip"}, "kind"), ({"content": "  "}, "content"),
-     ({"district_code": "atlantis"}, "district_code"), ({"latitude": "north"}, "latitude")],
+    [
+        ({"external_id": ""}, "external_id"),
+        ({"kind": "gossip"}, "kind"),
+        ({"content": "  "}, "content"),
+        ({"district_code": "atlantis"}, "district_code"),
+        ({"latitude": "north"}, "latitude"),
+    ],
 )
 def test_invalid_intake_is_422(world: World, api_client: FlaskClient, change: dict, field: str):
-    response = api_client.post("/api/v1/petitions", headers=world.token("hotline"), json={**HOTLINE_BODY, **change})
+    response = api_client.post(
+        "/api/v1/petitions", headers=world.token("hotline"), json={**HOTLINE_BODY, **change}
+    )
     assert response.status_code == 422
     assert _error(response)["field"] == field
 
@@ -373,14 +490,17 @@ def test_units_are_the_districts_and_the_citys(world: World, api_client: FlaskCl
     assert districts == {"shinan", None}
     urban = next(u for u in items if u["id"] == world.urban.id)
     assert urban["responsibilities"] == ["占道经营", "违法建设"]
-    city_wide = api_client.get("/api/v1/units?district=laoshan&level=district_department",
-                               headers=world.token("city_dispatcher")).get_json()["items"]
+    city_wide = api_client.get(
+        "/api/v1/units?district=laoshan&level=district_department", headers=world.token("city_dispatcher")
+    ).get_json()["items"]
     assert [u["id"] for u in city_wide] == [world.laoshan_urban.id]
     bad = api_client.get("/api/v1/units?level=galaxy", headers=world.token("dispatcher"))
     assert bad.status_code == 422
 
 
-def test_unknown_api_paths_and_methods_answer_json_and_admin_pages_do_not(world: World, api_client: FlaskClient):
+def test_unknown_api_paths_and_methods_answer_json_and_admin_pages_do_not(
+    world: World, api_client: FlaskClient
+):
     missing = api_client.get("/api/v1/nothing-here", headers=world.token("dispatcher"))
     assert missing.status_code == 404 and _error(missing)["code"] == "not_found"
     wrong_method = api_client.put("/api/v1/units", headers=world.token("dispatcher"))

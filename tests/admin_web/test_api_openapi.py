@@ -44,13 +44,17 @@ def _route_operations(app: Flask) -> set[tuple[str, str]]:
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         for method in rule.methods - IGNORED_METHODS:
             if "{action}" in path:
-                operations.update((path.replace("{action}", action), method.lower()) for action in TRANSITIONS)
+                operations.update(
+                    (path.replace("{action}", action), method.lower()) for action in TRANSITIONS
+                )
             else:
                 operations.add((path, method.lower()))
     return operations
 
 
-def test_every_api_route_is_documented_and_every_documented_operation_exists(site: Flask, api_client: FlaskClient):
+def test_every_api_route_is_documented_and_every_documented_operation_exists(
+    site: Flask, api_client: FlaskClient
+):
     spec = _document(api_client)
     documented = {(path, method) for path, item in spec["paths"].items() for method in item}
     routes = _route_operations(site)
@@ -70,7 +74,9 @@ def test_every_workflow_action_is_described_with_its_parameters(api_client: Flas
 
 
 def _validator(spec: dict, name: str) -> OAS31Validator:
-    registry: Registry = Registry().with_resource("urn:spec", Resource.from_contents(spec, default_specification=DRAFT202012))
+    registry: Registry = Registry().with_resource(
+        "urn:spec", Resource.from_contents(spec, default_specification=DRAFT202012)
+    )
     return OAS31Validator({"$ref": f"urn:spec#/components/schemas/{name}"}, registry=registry)
 
 
@@ -83,13 +89,33 @@ def test_real_responses_match_the_documented_schemas(world: World, api_client: F
         ("PetitionList", api_client.get("/api/v1/petitions", headers=headers)),
         ("PetitionDetail", api_client.get(f"/api/v1/petitions/{petition.number}", headers=headers)),
         ("UnitList", api_client.get("/api/v1/units", headers=headers)),
-        ("ActionResult", api_client.post(
-            f"/api/v1/petitions/{petition.number}/actions/dispatch", headers=headers,
-            json={"expected_state": "pending_dispatch", "unit_id": world.urban.id, "nature": "complaint",
-                  "complexity": "simple"})),
+        (
+            "ActionResult",
+            api_client.post(
+                f"/api/v1/petitions/{petition.number}/actions/dispatch",
+                headers=headers,
+                json={
+                    "expected_state": "pending_dispatch",
+                    "unit_id": world.urban.id,
+                    "nature": "complaint",
+                    "complexity": "simple",
+                },
+            ),
+        ),
         ("Error", api_client.get("/api/v1/petitions/XX0", headers=headers)),
-        ("PetitionDetail", api_client.post("/api/v1/petitions", headers=world.token("hotline"), json={
-            "external_id": "h-1", "district_code": "shinan", "kind": "livelihood", "content": "噪音扰民。"})),
+        (
+            "PetitionDetail",
+            api_client.post(
+                "/api/v1/petitions",
+                headers=world.token("hotline"),
+                json={
+                    "external_id": "h-1",
+                    "district_code": "shinan",
+                    "kind": "livelihood",
+                    "content": "噪音扰民。",
+                },
+            ),
+        ),
     ]
     for name, response in checks:
         assert response.status_code < 500

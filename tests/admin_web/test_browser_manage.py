@@ -21,14 +21,22 @@ from tests.admin_web.conftest import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 SECRET = "browser-test-app-secret-000123"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="browser tests skipped: /usr/bin/chromium not installed"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="browser tests skipped: /usr/bin/chromium not installed"
+    ),
 ]
 
 
@@ -125,15 +133,19 @@ def test_a_district_manager_sets_up_the_district_on_a_phone(chromium: Any, serve
     assert page.locator("code.new-password").inner_text().strip()
     _shot(page, "24-manager-users-password-reset-phone")
 
-    for path, name in (("/admin/manage/calendar", "25-manager-calendar-phone"),
-                       ("/admin/manage/templates", "26-manager-templates-phone"),
-                       ("/admin/manage/dead-letters", "27-manager-dead-letters-phone")):
+    for path, name in (
+        ("/admin/manage/calendar", "25-manager-calendar-phone"),
+        ("/admin/manage/templates", "26-manager-templates-phone"),
+        ("/admin/manage/dead-letters", "27-manager-dead-letters-phone"),
+    ):
         page.goto(path)
         _shot(page, name)
     page.context.close()
 
     world.session.expire_all()
-    account = world.session.scalars(select(WechatAccount).where(WechatAccount.district_code == "shinan")).one()
+    account = world.session.scalars(
+        select(WechatAccount).where(WechatAccount.district_code == "shinan")
+    ).one()
     assert (account.token, account.encoding_aes_key, account.secret) == ("browsertoken", AES_KEY, SECRET)
     worker = world.session.scalars(select(User).where(User.username == "sn_new_worker")).one()
     community = world.session.scalars(select(Unit).where(Unit.name == "汇泉社区")).one()

@@ -23,18 +23,43 @@ PERIOD = "start=2026-11-01&end=2026-11-30"
 SUGGESTION = {"departments": [{"type": "urban_mgmt", "score": 0.8}], "terms": ["烧烤", "油烟"]}
 
 
-def _rated(world: World, district: str, unit: Unit, satisfied: bool, resolved: bool, on_time: bool,
-           at: dt.datetime = MONDAY_10AM) -> Petition:
+def _rated(
+    world: World,
+    district: str,
+    unit: Unit,
+    satisfied: bool,
+    resolved: bool,
+    on_time: bool,
+    at: dt.datetime = MONDAY_10AM,
+) -> Petition:
     """A petition answered by `unit` and rated by the citizen, written as the workflow leaves it."""
     petition = make_petition(world.session, district_code=district, now=at)
     petition.state = PetitionState.CLOSED
-    world.session.add(Reply(petition_id=petition.id, unit_id=unit.id, petitioner_info="-", policy_basis="-",
-                            result="-", responsible_person="-", contact_phone="0532-1", state=ReplyState.SENT,
-                            created_at=at, sent_at=at, on_time=on_time))
-    world.session.add(Evaluation(
-        petition_id=petition.id, handling_round=1, unit_id=unit.id, created_at=at,
-        satisfaction=Satisfaction.SATISFIED if satisfied else Satisfaction.UNSATISFIED,
-        resolution=Resolution.RESOLVED if resolved else Resolution.UNRESOLVED))
+    world.session.add(
+        Reply(
+            petition_id=petition.id,
+            unit_id=unit.id,
+            petitioner_info="-",
+            policy_basis="-",
+            result="-",
+            responsible_person="-",
+            contact_phone="0532-1",
+            state=ReplyState.SENT,
+            created_at=at,
+            sent_at=at,
+            on_time=on_time,
+        )
+    )
+    world.session.add(
+        Evaluation(
+            petition_id=petition.id,
+            handling_round=1,
+            unit_id=unit.id,
+            created_at=at,
+            satisfaction=Satisfaction.SATISFIED if satisfied else Satisfaction.UNSATISFIED,
+            resolution=Resolution.RESOLVED if resolved else Resolution.UNRESOLVED,
+        )
+    )
     world.session.commit()
     return petition
 
@@ -51,7 +76,7 @@ def rated(world: World) -> World:
 
 def _section(page: str, element_id: str) -> str:
     start = page.index(f'id="{element_id}"')
-    return page[start:page.index("</section>", start)]
+    return page[start : page.index("</section>", start)]
 
 
 def test_the_leader_sees_the_city_and_every_district(rated: World, login_as: Login):
@@ -60,7 +85,7 @@ def test_the_leader_sees_the_city_and_every_district(rated: World, login_as: Log
     # 4 rated: 2 resolved, 3 satisfied; 4 replies: 2 on time.
     assert "50.00%" in overall and "75.00%" in overall
     # 市南区 comes before 崂山区, as in the list of the ten (not alphabetically: laoshan < shinan).
-    districts = page[page.index("<h2>各区(市)</h2>"):]
+    districts = page[page.index("<h2>各区(市)</h2>") :]
     assert districts.index("市南区") < districts.index("崂山区")
     assert "66.67%" in page  # 市南区's resolution rate: 2 of 3
     assert "市南区城市管理局" in page and "市南区住房和城乡建设局" in page and "崂山区城市管理局" in page
@@ -93,15 +118,28 @@ def test_unit_staff_and_the_hotline_have_no_dashboard(world: World, login_as: Lo
 
 def test_lights_overdue_hot_issues_and_acceptance(world: World, login_as: Login):
     now = dt.datetime.now(dt.UTC)
-    for light, deadline in ((Light.RED, now - dt.timedelta(days=2)), (Light.RED, now - dt.timedelta(hours=1)),
-                            (Light.YELLOW, now + dt.timedelta(hours=3)), (Light.BLUE, now + dt.timedelta(days=4))):
+    for light, deadline in (
+        (Light.RED, now - dt.timedelta(days=2)),
+        (Light.RED, now - dt.timedelta(hours=1)),
+        (Light.YELLOW, now + dt.timedelta(hours=3)),
+        (Light.BLUE, now + dt.timedelta(days=4)),
+    ):
         p = make_petition(world.session, now=now - dt.timedelta(days=1), suggestion=SUGGESTION)
-        p.state, p.light, p.deadline, p.accepted_at = PetitionState.HANDLING, light, deadline, now - dt.timedelta(days=1)
+        p.state, p.light, p.deadline, p.accepted_at = (
+            PetitionState.HANDLING,
+            light,
+            deadline,
+            now - dt.timedelta(days=1),
+        )
         p.current_unit_id = world.urban.id
         p.dept_type, p.suggestion_accepted = DeptType.URBAN_MGMT, light != Light.BLUE
     # Another district's red light is not the 市南区 dispatcher's business.
     laoshan = make_petition(world.session, district_code="laoshan", now=now - dt.timedelta(days=1))
-    laoshan.state, laoshan.light, laoshan.deadline = PetitionState.HANDLING, Light.RED, now - dt.timedelta(days=1)
+    laoshan.state, laoshan.light, laoshan.deadline = (
+        PetitionState.HANDLING,
+        Light.RED,
+        now - dt.timedelta(days=1),
+    )
     world.session.commit()
 
     days = f"start={(now - dt.timedelta(days=3)).date()}&end={(now + dt.timedelta(days=3)).date()}"

@@ -100,11 +100,22 @@ def test_posts_without_a_csrf_token_are_refused(world: World, manager: FlaskClie
 # --- WeChat account ----------------------------------------------------------------------------------------------
 
 
-def test_account_secrets_are_stored_encrypted_never_shown_and_kept_when_left_blank(world: World,
-                                                                                  manager: FlaskClient):
+def test_account_secrets_are_stored_encrypted_never_shown_and_kept_when_left_blank(
+    world: World, manager: FlaskClient
+):
     path = "/admin/manage/districts/shinan/account"
-    saved = _post(manager, path, {"appid": "wxshinan12345678", "token": "shinantoken", "encoding_aes_key": AES_KEY,
-                                  "secret": SECRET, "enabled": "1"}, page=path)
+    saved = _post(
+        manager,
+        path,
+        {
+            "appid": "wxshinan12345678",
+            "token": "shinantoken",
+            "encoding_aes_key": AES_KEY,
+            "secret": SECRET,
+            "enabled": "1",
+        },
+        page=path,
+    )
     assert saved.status_code == 302
     page = manager.get(path).get_data(as_text=True)
     for secret in ("shinantoken", AES_KEY, SECRET):
@@ -118,7 +129,11 @@ def test_account_secrets_are_stored_encrypted_never_shown_and_kept_when_left_bla
     world.session.expire_all()
     account = world.session.scalars(select(WechatAccount)).one()
     assert (account.appid, account.token, account.encoding_aes_key, account.secret) == (
-        "wxshinan87654321", "shinantoken", AES_KEY, SECRET)
+        "wxshinan87654321",
+        "shinantoken",
+        AES_KEY,
+        SECRET,
+    )
     details = [a.detail for a in _audits(world, "account_saved")]
     assert len(details) == 2 and "appid" in details[1] and "secret" not in details[1]
     assert not any(SECRET in d or "shinantoken" in d for d in details)
@@ -126,7 +141,9 @@ def test_account_secrets_are_stored_encrypted_never_shown_and_kept_when_left_bla
 
 def test_invalid_account_fields_are_refused_by_field(world: World, manager: FlaskClient):
     path = "/admin/manage/districts/shinan/account"
-    response = _post(manager, path, {"appid": "not-an-appid", "token": "x", "encoding_aes_key": "short"}, page=path)
+    response = _post(
+        manager, path, {"appid": "not-an-appid", "token": "x", "encoding_aes_key": "short"}, page=path
+    )
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert "AppID" in body and "43位" in body and "新建公众号须填写此项" in body
@@ -137,14 +154,19 @@ def test_plain_mode_by_clearing_the_aes_key(world: World, manager: FlaskClient):
     make_account(world.session, "shinan", appid="wxshinan12345678")
     world.session.commit()
     path = "/admin/manage/districts/shinan/account"
-    assert _post(manager, path, {"appid": "wxshinan12345678", "clear_aes_key": "1", "enabled": "1"},
-                 page=path).status_code == 302
+    assert (
+        _post(
+            manager, path, {"appid": "wxshinan12345678", "clear_aes_key": "1", "enabled": "1"}, page=path
+        ).status_code
+        == 302
+    )
     world.session.expire_all()
     assert world.session.scalars(select(WechatAccount)).one().safe_mode is False
 
 
-def test_test_connection_and_push_menu_go_through_the_wechat_api(world: World, manager: FlaskClient,
-                                                                 fake_wechat: FakeWechatServer):
+def test_test_connection_and_push_menu_go_through_the_wechat_api(
+    world: World, manager: FlaskClient, fake_wechat: FakeWechatServer
+):
     account = make_account(world.session, "shinan", appid="wxshinan12345678", secret=SECRET)
     world.session.commit()
     fake_wechat.fake.register_account(account.appid, SECRET)
@@ -172,14 +194,30 @@ def test_test_connection_and_push_menu_go_through_the_wechat_api(world: World, m
 # --- units ---------------------------------------------------------------------------------------------------------
 
 
-def test_a_manager_adds_a_community_under_a_street_with_its_responsibilities(world: World, manager: FlaskClient):
-    response = _post(manager, "/admin/manage/units/new", {
-        "name": "汇泉社区", "level": "community", "parent_id": str(world.street.id), "phone": "0532-82861234",
-        "responsibilities": "环境卫生\n\n  邻里纠纷调解  \n", "district_code": "laoshan"}, page="/admin/manage/units/new")
+def test_a_manager_adds_a_community_under_a_street_with_its_responsibilities(
+    world: World, manager: FlaskClient
+):
+    response = _post(
+        manager,
+        "/admin/manage/units/new",
+        {
+            "name": "汇泉社区",
+            "level": "community",
+            "parent_id": str(world.street.id),
+            "phone": "0532-82861234",
+            "responsibilities": "环境卫生\n\n  邻里纠纷调解  \n",
+            "district_code": "laoshan",
+        },
+        page="/admin/manage/units/new",
+    )
     assert response.status_code == 302
     unit = world.session.scalars(select(Unit).where(Unit.name == "汇泉社区")).one()
     # A district manager's units are always in their own district, whatever the form says.
-    assert (unit.district_code, unit.level, unit.parent_id) == ("shinan", UnitLevel.COMMUNITY, world.street.id)
+    assert (unit.district_code, unit.level, unit.parent_id) == (
+        "shinan",
+        UnitLevel.COMMUNITY,
+        world.street.id,
+    )
     assert unit.responsibilities == "环境卫生\n邻里纠纷调解"
     assert "汇泉社区" in manager.get("/admin/manage/units").get_data(as_text=True)
     assert _audits(world, "unit_created")[0].target == f"unit:{unit.id}"
@@ -187,9 +225,11 @@ def test_a_manager_adds_a_community_under_a_street_with_its_responsibilities(wor
 
 @pytest.mark.parametrize(
     ("form", "message"),
-    [({"name": "无上级社区", "level": "community"}, "村(社区)须隶属于"),
-     ({"name": "某局", "level": "district_department"}, "职能部门须选择部门类型"),
-     ({"name": "某市直部门", "level": "city_department"}, "请选择")],
+    [
+        ({"name": "无上级社区", "level": "community"}, "村(社区)须隶属于"),
+        ({"name": "某局", "level": "district_department"}, "职能部门须选择部门类型"),
+        ({"name": "某市直部门", "level": "city_department"}, "请选择"),
+    ],
 )
 def test_invalid_units_are_refused(world: World, manager: FlaskClient, form: dict, message: str):
     response = _post(manager, "/admin/manage/units/new", form, page="/admin/manage/units/new")
@@ -199,8 +239,17 @@ def test_invalid_units_are_refused(world: World, manager: FlaskClient, form: dic
 
 def test_editing_a_units_responsibility_list(world: World, manager: FlaskClient):
     path = f"/admin/manage/units/{world.urban.id}"
-    response = _post(manager, path, {"name": world.urban.name, "dept_type": "urban_mgmt",
-                                     "responsibilities": "占道经营\n违法建设", "active": "1"}, page=path)
+    response = _post(
+        manager,
+        path,
+        {
+            "name": world.urban.name,
+            "dept_type": "urban_mgmt",
+            "responsibilities": "占道经营\n违法建设",
+            "active": "1",
+        },
+        page=path,
+    )
     assert response.status_code == 302
     world.session.expire_all()
     assert world.session.get(Unit, world.urban.id).responsibilities == "占道经营\n违法建设"
@@ -211,8 +260,13 @@ def test_editing_a_units_responsibility_list(world: World, manager: FlaskClient)
 
 
 def test_a_manager_creates_a_handler_in_a_unit_of_their_district(world: World, manager: FlaskClient):
-    form = {"username": "new_handler", "display_name": "王五", "role": "handler", "unit_id": str(world.urban.id),
-            "password": "long enough password"}
+    form = {
+        "username": "new_handler",
+        "display_name": "王五",
+        "role": "handler",
+        "unit_id": str(world.urban.id),
+        "password": "long enough password",
+    }
     assert _post(manager, "/admin/manage/users/new", form, page="/admin/manage/users/new").status_code == 302
     user = world.session.scalars(select(User).where(User.username == "new_handler")).one()
     assert (user.role, user.district_code, user.unit_id) == (Role.HANDLER, "shinan", world.urban.id)
@@ -222,15 +276,24 @@ def test_a_manager_creates_a_handler_in_a_unit_of_their_district(world: World, m
 
 @pytest.mark.parametrize(
     ("change", "message"),
-    [({"role": "leader"}, "请选择可分配的角色"),
-     ({"unit_id": "laoshan"}, "须属于一个承办单位"),
-     ({"password": "short"}, "初始密码至少"),
-     ({"username": "a b"}, "用户名须为")],
+    [
+        ({"role": "leader"}, "请选择可分配的角色"),
+        ({"unit_id": "laoshan"}, "须属于一个承办单位"),
+        ({"password": "short"}, "初始密码至少"),
+        ({"username": "a b"}, "用户名须为"),
+    ],
 )
-def test_a_district_manager_cannot_create_users_outside_their_powers(world: World, manager: FlaskClient,
-                                                                     change: dict, message: str):
-    form = {"username": "someone", "display_name": "某人", "role": "handler", "unit_id": str(world.urban.id),
-            "password": "long enough password", **change}
+def test_a_district_manager_cannot_create_users_outside_their_powers(
+    world: World, manager: FlaskClient, change: dict, message: str
+):
+    form = {
+        "username": "someone",
+        "display_name": "某人",
+        "role": "handler",
+        "unit_id": str(world.urban.id),
+        "password": "long enough password",
+        **change,
+    }
     if form["unit_id"] == "laoshan":
         form["unit_id"] = str(world.laoshan_urban.id)
     response = _post(manager, "/admin/manage/users/new", form, page="/admin/manage/users/new")
@@ -240,8 +303,13 @@ def test_a_district_manager_cannot_create_users_outside_their_powers(world: Worl
 
 
 def test_the_city_manager_creates_city_roles_without_a_district(world: World, city: FlaskClient):
-    form = {"username": "leader2", "display_name": "市领导二", "role": "leader", "district_code": "shinan",
-            "password": "long enough password"}
+    form = {
+        "username": "leader2",
+        "display_name": "市领导二",
+        "role": "leader",
+        "district_code": "shinan",
+        "password": "long enough password",
+    }
     assert _post(city, "/admin/manage/users/new", form, page="/admin/manage/users/new").status_code == 302
     assert world.session.scalars(select(User).where(User.username == "leader2")).one().district_code is None
 
@@ -261,7 +329,9 @@ def test_deactivating_a_user_ends_their_api_access(world: World, manager: FlaskC
     assert _audits(world, "user_deactivated")[0].target == f"user:{handler.username}"
 
 
-def test_a_manager_cannot_deactivate_themselves_or_another_districts_users(world: World, manager: FlaskClient):
+def test_a_manager_cannot_deactivate_themselves_or_another_districts_users(
+    world: World, manager: FlaskClient
+):
     me = world.users["district_manager"]
     _post(manager, f"/admin/manage/users/{me.id}/active", {"active": "0"})
     world.session.expire_all()
@@ -281,7 +351,9 @@ def test_a_password_reset_is_shown_once_unlocks_and_revokes_tokens(world: World,
     world.session.expire_all()
     user = world.session.get(User, handler.id)
     assert verify_password(user.password_hash, password) and user.locked_until is None
-    assert all(t.revoked for t in world.session.scalars(select(ApiToken).where(ApiToken.user_id == handler.id)))
+    assert all(
+        t.revoked for t in world.session.scalars(select(ApiToken).where(ApiToken.user_id == handler.id))
+    )
     assert password not in manager.get("/admin/manage/users").get_data(as_text=True)
     assert password not in " ".join(a.detail for a in _audits(world, "password_reset"))
 
@@ -291,8 +363,12 @@ def test_a_password_reset_is_shown_once_unlocks_and_revokes_tokens(world: World,
 
 def test_the_city_manager_marks_a_day_and_removes_it_again(world: World, city: FlaskClient):
     page = "/admin/manage/calendar?year=2027"
-    response = _post(city, "/admin/manage/calendar", {"day": "2027-02-11", "is_working_day": "0", "note": "春节"},
-                     page=page)
+    response = _post(
+        city,
+        "/admin/manage/calendar",
+        {"day": "2027-02-11", "is_working_day": "0", "note": "春节"},
+        page=page,
+    )
     assert response.status_code == 302
     shown = city.get(page).get_data(as_text=True)
     assert "2027-02-11" in shown and "春节" in shown
@@ -300,8 +376,9 @@ def test_the_city_manager_marks_a_day_and_removes_it_again(world: World, city: F
     assert _post(city, "/admin/manage/calendar/remove", {"day": "2027-02-11"}, page=page).status_code == 302
     world.session.expire_all()
     assert world.session.get(HolidayOverride, dt.date(2027, 2, 11)) is None
-    assert [a.action for a in world.session.scalars(select(AuditLog).where(AuditLog.action.like("holiday_%")))] == [
-        "holiday_set", "holiday_removed"]
+    assert [
+        a.action for a in world.session.scalars(select(AuditLog).where(AuditLog.action.like("holiday_%")))
+    ] == ["holiday_set", "holiday_removed"]
 
 
 def test_district_managers_see_the_calendar_but_cannot_change_it(world: World, manager: FlaskClient):
@@ -327,26 +404,45 @@ def test_a_year_without_a_schedule_is_warned_about(world: World, city: FlaskClie
 
 def test_a_template_mapping_is_validated_and_saved(world: World, manager: FlaskClient):
     path = "/admin/manage/templates/shinan/replied"
-    bad = _post(manager, path, {"template_id": "TPL1", "fields": '{"thing1": {"source": "title", "type": "poem"}}'},
-                page=path)
+    bad = _post(
+        manager,
+        path,
+        {"template_id": "TPL1", "fields": '{"thing1": {"source": "title", "type": "poem"}}'},
+        page=path,
+    )
     assert bad.status_code == 422 and "thing1" in bad.get_data(as_text=True)
     broken = _post(manager, path, {"template_id": "TPL1", "fields": "{not json"}, page=path)
     assert broken.status_code == 422
-    good = _post(manager, path, {"template_id": "TPL1", "enabled": "1",
-                                 "fields": '{"thing1": {"source": "title", "type": "thing"}}'}, page=path)
+    good = _post(
+        manager,
+        path,
+        {"template_id": "TPL1", "enabled": "1", "fields": '{"thing1": {"source": "title", "type": "thing"}}'},
+        page=path,
+    )
     assert good.status_code == 302
     template = world.session.scalars(select(NotificationTemplate)).one()
     assert (template.event, template.template_id, template.fields) == (
-        "replied", "TPL1", {"thing1": {"source": "title", "type": "thing"}})
+        "replied",
+        "TPL1",
+        {"thing1": {"source": "title", "type": "thing"}},
+    )
     assert manager.get("/admin/manage/templates/laoshan/replied").status_code == 404
     assert manager.get("/admin/manage/templates/shinan/no_such_event").status_code == 404
 
 
 def _dead(world: World, district: str) -> Notification:
     citizen = world.citizen if district == "shinan" else make_citizen(world.session, district)
-    row = Notification(district_code=district, citizen_id=citizen.id, event="replied", payload={"number": "X1"},
-                       state=NotificationState.DEAD, attempts=8, client_msg_id=f"dead-{district}",
-                       last_error="47003 data.thing1 invalid", created_at=utcnow())
+    row = Notification(
+        district_code=district,
+        citizen_id=citizen.id,
+        event="replied",
+        payload={"number": "X1"},
+        state=NotificationState.DEAD,
+        attempts=8,
+        client_msg_id=f"dead-{district}",
+        last_error="47003 data.thing1 invalid",
+        created_at=utcnow(),
+    )
     world.session.add(row)
     world.session.commit()
     return row

@@ -49,7 +49,14 @@ PUBLIC = "public"
 COVERED = ("/admin", "/api/v1")
 # Routes outside them, none of which has staff roles: WeChat's webhook (signed by WeChat), the health check, the demo's
 # citizen chat simulator, and served files. A new route elsewhere fails `test_no_route_escapes_the_matrix`.
-OUTSIDE = {"healthz", "static", "bot.webhook", "simulator.page", "simulator.send_from_page", "simulator.static"}
+OUTSIDE = {
+    "healthz",
+    "static",
+    "bot.webhook",
+    "simulator.page",
+    "simulator.send_from_page",
+    "simulator.static",
+}
 # Served files, not pages: no role and no data.
 NOT_PAGES = {"admin.static"}
 
@@ -79,8 +86,16 @@ class Context:
         district = "shinan" if own else "laoshan"
         petition = make_petition(w.session, district_code=district)
         dispatcher = w.users["dispatcher" if own else "laoshan_dispatcher"]
-        perform(w.session, petition, "dispatch", dispatcher, utcnow(), unit_id=(w.urban if own else w.laoshan_urban).id,
-                nature="complaint", complexity="simple")
+        perform(
+            w.session,
+            petition,
+            "dispatch",
+            dispatcher,
+            utcnow(),
+            unit_id=(w.urban if own else w.laoshan_urban).id,
+            nature="complaint",
+            complexity="simple",
+        )
         w.session.commit()
         return petition
 
@@ -98,8 +113,14 @@ class Context:
     def dead_letter(self, own: bool) -> Notification:
         district = "shinan" if own else "laoshan"
         citizen = make_citizen(self.world.session, district)
-        row = Notification(district_code=district, citizen_id=citizen.id, event="replied", payload={},
-                           state=NotificationState.DEAD, client_msg_id=f"perm-{next(self.serial)}")
+        row = Notification(
+            district_code=district,
+            citizen_id=citizen.id,
+            event="replied",
+            payload={},
+            state=NotificationState.DEAD,
+            client_msg_id=f"perm-{next(self.serial)}",
+        )
         self.world.session.add(row)
         self.world.session.commit()
         return row
@@ -140,8 +161,12 @@ class Access:
 
 
 def _petition_body(ctx: Context) -> dict[str, Any]:
-    return {"external_id": f"perm-{next(ctx.serial)}", "district_code": "shinan", "kind": "livelihood",
-            "content": "楼道灯不亮。"}
+    return {
+        "external_id": f"perm-{next(ctx.serial)}",
+        "district_code": "shinan",
+        "kind": "livelihood",
+        "content": "楼道灯不亮。",
+    }
 
 
 MATRIX: dict[tuple[str, str], Access] = {
@@ -160,12 +185,14 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("admin.search", "GET"): Access(ALL),
     ("admin.search_csv", "GET"): Access(ALL),
     ("admin.petition_page", "GET"): Access(ALL, args=_number),
-    ("admin.perform_action", "POST"): Access(ALL, acts=frozenset({Role.HANDLER}), args=_accept,
-                                             form={"expected_state": "assigned"}),
+    ("admin.perform_action", "POST"): Access(
+        ALL, acts=frozenset({Role.HANDLER}), args=_accept, form={"expected_state": "assigned"}
+    ),
     # The managers' pages.
     ("manage.index", "GET"): Access(MANAGERS),
-    ("manage.update_district", "POST"): Access(frozenset({Role.CITY_MANAGER}), args=_district,
-                                               form={"platform_name": "暖南诉办"}),
+    ("manage.update_district", "POST"): Access(
+        frozenset({Role.CITY_MANAGER}), args=_district, form={"platform_name": "暖南诉办"}
+    ),
     ("manage.account", "GET"): Access(MANAGERS, args=_district),
     ("manage.account", "POST"): Access(MANAGERS, args=_district),
     ("manage.test_account", "POST"): Access(MANAGERS, args=_district),
@@ -173,28 +200,41 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("manage.units", "GET"): Access(MANAGERS, args=_district_query),
     ("manage.new_unit", "GET"): Access(MANAGERS),
     ("manage.new_unit", "POST"): Access(MANAGERS),
-    ("manage.edit_unit", "GET"): Access(MANAGERS, args=lambda ctx, own: {
-        "unit_id": (ctx.world.urban if own else ctx.world.laoshan_urban).id}),
-    ("manage.edit_unit", "POST"): Access(MANAGERS, args=lambda ctx, own: {
-        "unit_id": (ctx.world.urban if own else ctx.world.laoshan_urban).id}),
+    ("manage.edit_unit", "GET"): Access(
+        MANAGERS, args=lambda ctx, own: {"unit_id": (ctx.world.urban if own else ctx.world.laoshan_urban).id}
+    ),
+    ("manage.edit_unit", "POST"): Access(
+        MANAGERS, args=lambda ctx, own: {"unit_id": (ctx.world.urban if own else ctx.world.laoshan_urban).id}
+    ),
     ("manage.users", "GET"): Access(MANAGERS, args=_district_query),
     ("manage.new_user", "GET"): Access(MANAGERS),
     ("manage.new_user", "POST"): Access(MANAGERS),
-    ("manage.set_user_active", "POST"): Access(MANAGERS, args=lambda ctx, own: {"user_id": ctx.victim(own).id},
-                                               form={"active": "0"}),
-    ("manage.reset_password", "POST"): Access(MANAGERS, args=lambda ctx, own: {"user_id": ctx.victim(own).id}),
+    ("manage.set_user_active", "POST"): Access(
+        MANAGERS, args=lambda ctx, own: {"user_id": ctx.victim(own).id}, form={"active": "0"}
+    ),
+    ("manage.reset_password", "POST"): Access(
+        MANAGERS, args=lambda ctx, own: {"user_id": ctx.victim(own).id}
+    ),
     ("manage.calendar", "GET"): Access(MANAGERS),
-    ("manage.calendar", "POST"): Access(MANAGERS, acts=frozenset({Role.CITY_MANAGER}),
-                                        form={"day": "2027-01-04", "is_working_day": "0"}),
-    ("manage.remove_holiday", "POST"): Access(frozenset({Role.CITY_MANAGER}), form={"day": "2027-01-04"},
-                                              setup=lambda ctx: ctx.holiday(dt.date(2027, 1, 4))),
+    ("manage.calendar", "POST"): Access(
+        MANAGERS, acts=frozenset({Role.CITY_MANAGER}), form={"day": "2027-01-04", "is_working_day": "0"}
+    ),
+    ("manage.remove_holiday", "POST"): Access(
+        frozenset({Role.CITY_MANAGER}),
+        form={"day": "2027-01-04"},
+        setup=lambda ctx: ctx.holiday(dt.date(2027, 1, 4)),
+    ),
     ("manage.templates", "GET"): Access(MANAGERS),
-    ("manage.edit_template", "GET"): Access(MANAGERS, args=lambda ctx, own: {**_district(ctx, own), "event": "replied"}),
-    ("manage.edit_template", "POST"): Access(MANAGERS, args=lambda ctx, own: {**_district(ctx, own),
-                                                                               "event": "replied"}),
+    ("manage.edit_template", "GET"): Access(
+        MANAGERS, args=lambda ctx, own: {**_district(ctx, own), "event": "replied"}
+    ),
+    ("manage.edit_template", "POST"): Access(
+        MANAGERS, args=lambda ctx, own: {**_district(ctx, own), "event": "replied"}
+    ),
     ("manage.dead_letters", "GET"): Access(MANAGERS),
-    ("manage.retry_notification", "POST"): Access(MANAGERS, args=lambda ctx, own: {
-        "notification_id": ctx.dead_letter(own).id}),
+    ("manage.retry_notification", "POST"): Access(
+        MANAGERS, args=lambda ctx, own: {"notification_id": ctx.dead_letter(own).id}
+    ),
     # The dashboard.
     ("dashboard.index", "GET"): Access(DISPATCHERS | MANAGERS | {Role.LEADER}, args=_district_query),
     # The JSON API.
@@ -203,10 +243,12 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("api.delete_current_token", "DELETE"): Access(ALL),
     ("api.list_petitions", "GET"): Access(ALL),
     ("api.get_petition", "GET"): Access(ALL, args=_number),
-    ("api.perform_action", "POST"): Access(ALL, acts=frozenset({Role.HANDLER}), args=_accept,
-                                           json=lambda _ctx: {"expected_state": "assigned"}),
-    ("api.create_petition", "POST"): Access(ALL, acts=frozenset({Role.HOTLINE, Role.DISPATCHER, Role.HANDLER}),
-                                            json=_petition_body),
+    ("api.perform_action", "POST"): Access(
+        ALL, acts=frozenset({Role.HANDLER}), args=_accept, json=lambda _ctx: {"expected_state": "assigned"}
+    ),
+    ("api.create_petition", "POST"): Access(
+        ALL, acts=frozenset({Role.HOTLINE, Role.DISPATCHER, Role.HANDLER}), json=_petition_body
+    ),
     ("api.list_units", "GET"): Access(ALL),
 }
 
@@ -248,7 +290,7 @@ def _signed_in(app: Flask, world: World, role: Role | None) -> tuple[FlaskClient
 
 
 def expected(access: Access, role: Role | None, own: bool, world: World, api: bool) -> str:
-    """"allowed", or the status the request must get."""
+    """ "allowed", or the status the request must get."""
     if access.gate == PUBLIC:
         return "allowed"
     if role is None:
@@ -315,8 +357,10 @@ def test_permission_matrix(site: Flask, world: World, fake_wechat: FakeWechatSer
         if access.gate == PUBLIC and got in ("401", "login"):
             got = "allowed"
         if got != want:
-            failures.append(f"{role.value if role else 'anonymous'} {'own' if own else 'other'} {method} {url}: "
-                            f"expected {want}, got {got} ({response.status_code})")
+            failures.append(
+                f"{role.value if role else 'anonymous'} {'own' if own else 'other'} {method} {url}: "
+                f"expected {want}, got {got} ({response.status_code})"
+            )
     assert not failures, "\n".join(failures)
 
 
