@@ -699,8 +699,12 @@ class Dialog:
         return conversation
 
     def _expire(self) -> str:
+        """The notice that an unfinished report lapsed, once: found now, or already reset by the expiry job
+        (`workflow.jobs.expire_conversations` leaves ``{"expired": True}`` in an idle dialog)."""
         expires_at = self.conversation.expires_at
-        if self.flow != IDLE and expires_at is not None and self.now > expires_at:
+        lapsed_now = self.flow != IDLE and expires_at is not None and self.now > expires_at
+        reset_by_job = self.flow == IDLE and bool(self.data.get("expired"))
+        if lapsed_now or reset_by_job:
             self._reset()
             return texts.expired(self.idle_minutes)
         return ""

@@ -382,6 +382,25 @@ def test_an_idle_conversation_expires_and_says_so(phone, db_session, bot_app):
     assert petitions(db_session) == []
 
 
+def test_a_conversation_reset_by_the_expiry_job_says_so_once(phone, db_session, bot_app):
+    from workflow.jobs import expire_conversations
+
+    citizen = phone()
+    verify_dialog(citizen, [(REPORT, texts.ASK_KIND), ("1", texts.ASK_CONTENT)])
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    assert expire_conversations(bot_app, later) == 1
+    db_session.expire_all()
+    minutes = bot_app.config["WECHAT"]["conversation_idle_minutes"]
+    verify_dialog(
+        citizen,
+        [
+            (PROBLEM, texts.expired(minutes) + "\n" + texts.NOTHING_IN_PROGRESS),
+            (PROBLEM, texts.CONTENT_NOTED + "\n" + texts.ASK_KIND),
+        ],
+    )
+    assert petitions(db_session) == []
+
+
 def test_a_menu_click_after_expiry_is_still_answered(phone, db_session, bot_app):
     citizen = phone()
     verify_dialog(citizen, [(REPORT, texts.ASK_KIND)])
