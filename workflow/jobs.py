@@ -309,6 +309,17 @@ def expire_conversations(app: Flask, now: dt.datetime) -> int:
         return int(result.rowcount or 0)
 
 
+def prune_handled_messages(app: Flask, now: dt.datetime) -> int:
+    """Forget the chat bot's record of messages handled more than a day ago; returns how many rows went.
+
+    The record only has to outlive WeChat's retries, which come within seconds.
+    """
+    from bot.webhook import forget_handled_messages
+
+    with session_scope(app) as session:
+        return forget_handled_messages(session, now - dt.timedelta(days=1))
+
+
 # --- access tokens --------------------------------------------------------------------------------------------
 
 

@@ -57,6 +57,7 @@ JOBS: dict[str, Callable[[Flask, dt.datetime], Any]] = {
     "expire_conversations": jobs.expire_conversations,
     "refresh_tokens": jobs.refresh_tokens,
     "daily_summary": jobs.daily_summary,
+    "prune_handled_messages": jobs.prune_handled_messages,
 }
 
 
@@ -75,6 +76,7 @@ def job_triggers(app: Flask) -> dict[str, BaseTrigger]:
         "expire_conversations": every("housekeeping_interval_seconds"),
         "refresh_tokens": every("token_refresh_interval_seconds"),
         "daily_summary": CronTrigger(hour=int(s["daily_summary_hour"]), minute=0, timezone=tz),
+        "prune_handled_messages": CronTrigger(hour=3, minute=30, timezone=tz),
     }
 
 

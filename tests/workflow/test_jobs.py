@@ -230,6 +230,18 @@ def test_idle_conversations_expire_and_leave_a_note_for_the_bot(app, stage: Stag
     assert by_citizen[idle.id].data == {}
 
 
+def test_the_bots_record_of_handled_messages_is_kept_one_day(app, stage: Stage):
+    from models import InboundMessage
+
+    s = stage.session
+    for key, age in (("old", dt.timedelta(days=1, seconds=1)), ("fresh", dt.timedelta(hours=23))):
+        s.add(InboundMessage(district_code="shinan", dedupe_key=key, reply="好的", done=True, created_at=MON - age))
+    s.commit()
+    assert jobs.prune_handled_messages(app, MON) == 1
+    s.expire_all()
+    assert s.scalars(select(InboundMessage.dedupe_key)).all() == ["fresh"]
+
+
 # --- access tokens ------------------------------------------------------------------------------------------------
 
 
