@@ -24,7 +24,8 @@ def make_district(session: Session, code: str = "shinan", *, with_platform: bool
     district = session.get(District, code)
     if district is None:
         _, name, platform, abbreviation = DISTRICT_ROWS[code]
-        district = District(code=code, name=name, platform_name=platform, abbreviation=abbreviation)
+        district = District(code=code, name=name, platform_name=platform, abbreviation=abbreviation,
+                            position=list(DISTRICT_ROWS).index(code))
         session.add(district)
         session.flush()
     if with_platform and not any(

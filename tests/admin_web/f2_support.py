@@ -19,7 +19,6 @@ import admin_web
 from admin_web.api.tokens import issue_token
 from bot.fake_api import FakeWechat, create_fake_app
 from models import Citizen, Unit, User, utcnow
-from models.district import TEN_DISTRICTS
 from models.enums import DeptType, Role, UnitLevel
 from tests.factories import make_citizen, make_city_platform, make_district, make_unit, make_user
 
@@ -62,9 +61,8 @@ def api_client(site: Flask) -> FlaskClient:
 @pytest.fixture
 def world(site: Flask, db_session: Session) -> World:
     s = db_session
-    # Their place in the list of the ten, as the demo seed sets it (the factory leaves every position at 0).
     for code in ("shinan", "laoshan"):
-        make_district(s, code).position = [row[0] for row in TEN_DISTRICTS].index(code)
+        make_district(s, code)
     platform = s.query(Unit).filter_by(district_code="shinan", level=UnitLevel.DISTRICT_PLATFORM).one()
     laoshan_platform = (
         s.query(Unit).filter_by(district_code="laoshan", level=UnitLevel.DISTRICT_PLATFORM).one()
