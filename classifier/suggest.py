@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from classifier.model import ADMISSIBLE, SuggestionModel
+from classifier.model import ADMISSIBLE, FastTfidf, SuggestionModel
 from classifier.screening import screen
 from models.enums import InadmissibleCode, Nature
 
@@ -54,6 +54,20 @@ class Suggester:
 
     def __init__(self, model: SuggestionModel) -> None:
         self.model = model
+        self._vectorizers = [FastTfidf.from_vectorizer(v) for _, v in model.features.transformer_list]
+        self._width = sum(len(v.vocabulary) for v in self._vectorizers)
+
+    def features(self, text: str) -> sp.csr_matrix:
+        """The text's feature row: the same values as `SuggestionModel.transform`, in a fraction of the time."""
+        columns, values, offset = [], [], 0
+        for vectorizer in self._vectorizers:
+            cols, vals = vectorizer.columns(text)
+            columns.append(cols + offset)
+            values.append(vals)
+            offset += len(vectorizer.vocabulary)
+        data = np.concatenate(values).astype(np.float32)
+        indices = np.concatenate(columns)
+        return sp.csr_matrix((data, indices, np.array([0, len(data)])), shape=(1, self._width))
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -88,7 +102,7 @@ class Suggester:
         The rules of `screen` decide admissibility first; the model can add a rejection only above
         MODEL_REJECT_THRESHOLD. With `district_code`, petitions naming only other districts are flagged too.
         """
-        row = self.model.transform(text)
+        row = self.features(text)
         heads = self.model.heads
         departments = heads["department"].ranked(row)[:TOP_DEPARTMENTS]
         if "nature" in heads:

@@ -98,8 +98,13 @@ def test_train_save_load_round_trip(tiny_corpus: list[Example], tmp_path: Path) 
     # The fast feature path gives the FeatureUnion's columns.
     text = UNSEEN["heating"]
     assert (again.transform(text) != again.features.transform([text])).nnz == 0
-    suggestion = Suggester(again).suggest(text)
-    assert suggestion.departments[0][0] == "heating"
+    suggester = Suggester(again)
+    assert suggester.suggest(text).departments[0][0] == "heating"
+    # The suggester's own TF-IDF path gives the same row as scikit-learn's, including for unknown-only text.
+    for probe in [*UNSEEN.values(), *(e.text for e in tiny_corpus), "！！！", "ABC 物业 Ｗｉｆｉ"]:
+        np.testing.assert_allclose(
+            suggester.features(probe).toarray(), again.transform(probe).toarray(), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_a_damaged_or_foreign_file_is_refused(tmp_path: Path) -> None:
