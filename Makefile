@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 ## Start the whole platform on SQLite with the demo districts, units, users and a fake WeChat API.
 run: $(STAMP)
 	$(BIN)/qingsu db upgrade
+	$(BIN)/qingsu classifier train --if-missing
 	$(BIN)/qingsu seed-demo
 	$(BIN)/qingsu run --host 127.0.0.1 --port 5000
 

@@ -74,16 +74,21 @@ def _table(data: Path, text_col: str, label_col: str) -> tuple[list[str], list[s
 @click.option(
     "--output", type=click.Path(path_type=Path, dir_okay=False), help="Default: [classifier] model_path."
 )
+@click.option("--if-missing", is_flag=True, help="Do nothing when the model file already exists (make run uses it).")
 @with_appcontext
 @_clean_errors
 def train_command(
-    data: Path | None, text_col: str, label_col: str, from_db: bool, output: Path | None
+    data: Path | None, text_col: str, label_col: str, from_db: bool, output: Path | None, if_missing: bool
 ) -> None:
     """Train the suggestion model and write it with its metadata (data hash, date, metrics, versions).
 
     Without --data the department model learns from the shipped corpus; with --data it learns FILE's labels
     instead, while nature, 发展 and admissibility still come from the shipped corpus.
     """
+    target = output.resolve() if output else model_path(current_app)
+    if if_missing and target.exists():
+        click.echo(f"model already at {target}: not retrained")
+        return
     started = time.perf_counter()
     examples = load_corpus()
     if data is not None:
@@ -101,7 +106,7 @@ def train_command(
         if confirmed:
             sources.append("db")
     model = train(examples, source="+".join(sources))
-    path = output.resolve() if output else model_path(current_app)
+    path = target
     size = model.save(path)
     meta = model.metadata
     click.echo(f"trained on {meta['n_examples']} rows in {time.perf_counter() - started:.1f} s")

@@ -165,6 +165,20 @@ def test_train_from_a_file_writes_model_and_metadata(
     assert len(meta["data_hash"]) == 64 and meta["trained_at"]
 
 
+def test_train_if_missing_keeps_an_existing_model_and_trains_a_missing_one(
+    app: Flask, tmp_path: Path, tiny_corpus: list[Example], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("classifier.cli.load_corpus", lambda: tiny_corpus)
+    out = tmp_path / "model.joblib"
+    args = ["classifier", "train", "--if-missing", "--output", str(out)]
+    first = _ok(app.test_cli_runner().invoke(args=args))
+    assert "wrote" in first.output and out.exists()
+    written = out.stat().st_mtime_ns
+    second = _ok(app.test_cli_runner().invoke(args=args))
+    assert "not retrained" in second.output
+    assert out.stat().st_mtime_ns == written
+
+
 def test_train_bad_input(app: Flask, tmp_path: Path) -> None:
     out = tmp_path / "custom.joblib"
     result = app.test_cli_runner().invoke(
