@@ -34,7 +34,7 @@ lint: $(STAMP)
 
 ## Benchmarks (speed, memory, classifier accuracy on the real data in ../shared).
 bench: $(STAMP)
-	$(BIN)/python -m pytest -q benchmarks -p no:randomly
+	$(BIN)/python -m pytest -q benchmarks
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
