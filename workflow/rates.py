@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -86,6 +86,20 @@ def _latest_evaluations(
     return query
 
 
+def _evaluation_rates(
+    session: Session,
+    counts: Callable[[Evaluation], bool],
+    group_by: GroupBy,
+    district_code: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+) -> dict[str, Rate]:
+    rows = session.execute(_latest_evaluations(district_code, start, end))
+    return _aggregate(
+        (_key(group_by, p.district_code, e.unit_id, p.kind.value, e.created_at), counts(e)) for e, p in rows
+    )
+
+
 def resolution_rates(
     session: Session,
     group_by: GroupBy = None,
@@ -95,13 +109,8 @@ def resolution_rates(
     end: dt.datetime | None = None,
 ) -> dict[str, Rate]:
     """Resolution rate per group (key "all" without grouping)."""
-    rows = session.execute(_latest_evaluations(district_code, start, end))
-    return _aggregate(
-        (
-            _key(group_by, p.district_code, e.unit_id, p.kind.value, e.created_at),
-            e.resolution != Resolution.UNRESOLVED,
-        )
-        for e, p in rows
+    return _evaluation_rates(
+        session, lambda e: e.resolution != Resolution.UNRESOLVED, group_by, district_code, start, end
     )
 
 
@@ -114,13 +123,8 @@ def satisfaction_rates(
     end: dt.datetime | None = None,
 ) -> dict[str, Rate]:
     """Satisfaction rate per group (key "all" without grouping)."""
-    rows = session.execute(_latest_evaluations(district_code, start, end))
-    return _aggregate(
-        (
-            _key(group_by, p.district_code, e.unit_id, p.kind.value, e.created_at),
-            e.satisfaction != Satisfaction.UNSATISFIED,
-        )
-        for e, p in rows
+    return _evaluation_rates(
+        session, lambda e: e.satisfaction != Satisfaction.UNSATISFIED, group_by, district_code, start, end
     )
 
 
