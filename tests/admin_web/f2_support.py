@@ -5,7 +5,6 @@ Imported by the F2 test modules (tests/admin_web/conftest.py belongs to the admi
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -13,7 +12,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 import admin_web
 from admin_web.api.tokens import issue_token
@@ -21,6 +19,7 @@ from bot.fake_api import FakeWechat, create_fake_app
 from models import Citizen, Unit, User, utcnow
 from models.enums import DeptType, Role, UnitLevel
 from tests.factories import make_citizen, make_city_platform, make_district, make_unit, make_user
+from tests.live import serve
 
 
 @dataclass
@@ -128,14 +127,6 @@ class FakeWechatServer:
 def fake_wechat(site: Flask) -> Iterator[FakeWechatServer]:
     """The fake WeChat API on a free local port, with the app pointed at it."""
     fake = FakeWechat()
-    server = make_server("127.0.0.1", 0, create_fake_app(fake), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{server.server_port}"
-    site.config["WECHAT"]["api_base_url"] = base_url
-    try:
+    with serve(create_fake_app(fake)) as base_url:
+        site.config["WECHAT"]["api_base_url"] = base_url
         yield FakeWechatServer(fake, base_url)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -6,64 +6,33 @@ test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from models import Unit, User, WechatAccount
 from tests.admin_web.conftest import PASSWORD
+from tests.live import BROWSER_MARKS, SCREENSHOTS, chromium, serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 SECRET = "browser-test-app-secret-000123"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="browser tests skipped: /usr/bin/chromium not installed"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def served(admin_site: Flask) -> Iterator[str]:
-    """The test app on a free local port in a background thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, admin_site, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serve(admin_site) as url:
+        yield url
 
 
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+@pytest.fixture(name="chromium")
+def chromium_fixture() -> Iterator[Any]:
+    with chromium() as browser:
+        yield browser
 
 
 def _session(browser: Any, base_url: str, username: str, *, phone: bool) -> Any:

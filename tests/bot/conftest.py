@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
+from flask import Flask
+from sqlalchemy.orm import Session
 
 from bot.fake_api import FakeWechat, create_fake_app
+from models import Citizen
+from tests.factories import make_account, make_district
+from tests.live import serve
+from tests.wechat_wire import WireAccount, decrypt_reply, parse_reply, sign_request
 
 
 @dataclass(frozen=True)
@@ -24,34 +31,12 @@ class FakeWechatServer:
 def fake_wechat() -> Iterator[FakeWechatServer]:
     """A fresh fake WeChat API on 127.0.0.1, on a free port, in a background thread (threaded server)."""
     fake = FakeWechat()
-    server = make_server("127.0.0.1", 0, create_fake_app(fake), threaded=True)
-    # A short poll interval: shutdown() waits up to one interval, and every test using the fake pays it.
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-wechat", daemon=True
-    )
-    thread.start()
-    try:
-        yield FakeWechatServer(fake, f"http://127.0.0.1:{server.server_port}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(create_fake_app(fake)) as url:
+        yield FakeWechatServer(fake, url)
 
 
 # --- the bot's own fixtures: the webhook registered, district accounts, and a citizen's phone -------------------
 
-
-import datetime as dt  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from typing import Any  # noqa: E402
-
-from flask import Flask  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from models import Citizen  # noqa: E402
-from tests.factories import make_account, make_district  # noqa: E402
-from tests.wechat_wire import WireAccount, decrypt_reply, parse_reply, sign_request  # noqa: E402
 
 # Every test account's AES key; plain-mode accounts have none.
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

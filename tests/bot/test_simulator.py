@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import xml.etree.ElementTree as ET
 
 import pytest
-from werkzeug.serving import make_server
 
 from bot import texts
 from bot.simulator import AccountKeys, build_message, parse_terminal_line, read_reply, sign_request
+from tests.live import serve
 from tests.wechat_wire import decrypt_message, encrypt_reply, sha1_signature
 
 
@@ -142,18 +141,8 @@ def test_simulate_in_the_terminal_in_process(accounts, runner):
 
 
 def test_simulate_against_a_running_server(bot_app, accounts, runner):
-    server = make_server("127.0.0.1", 0, bot_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        result = runner.invoke(
-            args=["simulate", "--district", "shibei", "--url", f"http://127.0.0.1:{server.server_port}"],
-            input="/menu 3\n",
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(bot_app) as url:
+        result = runner.invoke(args=["simulate", "--district", "shibei", "--url", url], input="/menu 3\n")
     assert result.exit_code == 0, result.output
     assert "北尚诉办（shibei，明文模式）" in result.output
     assert texts.GUIDE in result.output

@@ -5,28 +5,17 @@ Screenshots are saved under test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from bot import texts
 from models import Petition
+from tests.live import BROWSER_MARKS, SCREENSHOTS, chromium, serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="browser tests skipped: /usr/bin/chromium not installed"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
@@ -37,31 +26,16 @@ def app_config(app_config):
 
 @pytest.fixture
 def live_server(bot_app: Flask, accounts, trained_classifier) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, bot_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serve(bot_app) as url:
+        yield url
 
 
 @pytest.fixture
 def page(live_server: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(
-                base_url=live_server, viewport={"width": 430, "height": 860}, locale="zh-CN"
-            )
-            context.set_default_timeout(15_000)
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        context = browser.new_context(base_url=live_server, viewport={"width": 430, "height": 860}, locale="zh-CN")
+        context.set_default_timeout(15_000)
+        yield context.new_page()
 
 
 def _last_bot_bubble(page) -> str:  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ imports ``stage_fixture`` while its tests ask for ``stage``, and the import is n
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from bot.fake_api import FakeWechat, create_fake_app
 from models import Notification, NotificationTemplate, Petition, WechatAccount
 from qingsu.config import merge
 from tests.factories import MONDAY_10AM, make_account, make_petition
+from tests.live import serve
 from workflow.engine import perform
 from workflow.notify import EVENTS
 
@@ -60,15 +59,8 @@ class FakeServer:
 def wechat_fixture() -> Iterator[FakeServer]:
     """A fresh fake WeChat API on 127.0.0.1 (a real threaded HTTP server on a free port)."""
     fake = FakeWechat()
-    server = make_server("127.0.0.1", 0, create_fake_app(fake), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield FakeServer(fake, f"http://127.0.0.1:{server.server_port}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(create_fake_app(fake)) as url:
+        yield FakeServer(fake, url)
 
 
 @pytest.fixture(name="app_config")
