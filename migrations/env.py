@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 import models
 from qingsu.db import make_engine
 
