@@ -1,7 +1,8 @@
 """`qingsu seed-demo`: the ten districts with real streets and communities, every department, the city platform,
 demo users for every role and the demo WeChat accounts from the configuration. Idempotent: run it as often as you like.
 
-Reference data (districts, platform units, departments) is created in any mode; demo users only in demo mode.
+Reference data (districts, platform units, departments) is created in any mode; demo users, and demo petitions
+(`qingsu.demo_petitions`, into a database that has none), only in demo mode.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import District, Unit, User, WechatAccount
+from models import District, Unit, User, WechatAccount, utcnow
 from models.district import CITY_PLATFORM_NAME, TEN_DISTRICTS
 from models.enums import DeptType, Role, UnitLevel
 from qingsu.db import get_session
+from qingsu.demo_petitions import seed_demo_petitions
+from workflow.jobs import recompute_lights
 
 DEMO_PASSWORD = "qingsu-demo"
 
@@ -163,11 +166,18 @@ def seed_demo_command() -> None:
     seed_reference_data(session)
     created = seed_accounts(session, current_app.config["ACCOUNTS"])
     users: list[tuple[str, str]] = []
+    petitions = 0
+    now = utcnow()
     if current_app.config["DEMO"]:
         users = seed_demo_users(session)
+        petitions = seed_demo_petitions(current_app, session, now)
     session.commit()
+    if petitions:
+        # The actions lit the petitions as of their own instants; bring the lights (and alerts) to now.
+        recompute_lights(current_app, now)
     click.echo(f"districts, units and city platform ready; {created} WeChat account(s) added")
     if users:
         click.echo(f"demo users (password {DEMO_PASSWORD}): " + ", ".join(u for u, _ in users[:6]) + ", …")
+        click.echo(f"{petitions} demo petition(s) added" if petitions else "petitions exist: no demo petitions added")
     else:
         click.echo("not in demo mode: no demo users created")

@@ -1,0 +1,154 @@
+"""`qingsu seed-demo` in demo mode: demo petitions in every interesting state, made through the workflow, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from classifier.corpus import Example
+from classifier.model import train
+from models import Citizen, Notification, Petition, PetitionEvent, Reply, utcnow
+from models.enums import Light, PetitionKind, PetitionState, ReplyState, UnitLevel
+from qingsu.config import EXAMPLE_CONFIG, load_toml
+from qingsu.demo_petitions import SCRIPTS, working_day_before
+from tests.conftest import make_test_config
+from workflow.calendar import WorkingCalendar, load_calendar
+from workflow.rates import ALL, on_time_rates, resolution_rates, satisfaction_rates
+
+S = PetitionState
+
+
+def count(session, model, *where) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+@pytest.fixture(scope="module")
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small model trained on the demo texts and the departments their dispatchers chose (fast, unlike the
+    default model), so the seed finds a model file and stores suggestions."""
+    examples = [
+        Example(text=script.content, dept_type=step.params["dept_type"])
+        for script in SCRIPTS
+        for step in script.steps[:1]
+        if "dept_type" in step.params
+    ]
+    path = tmp_path_factory.mktemp("demo-model") / "classifier.joblib"
+    train(examples, source="test", with_metrics=False).save(path)
+    return path
+
+
+@pytest.fixture
+def model_file(tmp_path: Path) -> Path:
+    return tmp_path / "no-model" / "classifier.joblib"
+
+
+@pytest.fixture
+def app_config(tmp_path: Path, model_file: Path):
+    with EXAMPLE_CONFIG.open("rb") as fp:
+        accounts = load_toml(fp)["ACCOUNTS"]
+    return make_test_config(tmp_path, model_file, DEMO=True, ACCOUNTS=accounts)
+
+
+def seed(runner) -> str:
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+class TestWithAModel:
+    @pytest.fixture
+    def model_file(self, trained_model: Path) -> Path:
+        return trained_model
+
+    def test_seeding_creates_petitions_in_every_state_through_the_workflow(self, app, runner, db_session):
+        before = utcnow()
+        output = seed(runner)
+        s = db_session
+        petitions = list(s.scalars(select(Petition).order_by(Petition.id)))
+        assert f"{len(petitions)} demo petition(s) added" in output
+        assert 20 <= len(petitions) <= 30
+
+        # Every state a visitor should see, except accountability (two failed assessments in a row).
+        assert {p.state for p in petitions} == set(S) - {S.ACCOUNTABILITY}
+        districts = Counter(p.district_code for p in petitions)
+        assert districts.most_common(1)[0][0] == "shinan" and districts["shinan"] > len(petitions) / 2
+        assert len(districts) >= 4
+
+        def having(state: S) -> list[Petition]:
+            return [p for p in petitions if p.state == state]
+
+        fresh = [p for p in having(S.PENDING_DISPATCH) if p.accepted_at is None and p.handling_round == 1]
+        assert fresh and all(p.suggestion and p.suggestion["departments"] for p in fresh)
+        assert any(p.suggestion_accepted is not None for p in petitions)
+        assert any(p.current_unit.level == UnitLevel.COMMUNITY for p in having(S.ASSIGNED))
+        at_departments = [p for p in having(S.HANDLING) if p.level == UnitLevel.DISTRICT_DEPARTMENT]
+        assert {Light.YELLOW, Light.RED} <= {p.light for p in at_departments}
+        enforcement = [p for p in petitions if p.kind == PetitionKind.ENFORCEMENT]
+        assert enforcement and all(
+            p.lead_unit is not None and p.cooperating_units and p.origin_unit is not None for p in enforcement
+        )
+        assert having(S.AT_CITY)[0].current_unit.level == UnitLevel.CITY_PLATFORM
+        assert having(S.CITY_REVIEW)[0].current_unit.level == UnitLevel.CITY_DEPARTMENT
+        assert any(p.handling_round == 2 for p in having(S.PENDING_DISPATCH))
+        assert having(S.ASSESSMENT)[0].handling_round == 2
+        assert all(p.inadmissible_code is not None for p in having(S.REJECTED))
+
+        # Rated and replied petitions give the dashboard real figures, not 0 % or 100 % everywhere.
+        for rates in (resolution_rates(s), satisfaction_rates(s), on_time_rates(s)):
+            assert 0 < rates[ALL].value < 1
+        assert count(s, Reply, Reply.state == ReplyState.SENT) >= len(having(S.CLOSED))
+
+        # The histories: each petition's events chain from submission to its present state, in time order, in the
+        # past, on working days; the citizens were told.
+        calendar = load_calendar(s, app.config["CALENDAR"]["timezone"])
+        for petition in petitions:
+            events = petition.events
+            assert events[0].action == "submit" and events[-1].to_state == petition.state
+            for earlier, later in pairwise(events):
+                assert later.from_state == earlier.to_state
+                assert earlier.created_at < later.created_at
+            assert all(calendar.is_working_day(calendar.local_date(e.created_at)) for e in events)
+            assert events[-1].created_at < before
+        assert count(s, PetitionEvent) > 3 * len(petitions)
+        assert count(s, Notification) > len(petitions)
+        openids = set(s.scalars(select(Citizen.openid)))
+        assert openids and all(openid.startswith("demo-citizen-") for openid in openids)
+
+    def test_a_second_run_adds_no_petitions(self, runner, db_session):
+        seed(runner)
+        petitions, events = count(db_session, Petition), count(db_session, PetitionEvent)
+        assert "no demo petitions added" in seed(runner)
+        assert (count(db_session, Petition), count(db_session, PetitionEvent)) == (petitions, events)
+
+
+def test_without_a_model_file_petitions_go_in_unsuggested_and_nothing_is_trained(runner, db_session, model_file):
+    seed(runner)
+    assert count(db_session, Petition) == len(SCRIPTS)
+    assert all(p.suggestion is None for p in db_session.scalars(select(Petition)))
+    assert not model_file.exists()
+
+
+def test_outside_demo_mode_no_petitions_are_created(app, runner, db_session):
+    app.config["DEMO"] = False
+    assert "no demo users" in seed(runner)
+    assert count(db_session, Petition) == 0
+    assert count(db_session, Citizen) == 0
+
+
+@pytest.mark.parametrize(
+    ("today", "n", "expected"),
+    [
+        ("2026-11-23", 1, "2026-11-20"),  # Monday → the Friday before
+        ("2026-11-28", 1, "2026-11-27"),  # Saturday → Friday
+        ("2026-10-08", 1, "2026-09-30"),  # first day after the National Day holiday → the last day before it
+        ("2026-11-27", 5, "2026-11-20"),
+    ],
+)
+def test_working_day_before_counts_back_over_weekends_and_holidays(today, n, expected):
+    calendar = WorkingCalendar()
+    assert working_day_before(calendar, dt.date.fromisoformat(today), n) == dt.date.fromisoformat(expected)
