@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     # Importing the view modules attaches their routes to the `admin` blueprint before it is registered.
     from admin_web.views import (  # noqa: F401
         actions,
+        alerts,
         enforcement,
         followup,
         home,

@@ -3,7 +3,9 @@ month; red / yellow / blue light counts; overdue petitions; this week's hot issu
 classifier's suggestion.
 
 City leadership and the city platform's roles see every district (and may pick one); district platform roles see
-their own district only. The rates come from `workflow.rates`, where they are defined once.
+their own district only. The rates come from `workflow.rates`, where they are defined once; the lights are
+computed at request time with `workflow.lights`. A district manager also finds the district's unread daily summaries
+here (the dashboard is their first page).
 """
 
 from __future__ import annotations
@@ -16,15 +18,18 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, load_only
 
 from admin_web.auth import role_required, staff
 from admin_web.navigation import nav_item
 from admin_web.scoping import CITY_WIDE_ROLES
+from admin_web.views.alerts import DAILY_SUMMARY, open_alerts
 from models import District, Petition, Unit, User, utcnow
 from models.enums import DeptType, Light, PetitionKind, PetitionState, Role
 from qingsu.db import get_session
+from workflow.calendar import WorkingCalendar, load_calendar
+from workflow.lights import petition_light
 from workflow.rates import ALL, Rate, on_time_rates, resolution_rates, satisfaction_rates
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/admin/dashboard")
@@ -131,31 +136,62 @@ def rate_table(
     ]
 
 
-def light_counts(session: Session, district_code: str | None) -> dict[str, dict[Light, int]]:
-    """Running petitions by light, per district (the light the scheduler last computed)."""
+@dataclass(frozen=True)
+class RunningLights:
+    """Running petitions by their light now, per district, and the overdue (red) ones among them."""
+
+    counts: dict[str, dict[Light, int]]
+    overdue_total: int
+    overdue: list[Petition]
+
+
+def running_lights(
+    session: Session, district_code: str | None, now: dt.datetime, calendar: WorkingCalendar, fraction: float
+) -> RunningLights:
+    """Light every running petition at `now`; count them per district and list the longest overdue (at most
+    `OVERDUE_SHOWN`).
+
+    The light is computed here rather than read from `Petition.light`, which the scheduler refreshes only every few
+    minutes: counts and overdue list come from the same computation, so the page never shows a petition as blue
+    and overdue at once. One query loads just the columns a light and the overdue list need.
+    """
     query = (
-        select(Petition.district_code, Petition.light, func.count(Petition.id))
-        .where(Petition.state.in_(RUNNING_STATES), Petition.light.is_not(None))
-        .group_by(Petition.district_code, Petition.light)
+        select(Petition)
+        .where(
+            Petition.state.in_(RUNNING_STATES),
+            Petition.accepted_at.is_not(None),
+            Petition.deadline.is_not(None),
+            Petition.closed_at.is_(None),
+        )
+        .options(
+            load_only(
+                Petition.number,
+                Petition.district_code,
+                Petition.accepted_at,
+                Petition.deadline,
+                Petition.closed_at,
+                Petition.current_unit_id,
+            ),
+            joinedload(Petition.current_unit).load_only(Unit.name),
+        )
     )
     if district_code:
         query = query.where(Petition.district_code == district_code)
     counts: dict[str, dict[Light, int]] = {}
-    for code, light, count in session.execute(query):
-        counts.setdefault(code, dict.fromkeys(Light, 0))[light] = count
-    return counts
-
-
-def overdue(session: Session, district_code: str | None, now: dt.datetime) -> tuple[int, list[Petition]]:
-    """How many running petitions are past their deadline, and the longest overdue of them."""
-    condition = [Petition.state.in_(RUNNING_STATES), Petition.deadline.is_not(None), Petition.deadline < now]
-    if district_code:
-        condition.append(Petition.district_code == district_code)
-    total = session.scalar(select(func.count(Petition.id)).where(*condition)) or 0
-    oldest = session.scalars(
-        select(Petition).where(*condition).order_by(Petition.deadline).limit(OVERDUE_SHOWN)
-    )
-    return total, list(oldest)
+    overdue: list[Petition] = []
+    for petition in session.scalars(query):
+        try:
+            light = petition_light(petition, now, calendar, fraction)
+        except ValueError:
+            # An inconsistent row (a deadline before acceptance) has no light; `recompute_lights` logs it each run.
+            continue
+        if light is None:
+            continue
+        counts.setdefault(petition.district_code, dict.fromkeys(Light, 0))[light] += 1
+        if light == Light.RED:
+            overdue.append(petition)
+    overdue.sort(key=lambda p: (p.deadline, p.id))
+    return RunningLights(counts, len(overdue), overdue[:OVERDUE_SHOWN])
 
 
 def hot_issues(
@@ -216,9 +252,14 @@ def index() -> ResponseReturnValue:
         key=lambda r: (-r.volume, r.label),
     )[:TOP_UNITS]
     overall = rate_table(session, None, district_code, period, {ALL: "合计"})
-    overdue_total, overdue_list = overdue(session, district_code, now)
     departments, terms = hot_issues(session, district_code, now - HOT_WINDOW)
-    lights = light_counts(session, district_code)
+    lit = running_lights(
+        session,
+        district_code,
+        now,
+        load_calendar(session, current_app.config["CALENDAR"]["timezone"]),
+        float(current_app.config["LIGHTS"]["yellow_fraction_left"]),
+    )
     return render_template(
         "dashboard/index.html",
         district_code=district_code,
@@ -235,11 +276,12 @@ def index() -> ResponseReturnValue:
         by_unit=unit_rows,
         by_kind=rate_table(session, "kind", district_code, period, {k.value: k.label for k in PetitionKind}),
         by_month=rate_table(session, "month", district_code, period, {}),
-        lights=lights,
-        light_totals={light: sum(c[light] for c in lights.values()) for light in Light},
+        lights=lit.counts,
+        light_totals={light: sum(c[light] for c in lit.counts.values()) for light in Light},
         light_order=(Light.RED, Light.YELLOW, Light.BLUE),
-        overdue_total=overdue_total,
-        overdue_list=overdue_list,
+        overdue_total=lit.overdue_total,
+        overdue_list=lit.overdue,
+        summaries=open_alerts(session, user, kinds=(DAILY_SUMMARY,)),
         hot_departments=departments,
         hot_terms=terms,
         acceptance=acceptance_stats(session, district_code, since=period.start),

@@ -1,7 +1,8 @@
 """The dispatcher queue (研判队列): new petitions with the classifier's suggestion and the forms to confirm or correct
 the routing, reject with a code, choose 执法 lead and cooperating units, or send to the city platform.
 
-District dispatchers see their district's 待研判 petitions; the city dispatcher sees those sent to the city.
+District dispatchers see their district's 待研判 petitions; the city dispatcher sees those sent to the city. Above them,
+the platform's unread alerts (petitions overdue, or due soon with no unit yet), from `admin_web.views.alerts`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from admin_web.auth import role_required, staff
 from admin_web.blueprint import admin
 from admin_web.navigation import nav_item
 from admin_web.scoping import scoped_petitions
+from admin_web.views.alerts import open_alerts
 from admin_web.views.forms import CHOICES, LABELS, action_forms
 from admin_web.views.paging import Page
 from models import District, Petition, Unit
@@ -53,6 +55,7 @@ def queue() -> ResponseReturnValue:
         labels=LABELS,
         district_names=district_names(session),
         next_url=url_for("admin.queue", page=request.args.get("page")),
+        alerts=open_alerts(session, user),
     )
 
 

@@ -1,7 +1,8 @@
 """The unit workbench (工作台): the unit's petitions ordered by light (red, yellow, blue), then by deadline.
 
 Handlers accept, escalate, return, draft the reply and ask for extensions from here (one-click accept inline, the
-rest on the petition page); 执法 petitions the unit cooperates on are listed separately, read-only.
+rest on the petition page); 执法 petitions the unit cooperates on are listed separately, read-only. Above them, the
+unit's unread reminders (a petition turning yellow), from `admin_web.views.alerts`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from admin_web.auth import role_required, staff
 from admin_web.blueprint import admin
 from admin_web.navigation import nav_item
 from admin_web.rendering import live_lights
+from admin_web.views.alerts import open_alerts
 from admin_web.views.forms import CHOICES, action_forms
 from models import Petition, petition_cooperating_unit, utcnow
 from models.enums import Light, PetitionState, Role
@@ -63,6 +65,7 @@ def workbench() -> ResponseReturnValue:
         lights=lights,
         choices=CHOICES,
         next_url=url_for("admin.workbench"),
+        alerts=open_alerts(session, user),
     )
 
 

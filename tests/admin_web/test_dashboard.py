@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
+from admin_web.dashboard import running_lights
 from models import Evaluation, Petition, Reply, Unit, User
 from models.enums import DeptType, Light, PetitionState, ReplyState, Resolution, Satisfaction
 from tests.admin_web import f2_support
 from tests.admin_web.f2_support import World
 from tests.factories import MONDAY_10AM, make_petition
+from workflow.calendar import load_calendar
 
 # The shared fixtures (tests/admin_web/conftest.py belongs to the admin site's own tests).
 site, world = f2_support.site, f2_support.world
@@ -124,13 +128,10 @@ def test_lights_overdue_hot_issues_and_acceptance(world: World, login_as: Login)
         (Light.YELLOW, now + dt.timedelta(hours=3)),
         (Light.BLUE, now + dt.timedelta(days=4)),
     ):
-        p = make_petition(world.session, now=now - dt.timedelta(days=1), suggestion=SUGGESTION)
-        p.state, p.light, p.deadline, p.accepted_at = (
-            PetitionState.HANDLING,
-            light,
-            deadline,
-            now - dt.timedelta(days=1),
-        )
+        # Accepted a day before now or before the deadline, whichever is earlier: a deadline follows acceptance.
+        accepted = min(now, deadline) - dt.timedelta(days=1)
+        p = make_petition(world.session, now=accepted, suggestion=SUGGESTION)
+        p.state, p.light, p.deadline, p.accepted_at = PetitionState.HANDLING, light, deadline, accepted
         p.current_unit_id = world.urban.id
         p.dept_type, p.suggestion_accepted = DeptType.URBAN_MGMT, light != Light.BLUE
     # Another district's red light is not the 市南区 dispatcher's business.
@@ -152,3 +153,71 @@ def test_lights_overdue_hot_issues_and_acceptance(world: World, login_as: Login)
     assert "城市管理/综合执法" in hot and "4 件" in hot and "烧烤 4" in hot
     acceptance = _section(page, "acceptance")
     assert "75.00%" in acceptance and "4 件中，3 件" in acceptance
+
+
+def _running(
+    world: World, district: str, stored: Light | None, accepted: dt.datetime, deadline: dt.datetime
+) -> Petition:
+    """A petition handled by the district's urban bureau, with the light the scheduler last stored (maybe stale)."""
+    p = make_petition(world.session, district_code=district, now=accepted)
+    p.state, p.light, p.accepted_at, p.deadline = PetitionState.HANDLING, stored, accepted, deadline
+    p.current_unit_id = (world.urban if district == "shinan" else world.laoshan_urban).id
+    return p
+
+
+def test_light_counts_are_computed_now_and_agree_with_the_overdue_list(world: World, login_as: Login):
+    # The stored lights are stale on purpose (the job runs every few minutes): the page must not trust them.
+    now = dt.datetime.now(dt.UTC)
+    month, hour = dt.timedelta(days=30), dt.timedelta(hours=1)
+    overdue_stored_blue = _running(world, "shinan", Light.BLUE, now - month, now - hour)
+    overdue_never_lit = _running(world, "shinan", None, now - month, now - 2 * hour)
+    _running(world, "shinan", Light.BLUE, now - month, now + hour)  # yellow now: little of a month left
+    in_time_stored_red = _running(world, "shinan", Light.RED, now - hour, now + month)
+    laoshan_overdue = _running(world, "laoshan", Light.YELLOW, now - month, now - hour)
+    closed = _running(world, "shinan", Light.RED, now - month, now - month / 2)
+    closed.state, closed.closed_at = PetitionState.CLOSED, now - month / 2
+    world.session.commit()
+
+    page = login_as(world.users["dispatcher"]).get("/admin/dashboard/").get_data(as_text=True)
+    lights, warnings = _section(page, "lights"), _section(page, "warnings")
+    assert "红灯 2" in lights and "黄灯 1" in lights and "蓝灯 1" in lights
+    assert "2 件诉求已超期" in warnings
+    assert overdue_stored_blue.number in warnings and overdue_never_lit.number in warnings
+    assert in_time_stored_red.number not in warnings and closed.number not in warnings
+    # The longest overdue first.
+    assert warnings.index(overdue_never_lit.number) < warnings.index(overdue_stored_blue.number)
+
+    page = login_as(world.users["leader"]).get("/admin/dashboard/").get_data(as_text=True)
+    lights, warnings = _section(page, "lights"), _section(page, "warnings")
+    assert "红灯 3" in lights and "3 件诉求已超期" in warnings and laoshan_overdue.number in warnings
+    laoshan_row = lights[lights.index("<td>崂山区</td>") :].split("</tr>")[0]
+    assert laoshan_row == "<td>崂山区</td><td>1</td><td>0</td><td>0</td>"
+
+
+def test_the_lights_take_one_query_for_the_petitions(world: World):
+    now = dt.datetime.now(dt.UTC)
+    month = dt.timedelta(days=30)
+    for district in ("shinan", "shinan", "laoshan"):
+        _running(world, district, None, now - month, now - month / 3)
+    world.session.commit()
+    calendar = load_calendar(world.session)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = world.session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        world.session.expire_all()
+        lit = running_lights(world.session, None, now, calendar, 0.34)
+        # What the page reads of each overdue petition comes with that one query.
+        shown = [(p.number, p.current_unit.name, p.deadline) for p in lit.overdue if p.current_unit]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(statements) == 1, statements
+    assert len(shown) == lit.overdue_total == 3
+    assert lit.counts == {
+        "shinan": {Light.RED: 2, Light.YELLOW: 0, Light.BLUE: 0},
+        "laoshan": {Light.RED: 1, Light.YELLOW: 0, Light.BLUE: 0},
+    }

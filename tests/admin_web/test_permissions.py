@@ -29,7 +29,7 @@ from werkzeug.routing import Rule
 
 from admin_web.api.tokens import issue_token
 from admin_web.auth import login_id
-from models import Notification, Petition, User, utcnow
+from models import Notification, Petition, StaffAlert, User, utcnow
 from models.enums import NotificationState, Role
 from tests.admin_web import f2_support
 from tests.admin_web.f2_support import FakeWechatServer, World
@@ -79,6 +79,8 @@ class Context:
 
     world: World
     serial: itertools.count = field(default_factory=lambda: itertools.count(1))
+    # Who is about to ask, for resources addressed to a role (an alert) rather than to a district.
+    role: Role | None = None
 
     def assigned_petition(self, own: bool) -> Petition:
         """A petition dispatched to a district's urban management bureau (待签收), visible to that unit."""
@@ -123,6 +125,30 @@ class Context:
         )
         self.world.session.add(row)
         self.world.session.commit()
+        return row
+
+    def alert(self, own: bool) -> StaffAlert:
+        """An unread alert addressed to the asking role in its own district, or the same in the other district: a
+        unit's yellow reminder, a platform's red alert, a district's daily summary (roles with no alerts get one)."""
+        w = self.world
+        district = "shinan" if own else "laoshan"
+        row = StaffAlert(
+            kind="red",
+            audience="platform",
+            district_code=district,
+            title="提醒",
+            dedupe_key=f"perm-{next(self.serial)}",
+        )
+        if self.role in UNIT_STAFF:
+            row.kind, row.audience, row.unit_id = "yellow", "unit", (w.urban if own else w.laoshan_urban).id
+        elif self.role == Role.DISPATCHER:
+            row.unit_id = (w.platform if own else w.laoshan_platform).id
+        elif self.role == Role.CITY_DISPATCHER:
+            row.unit_id = w.city_platform.id
+        else:
+            row.kind, row.audience = "daily_summary", "district_manager"
+        w.session.add(row)
+        w.session.commit()
         return row
 
 
@@ -185,6 +211,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("admin.search", "GET"): Access(ALL),
     ("admin.search_csv", "GET"): Access(ALL),
     ("admin.petition_page", "GET"): Access(ALL, args=_number),
+    ("admin.mark_alert_read", "POST"): Access(
+        UNIT_STAFF | {Role.DISPATCHER, Role.CITY_DISPATCHER, Role.DISTRICT_MANAGER},
+        args=lambda ctx, own: {"alert_id": ctx.alert(own).id},
+    ),
     ("admin.perform_action", "POST"): Access(
         ALL, acts=frozenset({Role.HANDLER}), args=_accept, form={"expected_state": "assigned"}
     ),
@@ -333,6 +363,7 @@ def test_permission_matrix(site: Flask, world: World, fake_wechat: FakeWechatSer
     failures = []
     for role, own in itertools.product([None, *ACTORS], (True, False) if access.scoped else (True,)):
         client, headers = _signed_in(site, world, role)
+        ctx.role = role
         values = access.args(ctx, own) if access.args else {}
         path_values = {k: v for k, v in values.items() if k in rule.arguments}
         query = {k: v for k, v in values.items() if k not in rule.arguments}

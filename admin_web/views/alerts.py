@@ -1,0 +1,112 @@
+"""Staff alerts (提醒) on the admin site: what the scheduler writes as `StaffAlert` rows (`workflow.jobs`) — the
+yellow-light reminder to the handling unit, the red-light alert to its platform, the daily summary for district
+managers — shown to the people they are addressed to, each with a button to mark it read.
+
+Who reads which alert:
+
+* unit staff (承办人, 承办单位科室负责人): the alerts addressed to their unit;
+* a district dispatcher (区平台调度): those addressed to the district's platform unit — red lights, and yellow ones
+  for petitions no unit holds yet;
+* the city dispatcher (市级平台调度): those addressed to the city platform (petitions handled at city level);
+* a district manager (区平台管理员): the district's daily summaries.
+
+No other role is the audience of any alert. An alert outside the reader's scope answers 404, like a petition
+outside the scope, so alert ids cannot be probed. Being read is shared by everyone the alert is addressed to (one
+``read_at``); the audit log says who marked it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import ColumnElement, false, func, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from admin_web.audit import audit
+from admin_web.auth import role_required, safe_next, staff
+from admin_web.blueprint import admin
+from admin_web.scoping import UNIT_ROLES
+from models import Petition, StaffAlert, Unit, User, utcnow
+from models.enums import Role, UnitLevel
+from qingsu.db import get_session
+
+ALERT_ROLES = frozenset({*UNIT_ROLES, Role.DISPATCHER, Role.CITY_DISPATCHER, Role.DISTRICT_MANAGER})
+# `StaffAlert.audience` of the daily summary (see `workflow.jobs.daily_summary`).
+MANAGER_AUDIENCE = "district_manager"
+DAILY_SUMMARY = "daily_summary"
+ALERTS_SHOWN = 20
+
+
+def alert_scope(user: User) -> ColumnElement[bool]:
+    """A WHERE clause on StaffAlert that admits exactly the alerts addressed to `user` (read or not)."""
+    if not user.active:
+        return false()
+    if user.role in UNIT_ROLES:
+        return StaffAlert.unit_id == user.unit_id if user.unit_id is not None else false()
+    if user.role == Role.DISPATCHER and user.district_code is not None:
+        platform = select(Unit.id).where(
+            Unit.level == UnitLevel.DISTRICT_PLATFORM, Unit.district_code == user.district_code
+        )
+        return StaffAlert.unit_id.in_(platform)
+    if user.role == Role.CITY_DISPATCHER:
+        return StaffAlert.unit_id.in_(select(Unit.id).where(Unit.level == UnitLevel.CITY_PLATFORM))
+    if user.role == Role.DISTRICT_MANAGER and user.district_code is not None:
+        return (StaffAlert.audience == MANAGER_AUDIENCE) & (StaffAlert.district_code == user.district_code)
+    return false()
+
+
+@dataclass(frozen=True)
+class OpenAlerts:
+    """The unread alerts of a reader: how many there are, and the newest of them."""
+
+    total: int
+    items: list[StaffAlert]
+
+
+def open_alerts(
+    session: Session, user: User, kinds: tuple[str, ...] | None = None, limit: int = ALERTS_SHOWN
+) -> OpenAlerts:
+    """`user`'s unread alerts, newest first (at most `limit`), optionally only of the given `kinds`."""
+    condition = [alert_scope(user), StaffAlert.read_at.is_(None)]
+    if kinds is not None:
+        condition.append(StaffAlert.kind.in_(kinds))
+    total = session.scalar(select(func.count(StaffAlert.id)).where(*condition)) or 0
+    if not total:
+        return OpenAlerts(0, [])
+    items = session.scalars(
+        select(StaffAlert)
+        .where(*condition)
+        .options(joinedload(StaffAlert.petition).load_only(Petition.number))
+        .order_by(StaffAlert.created_at.desc(), StaffAlert.id.desc())
+        .limit(limit)
+    )
+    return OpenAlerts(total, list(items))
+
+
+@admin.post("/alerts/<int:alert_id>/read")
+@role_required(*ALERT_ROLES)
+def mark_alert_read(alert_id: int) -> ResponseReturnValue:
+    """Mark an alert addressed to the signed-in user read, then go back to the page it was shown on.
+
+    404 for an alert that does not exist or is addressed to someone else; marking a read alert again changes
+    nothing (the first reader's time stays).
+    """
+    user = staff()
+    session = get_session()
+    alert = session.scalars(select(StaffAlert).where(StaffAlert.id == alert_id, alert_scope(user))).first()
+    if alert is None:
+        abort(404)
+    # A conditional UPDATE, so two colleagues clicking at once record one reading (and one audit row), not two.
+    marked = session.execute(
+        update(StaffAlert)
+        .where(StaffAlert.id == alert.id, StaffAlert.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if marked.rowcount:
+        audit(session, user, "alert_read", f"alert:{alert.id}", alert.title)
+    session.commit()
+    flash("提醒已标记为已读", "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("admin.home"))
