@@ -26,10 +26,10 @@ from admin_web.navigation import nav_item
 from admin_web.scoping import CITY_WIDE_ROLES
 from admin_web.views.alerts import DAILY_SUMMARY, open_alerts
 from models import District, Petition, Unit, User, utcnow
-from models.enums import DeptType, Light, PetitionKind, PetitionState, Role
+from models.enums import DeptType, Light, PetitionKind, Role
 from qingsu.db import get_session
 from workflow.calendar import WorkingCalendar, load_calendar
-from workflow.lights import petition_light
+from workflow.lights import CLOCK_RUNNING, petition_light
 from workflow.rates import ALL, Rate, on_time_rates, resolution_rates, satisfaction_rates
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/admin/dashboard")
@@ -40,16 +40,6 @@ DASHBOARD_ROLES = (
     Role.CITY_MANAGER,
     Role.DISPATCHER,
     Role.DISTRICT_MANAGER,
-)
-# Petitions whose time limit is running: accepted and not yet answered, closed or rejected.
-RUNNING_STATES = (
-    PetitionState.PENDING_DISPATCH,
-    PetitionState.AT_CITY,
-    PetitionState.ASSIGNED,
-    PetitionState.HANDLING,
-    PetitionState.UNIT_REVIEW,
-    PetitionState.CITY_REVIEW,
-    PetitionState.PLATFORM_REVIEW,
 )
 HOT_WINDOW = dt.timedelta(days=7)
 HOT_DEPARTMENTS = 8
@@ -158,7 +148,7 @@ def running_lights(
     query = (
         select(Petition)
         .where(
-            Petition.state.in_(RUNNING_STATES),
+            Petition.state.in_(CLOCK_RUNNING),
             Petition.accepted_at.is_not(None),
             Petition.deadline.is_not(None),
             Petition.closed_at.is_(None),

@@ -41,23 +41,13 @@ from models import (
 from models.enums import Light, NotificationState, PetitionState, RequestState, UnitLevel
 from qingsu.db import session_scope
 from workflow.calendar import load_calendar
-from workflow.lights import light_for
+from workflow.lights import CLOCK_RUNNING, light_for
 from workflow.messages import format_deadline
 from workflow.notify import enqueue
 from workflow.outbox import DeliveryReport, deliver_due
 
 log = logging.getLogger(__name__)
 
-# The states in which a petition's working time runs and its light means something.
-CLOCK_RUNNING = (
-    PetitionState.PENDING_DISPATCH,
-    PetitionState.AT_CITY,
-    PetitionState.ASSIGNED,
-    PetitionState.HANDLING,
-    PetitionState.UNIT_REVIEW,
-    PetitionState.CITY_REVIEW,
-    PetitionState.PLATFORM_REVIEW,
-)
 IDLE_FLOW = "idle"
 
 

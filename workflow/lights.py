@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from models.enums import Light
+from models.enums import Light, PetitionState
 from models.petition import Petition
 from workflow.calendar import WorkingCalendar, require_aware
 from workflow.deadlines import is_overdue, working_time_left
 
-
+# The states in which a petition's working time runs and its light means something: from intake until the reply
+# reaches the citizen.
+CLOCK_RUNNING: tuple[PetitionState, ...] = (
+    PetitionState.PENDING_DISPATCH,
+    PetitionState.AT_CITY,
+    PetitionState.ASSIGNED,
+    PetitionState.HANDLING,
+    PetitionState.UNIT_REVIEW,
+    PetitionState.CITY_REVIEW,
+    PetitionState.PLATFORM_REVIEW,
+)
 def light_for(
     now: dt.datetime,
     accepted_at: dt.datetime,
