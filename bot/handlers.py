@@ -23,9 +23,8 @@ from wechatpy.messages import BaseMessage
 
 from bot import texts
 from bot.conversation import Dialog
-from classifier.lifecycle import get_suggester, model_path
+from classifier import suggest_if_trained
 from classifier.screening import screen
-from classifier.suggest import Suggestion
 from models import Citizen, District, WechatAccount
 
 log = logging.getLogger(__name__)
@@ -75,24 +74,9 @@ class Inbound:
             idle_minutes=int(settings["conversation_idle_minutes"]),
             timezone=self.app.config["CALENDAR"]["timezone"],
             screen=lambda content: screen(content, self.account.district_code),
-            suggest=self._suggestion,
+            # Never trains: WeChat gives up after 5 seconds (see suggest_if_trained).
+            suggest=lambda content: suggest_if_trained(content, self.account.district_code, self.app),
         )
-
-    def _suggestion(self, content: str) -> Suggestion | None:
-        """The classifier's suggestion, or None while no model has been trained.
-
-        Training the default model takes far longer than WeChat's 5 seconds, so the webhook never does it: the
-        petition goes in without a suggestion and the dispatcher classifies it by hand.
-        """
-        path = model_path(self.app)
-        if not path.exists():
-            log.warning(
-                "no classifier model at %s: petition submitted without a suggestion "
-                "(run `qingsu classifier train`)",
-                path,
-            )
-            return None
-        return get_suggester(self.app).suggest(content, self.account.district_code)
 
 
 def _citizen_for(session: Session, district_code: str, openid: str, now: dt.datetime) -> Citizen:

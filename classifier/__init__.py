@@ -2,7 +2,8 @@
 
 jieba + scikit-learn, trained on the corpus shipped in `classifier/data/` (and, with `qingsu classifier train
 --from-db`, on dispatchers' confirmed routings). `screen()` is the rules-only admissibility check the chat bot runs
-on every description; `get_suggester().suggest()` is the full suggestion stored on each petition.
+on every description; `suggest_if_trained()` is the full suggestion stored on each petition taken in during a
+request (it never trains), `get_suggester()` the model for the CLI and jobs (it trains the default if missing).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from flask import Flask
 
 from classifier.errors import ClassifierError, DataError, ModelError
-from classifier.lifecycle import get_suggester
+from classifier.lifecycle import get_suggester, suggest_if_trained
 from classifier.screening import Screening, screen
 from classifier.stats import acceptance_stats
 from classifier.suggest import Suggester, Suggestion
@@ -26,6 +27,7 @@ __all__ = [
     "get_suggester",
     "init_app",
     "screen",
+    "suggest_if_trained",
 ]
 
 

@@ -1,9 +1,11 @@
-"""Where the model lives: loading it once per process, training the default on first use, dispatchers' feedback."""
+"""Where the model lives: loading it once per process, training the default on first use outside requests,
+suggestions inside requests without ever training, dispatchers' feedback."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 from classifier.corpus import Example, load_corpus
 from classifier.errors import ModelError
 from classifier.model import SuggestionModel, load, read_metadata, train
-from classifier.suggest import Suggester
+from classifier.suggest import Suggester, Suggestion
 from models import Petition
 from models.enums import InadmissibleCode, PetitionKind, PetitionState
 
@@ -44,38 +46,43 @@ def train_default(path: Path) -> SuggestionModel:
     return model
 
 
+def _remember(path: Path, model: SuggestionModel) -> Suggester:
+    _loaded.clear()
+    suggester = Suggester(model)
+    _loaded[(path, path.stat().st_mtime_ns)] = suggester
+    return suggester
+
+
+def _load_trained(path: Path) -> Suggester:
+    """The model at `path`, from the process cache while the file is unchanged; never trains.
+
+    :raises FileNotFoundError: no model file. :raises ModelError: the file cannot be used.
+    """
+    cached = _loaded.get((path, path.stat().st_mtime_ns))
+    return cached if cached is not None else _remember(path, load(path))
+
+
 def _load_or_train(path: Path) -> Suggester:
     if not path.exists():
         log.info("no classifier model at %s; training the default model from the shipped corpus", path)
         train_default(path)
-    key = (path, path.stat().st_mtime_ns)
-    if key not in _loaded:
-        try:
-            model = load(path)
-        except ModelError as exc:
-            # A default model is ours to rebuild (e.g. after a scikit-learn upgrade); a model trained on purpose
-            # (custom data, dispatchers' feedback) must not be silently replaced.
-            if not _is_default(path):
-                raise
-            log.warning("%s; retraining the default model", exc)
-            model = train_default(path)
-            key = (path, path.stat().st_mtime_ns)
-        _loaded.clear()
-        _loaded[key] = Suggester(model)
-    return _loaded[key]
+    try:
+        return _load_trained(path)
+    except ModelError as exc:
+        # A default model is ours to rebuild (e.g. after a scikit-learn upgrade); a model trained on purpose
+        # (custom data, dispatchers' feedback) must not be silently replaced.
+        if not _is_default(path):
+            raise
+        log.warning("%s; retraining the default model", exc)
+        return _remember(path, train_default(path))
 
 
 def _is_default(path: Path) -> bool:
     return read_metadata(path).get("source") == DEFAULT_SOURCE
 
 
-def get_suggester(app: Flask | None = None) -> Suggester:
-    """The app's suggester, loaded once per process; trains and saves the default model if the file is missing.
-
-    :raises ModelError: the model file exists but cannot be used and was not a default model.
-    :raises DataError: the model is missing and the shipped corpus cannot be trained on.
-    """
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+def _app_suggester(app: Flask, make: Callable[[Path], Suggester]) -> Suggester:
+    """The app's cached suggester while its model file is unchanged, else the one `make` gives for the file."""
     path = model_path(app)
     with _lock:
         cached = app.extensions.get(EXTENSION_KEY)
@@ -86,9 +93,46 @@ def get_suggester(app: Flask | None = None) -> Suggester:
             and cached[1] == path.stat().st_mtime_ns
         ):
             return cached[2]
-        suggester = _load_or_train(path)
+        suggester = make(path)
         app.extensions[EXTENSION_KEY] = (path, path.stat().st_mtime_ns, suggester)
         return suggester
+
+
+def get_suggester(app: Flask | None = None) -> Suggester:
+    """The app's suggester, loaded once per process; trains and saves the default model if the file is missing.
+
+    For the CLI and jobs: training takes far longer than a request may, so requests call `suggest_if_trained`.
+
+    :raises ModelError: the model file exists but cannot be used and was not a default model.
+    :raises DataError: the model is missing and the shipped corpus cannot be trained on.
+    """
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return _app_suggester(app, _load_or_train)
+
+
+def suggest_if_trained(text: str, district_code: str | None = None, app: Flask | None = None) -> Suggestion | None:
+    """The classifier's suggestion for a petition taken in during a request, or None when there is no usable model.
+
+    Never trains: training the default model takes far longer than a request may (WeChat gives up after 5 seconds),
+    so without a model, or with a model file that cannot be read (ModelError, logged as an error), the petition goes
+    in unsuggested and the dispatcher classifies it by hand; `qingsu classifier train` makes or repairs the model.
+    Empty text gets None. The model is loaded once per process, like `get_suggester`'s.
+    """
+    if not text.strip():
+        return None
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        suggester = _app_suggester(app, _load_trained)
+    except FileNotFoundError:
+        log.warning(
+            "no classifier model at %s: petition taken in without a suggestion (run `qingsu classifier train`)",
+            model_path(app),
+        )
+        return None
+    except ModelError as exc:
+        log.error("%s: petition taken in without a suggestion (run `qingsu classifier train`)", exc)
+        return None
+    return suggester.suggest(text, district_code)
 
 
 def confirmed_examples(session: Session) -> list[Example]:

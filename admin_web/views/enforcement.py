@@ -3,25 +3,19 @@ joint enforcement through this form; the platform then names the lead and cooper
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from admin_web.auth import role_required, staff
 from admin_web.blueprint import admin
 from admin_web.errors import render_error
 from admin_web.navigation import nav_item
-from classifier import ClassifierError, get_suggester
-from classifier.lifecycle import model_path
+from classifier import suggest_if_trained
 from models import utcnow
 from models.enums import Channel, PetitionKind, Role, UnitLevel
 from qingsu.db import get_session
 from workflow.errors import InvalidInput
 from workflow.intake import submit_petition
-
-log = logging.getLogger(__name__)
 
 ORIGIN_LEVELS = (UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)
 FIELDS = ("content", "location", "contact_name", "contact_phone")
@@ -39,6 +33,7 @@ def new_enforcement() -> ResponseReturnValue:
     error: InvalidInput | None = None
     if request.method == "POST":
         session = get_session()
+        suggestion = suggest_if_trained(values["content"], unit.district_code)
         try:
             petition = submit_petition(
                 session,
@@ -52,7 +47,7 @@ def new_enforcement() -> ResponseReturnValue:
                 channel=Channel.STAFF,
                 origin_unit=unit,
                 created_by=user,
-                suggestion=_suggestion(values["content"], unit.district_code),
+                suggestion=None if suggestion is None else suggestion.to_dict(),
             )
         except InvalidInput as invalid:
             session.rollback()
@@ -63,25 +58,6 @@ def new_enforcement() -> ResponseReturnValue:
             return redirect(url_for("admin.petition_page", number=petition.number))
     page = render_template("admin/enforcement.html", unit=unit, v=values, error=error)
     return page, 422 if error else 200
-
-
-def _suggestion(content: str, district_code: str) -> dict[str, Any] | None:
-    """The classifier's suggestion for the dispatcher, or None when there is no usable model.
-
-    Training the default model takes far longer than a page may, so this request never trains one: without a model
-    the petition goes in unsuggested and the dispatcher classifies it by hand.
-    """
-    if not content:
-        return None
-    path = model_path(current_app)
-    if not path.exists():
-        log.warning("no classifier model at %s: 执法 petition taken in without a suggestion", path)
-        return None
-    try:
-        return get_suggester().suggest(content, district_code).to_dict()
-    except ClassifierError:
-        log.exception("no classifier suggestion for a 执法 petition")
-        return None
 
 
 nav_item("admin.new_enforcement", "发起执法诉求", {Role.HANDLER, Role.UNIT_REVIEWER}, order=60)
