@@ -86,10 +86,11 @@ def submit_petition(
 ) -> Petition:
     """Create a petition at the district platform (待研判) with its number and first history row.
 
-    Flushes but does not commit. With `external_id`, intake is idempotent per channel: the petition already
-    created for that id is returned unchanged.
+    Flushes but does not commit. `external_id` is the sending system's id, unique per channel; for idempotent
+    intake from another channel call `take_in`, which tells a new petition from a repeat.
 
     :raises InvalidInput: empty or oversized content, unknown district, a 执法 petition without an originating unit.
+    :raises IntegrityError: a petition with this channel and `external_id` exists already.
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
@@ -104,12 +105,6 @@ def submit_petition(
         raise InvalidInput("执法诉求须由镇(街道)或部门(单位)提出", "origin_unit")
     if origin_unit is not None and origin_unit.level not in (UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT):
         raise InvalidInput("执法诉求只能由镇(街道)或区(市)部门提出", "origin_unit")
-    if external_id is not None:
-        existing = session.scalars(
-            select(Petition).where(Petition.channel == channel, Petition.external_id == external_id)
-        ).first()
-        if existing is not None:
-            return existing
 
     platform = routing.district_platform(session, district_code)
     petition = Petition(
@@ -161,3 +156,29 @@ def submit_petition(
     session.add(petition)
     session.flush()
     return petition
+
+
+def take_in(
+    session: Session, *, channel: Channel, external_id: str, **fields: Any
+) -> tuple[Petition, bool]:
+    """Idempotent intake from another channel: `(petition, True)` when this call created it, `(petition, False)`
+    when the channel's `external_id` was taken in before; a repeat is returned unchanged. `fields` are
+    `submit_petition`'s. Flushes but does not commit.
+
+    A concurrent repeat (the hotline retries at once on a timeout) can commit between the look-up and the insert;
+    the unique (channel, external_id) constraint then refuses this insert, and the caller, which owns the
+    transaction, rolls back and calls again to get the repeat's answer.
+
+    :raises InvalidInput: as `submit_petition`, for a new petition.
+    :raises IntegrityError: a concurrent call took the same `external_id` in first.
+    """
+    existing = _by_external_id(session, channel, external_id)
+    if existing is not None:
+        return existing, False
+    return submit_petition(session, channel=channel, external_id=external_id, **fields), True
+
+
+def _by_external_id(session: Session, channel: Channel, external_id: str) -> Petition | None:
+    return session.scalars(
+        select(Petition).where(Petition.channel == channel, Petition.external_id == external_id)
+    ).first()

@@ -22,12 +22,13 @@ from admin_web.api.blueprint import api, api_user, json_body
 from admin_web.api.errors import ApiError
 from admin_web.api.serialize import petition_detail, petition_summary
 from admin_web.scoping import can_see, petition_or_404, scoped_petitions
+from classifier import suggest_if_trained
 from models import Petition, User, utcnow
 from models.enums import Channel, Light, PetitionKind, PetitionState, Role
 from qingsu.db import get_session
 from workflow.engine import TRANSITIONS, perform, why_not
 from workflow.errors import TransitionRefused
-from workflow.intake import submit_petition
+from workflow.intake import take_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_PER_PAGE = 20
@@ -248,12 +249,6 @@ def _intake_values(body: dict[str, Any], user: User) -> dict[str, Any]:
     }
 
 
-def _existing(session: Session, channel: Channel, external_id: str) -> Petition | None:
-    return session.scalars(
-        select(Petition).where(Petition.channel == channel, Petition.external_id == external_id)
-    ).first()
-
-
 def _repeat(session: Session, petition: Petition, user: User) -> ResponseReturnValue:
     # The same external id from a caller who neither entered the first petition nor may see it must not reveal it.
     # (A community worker's petition goes to the district platform, out of the worker's scope, yet is theirs.)
@@ -274,22 +269,26 @@ def create_petition() -> ResponseReturnValue:
         raise ApiError(403, "forbidden", f"「{user.role.label}」不能通过接口录入诉求")
     values = _intake_values(json_body(), user)
     session = get_session()
-    existing = _existing(session, channel, values["external_id"])
-    if existing is not None:
-        return _repeat(session, existing, user)
     origin_unit = user.unit if values["kind"] == PetitionKind.ENFORCEMENT else None
+    # Computed for a repeat too (about a millisecond): whether this is a repeat is only known inside `take_in`.
+    suggestion = suggest_if_trained(values["content"], values["district_code"])
+    fields = {
+        "now": utcnow(),
+        "channel": channel,
+        "created_by": user,
+        "origin_unit": origin_unit,
+        "suggestion": None if suggestion is None else suggestion.to_dict(),
+        **values,
+    }
     try:
-        petition = submit_petition(
-            session, now=utcnow(), channel=channel, created_by=user, origin_unit=origin_unit, **values
-        )
-        session.commit()
+        petition, created = take_in(session, **fields)
     except IntegrityError:
-        # Another request with the same external id won the race: answer with its petition.
+        # A concurrent repeat committed the same external id first: after the rollback its petition is found.
         session.rollback()
-        existing = _existing(session, channel, values["external_id"])
-        if existing is None:
-            raise
-        return _repeat(session, existing, user)
+        petition, created = take_in(session, **fields)
+    session.commit()
+    if not created:
+        return _repeat(session, petition, user)
     response = jsonify(petition_detail(session, petition, user))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_petition", number=petition.number)

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from admin_web.api.tokens import hash_token, issue_token
 from admin_web.passwords import hash_password
+from classifier import get_suggester
+from classifier.model import metadata_path
 from models import ApiToken, AuditLog, Petition, utcnow
 from models.enums import Channel, Complexity, DeptType, Nature, PetitionKind, PetitionState
 from tests.admin_web import f2_support
@@ -423,6 +429,49 @@ def test_hotline_intake_is_idempotent_by_external_id(world: World, api_client: F
     assert world.session.scalars(select(Petition)).all() == [
         world.session.scalars(select(Petition).where(Petition.number == number)).one()
     ]
+
+
+def test_hotline_intake_stores_the_classifiers_suggestion(
+    world: World, api_client: FlaskClient, trained_classifier: Path
+):
+    headers = world.token("hotline")
+    created = api_client.post("/api/v1/petitions", headers=headers, json=HOTLINE_BODY)
+    assert created.status_code == 201, created.get_json()
+    expected = get_suggester().suggest(HOTLINE_BODY["content"], "shinan").to_dict()
+    assert created.get_json()["suggestion"] == expected
+    petition = world.session.scalars(select(Petition)).one()
+    assert petition.suggestion == expected and expected["departments"]
+    # A repeat returns the petition as it was taken in.
+    again = api_client.post("/api/v1/petitions", headers=headers, json={**HOTLINE_BODY, "content": "暖气不热"})
+    assert again.status_code == 200 and again.get_json()["suggestion"] == expected
+
+
+def test_without_a_model_hotline_intake_goes_in_unsuggested(
+    world: World, api_client: FlaskClient, site: Flask, tmp_path: Path
+):
+    missing = tmp_path / "not-trained-yet.joblib"
+    site.config["CLASSIFIER"]["model_path"] = str(missing)
+    created = api_client.post("/api/v1/petitions", headers=world.token("hotline"), json=HOTLINE_BODY)
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["suggestion"] is None
+    assert world.session.scalars(select(Petition.suggestion)).one() is None
+    assert not missing.exists()  # a request never trains
+
+
+def test_a_damaged_model_does_not_stop_hotline_intake(
+    world: World, api_client: FlaskClient, site: Flask, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    damaged = tmp_path / "classifier.joblib"
+    damaged.write_bytes(b"damaged")
+    # Marked as a default model: the kind `get_suggester` would retrain, which a request must not.
+    metadata_path(damaged).write_text(json.dumps({"source": "default"}), encoding="utf-8")
+    site.config["CLASSIFIER"]["model_path"] = str(damaged)
+    with caplog.at_level(logging.ERROR, logger="classifier.lifecycle"):
+        created = api_client.post("/api/v1/petitions", headers=world.token("hotline"), json=HOTLINE_BODY)
+    assert created.status_code == 201, created.get_json()
+    assert world.session.scalars(select(Petition.suggestion)).one() is None
+    assert damaged.read_bytes() == b"damaged"
+    assert any(str(damaged) in record.getMessage() for record in caplog.records if record.levelno == logging.ERROR)
 
 
 def test_work_app_intake_is_for_the_callers_own_district(world: World, api_client: FlaskClient):
