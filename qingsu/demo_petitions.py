@@ -83,6 +83,7 @@ def dispatch(
     day: int, clock: str, unit: UnitRef, dept: DeptType, nature: str | None = "complaint",
     complexity: str = "simple", kind: str | None = None, cooperating: Sequence[DeptType] = (),
 ) -> Step:
+    """分拨 by the district dispatcher, with the classification the dispatcher confirms."""
     params: dict[str, Any] = {"unit_id": unit, "dept_type": dept.value, "nature": nature, "complexity": complexity}
     if kind is not None:
         params["kind"] = kind
@@ -92,21 +93,25 @@ def dispatch(
 
 
 def to_city(day: int, clock: str, dept: DeptType, note: str, complexity: str = "complex") -> Step:
+    """流转市级平台 by the district dispatcher, with the reason."""
     return Step(day, clock, "send_to_city", "dispatcher",
                 {"dept_type": dept.value, "nature": "complaint", "complexity": complexity, "note": note})
 
 
 def reply(day: int, clock: str, actor: str, result: str, basis: str, person: str, phone: str) -> Step:
+    """提交答复 by a handler (the petitioner's details are filled in from the petition when it runs)."""
     return Step(day, clock, "submit_reply", actor,
                 {"result": result, "policy_basis": basis, "responsible_person": person, "contact_phone": phone})
 
 
 def rate(day: int, clock: str, satisfaction: str, resolution: str, comment: str = "") -> Step:
+    """评价 by the petitioner in chat."""
     return Step(day, clock, "evaluate", CITIZEN,
                 {"satisfaction": satisfaction, "resolution": resolution, "comment": comment})
 
 
 def step(day: int, clock: str, action: str, actor: str, **params: Any) -> Step:
+    """Any other action, with its parameters as the admin site's form sends them."""
     return Step(day, clock, action, actor, params)
 
 
