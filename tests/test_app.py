@@ -24,3 +24,9 @@ def test_factory_refuses_to_start_without_a_secret_key():
 
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app({"SECURITY": {"data_key": "k"}})
+
+
+def test_the_bare_address_leads_to_the_admin_site(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.location.endswith("/admin/")

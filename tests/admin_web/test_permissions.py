@@ -51,6 +51,7 @@ COVERED = ("/admin", "/api/v1")
 # citizen chat simulator, and served files. A new route elsewhere fails `test_no_route_escapes_the_matrix`.
 OUTSIDE = {
     "healthz",
+    "root",
     "static",
     "bot.webhook",
     "simulator.page",
