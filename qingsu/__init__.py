@@ -51,7 +51,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     admin_web.init_app(app)
     if app.config["DEMO"]:
         from bot.fake_api import FakeWechat, mount_fake
+        from qingsu.demo_templates import register_demo_templates
 
-        # The demo's WeChat API: every message a citizen would receive is shown at /fake-wechat/_fake/inbox.
-        mount_fake(app, FakeWechat())
+        # The demo's WeChat API: every message a citizen would receive is shown at /fake-wechat/_fake/inbox. It
+        # knows the demo accounts' templates (the ones seed-demo configures), so it checks values as WeChat does.
+        fake = FakeWechat()
+        register_demo_templates(fake, (account["appid"] for account in app.config.get("ACCOUNTS", [])))
+        mount_fake(app, fake)
     return app

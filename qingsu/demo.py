@@ -1,8 +1,9 @@
 """`qingsu seed-demo`: the ten districts with real streets and communities, every department, the city platform,
 demo users for every role and the demo WeChat accounts from the configuration. Idempotent: run it as often as you like.
 
-Reference data (districts, platform units, departments) is created in any mode; demo users, and demo petitions
-(`qingsu.demo_petitions`, into a database that has none), only in demo mode.
+Reference data (districts, platform units, departments) is created in any mode; demo users, the accounts' template
+messages (`qingsu.demo_templates`, never overwriting a manager's edits) and demo petitions (`qingsu.demo_petitions`,
+into a database that has none) only in demo mode.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from models.district import CITY_PLATFORM_NAME, TEN_DISTRICTS
 from models.enums import DeptType, Role, UnitLevel
 from qingsu.db import get_session
 from qingsu.demo_petitions import seed_demo_petitions
+from qingsu.demo_templates import seed_demo_templates
 from workflow.jobs import recompute_lights
 
 DEMO_PASSWORD = "qingsu-demo"
@@ -166,10 +168,11 @@ def seed_demo_command() -> None:
     seed_reference_data(session)
     created = seed_accounts(session, current_app.config["ACCOUNTS"])
     users: list[tuple[str, str]] = []
-    petitions = 0
+    petitions = templates = 0
     now = utcnow()
     if current_app.config["DEMO"]:
         users = seed_demo_users(session)
+        templates = seed_demo_templates(session)
         petitions = seed_demo_petitions(current_app, session, now)
     session.commit()
     if petitions:
@@ -178,6 +181,7 @@ def seed_demo_command() -> None:
     click.echo(f"districts, units and city platform ready; {created} WeChat account(s) added")
     if users:
         click.echo(f"demo users (password {DEMO_PASSWORD}): " + ", ".join(u for u, _ in users[:6]) + ", …")
+        click.echo(f"{templates} template message setting(s) added")
         click.echo(f"{petitions} demo petition(s) added" if petitions else "petitions exist: no demo petitions added")
     else:
         click.echo("not in demo mode: no demo users created")

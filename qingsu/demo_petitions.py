@@ -390,9 +390,8 @@ class _Clock:
 class _Cast:
     """The demo users and citizens the scripts name, looked up once."""
 
-    def __init__(self, session: Session, now: dt.datetime) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
-        self.now = now
         self._users: dict[str, User] = {}
 
     def user(self, district: str, name: str) -> User:
@@ -425,10 +424,6 @@ class _Cast:
         citizen.name = who.name
         citizen.phone = who.phone
         citizen.credit_code = who.credit_code
-        # As if each demo citizen had just written to the account: the demo configures no template messages, so
-        # only this opens the customer-service channel through which the outbox delivers the seeded history's
-        # notifications to the fake WeChat API (instead of dead-lettering them as undeliverable).
-        citizen.last_message_at = self.now
         self.session.flush()
         return citizen
 
@@ -517,7 +512,7 @@ def seed_demo_petitions(app: Flask, session: Session, now: dt.datetime) -> int:
         return 0
     calendar = load_calendar(session, app.config["CALENDAR"]["timezone"])
     clock = _Clock(calendar, now)
-    cast = _Cast(session, now)
+    cast = _Cast(session)
     suggest = suggester_if_trained(app)
     for script in SCRIPTS:
         _run(cast, clock, script, suggest)

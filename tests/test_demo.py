@@ -68,3 +68,36 @@ def test_wechat_secrets_are_encrypted_at_rest(app, runner, db_session):
 
     raw = db_session.execute(text("SELECT token, secret FROM wechat_account WHERE district_code='shinan'")).one()
     assert "shinantoken" not in raw.token and "shinan-demo-secret" not in raw.secret
+
+
+def test_seed_demo_configures_every_accounts_template_messages_once_and_keeps_managers_edits(app, runner, db_session):
+    from models import NotificationTemplate
+    from qingsu.demo_templates import DEMO_TEMPLATE_FIELDS
+    from workflow.notify import EVENTS
+
+    assert set(DEMO_TEMPLATE_FIELDS) == set(EVENTS)
+    result = runner.invoke(args=["seed-demo"])
+    assert "100 template message setting(s) added" in result.output
+    s = db_session
+    assert count(s, NotificationTemplate) == 10 * len(EVENTS)
+    edited = s.scalars(select(NotificationTemplate).where(
+        NotificationTemplate.district_code == "shinan", NotificationTemplate.event == "replied")).one()
+    edited.template_id, edited.enabled = "managers-own-template", False
+    s.delete(s.scalars(select(NotificationTemplate).where(
+        NotificationTemplate.district_code == "laixi", NotificationTemplate.event == "closed")).one())
+    s.commit()
+
+    result = runner.invoke(args=["seed-demo"])
+    assert "1 template message setting(s) added" in result.output
+    s.expire_all()
+    assert count(s, NotificationTemplate) == 10 * len(EVENTS)
+    assert (edited.template_id, edited.enabled) == ("managers-own-template", False)
+    assert "0 template message setting(s) added" in runner.invoke(args=["seed-demo"]).output
+
+
+def test_outside_demo_mode_no_templates_are_configured(app, runner, db_session):
+    from models import NotificationTemplate
+
+    app.config["DEMO"] = False
+    runner.invoke(args=["seed-demo"])
+    assert count(db_session, NotificationTemplate) == 0

@@ -10,14 +10,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.fake_api import create_fake_app
 from classifier.corpus import Example
 from classifier.model import train
 from models import Citizen, Notification, Petition, PetitionEvent, Reply, utcnow
-from models.enums import Light, PetitionKind, PetitionState, ReplyState, UnitLevel
+from models.enums import Light, NotificationState, PetitionKind, PetitionState, ReplyState, UnitLevel
 from qingsu.config import EXAMPLE_CONFIG, load_toml
 from qingsu.demo_petitions import SCRIPTS, working_day_before
 from tests.conftest import make_test_config
 from workflow.calendar import WorkingCalendar, load_calendar
+from workflow.messages import template_data
+from workflow.notify import EVENTS
 from workflow.rates import ALL, on_time_rates, resolution_rates, satisfaction_rates
 
 S = PetitionState
@@ -152,3 +155,65 @@ def test_outside_demo_mode_no_petitions_are_created(app, runner, db_session):
 def test_working_day_before_counts_back_over_weekends_and_holidays(today, n, expected):
     calendar = WorkingCalendar()
     assert working_day_before(calendar, dt.date.fromisoformat(today), n) == dt.date.fromisoformat(expected)
+
+
+# Each event's facts as `workflow.effects` and `workflow.jobs` give them, with values longer than WeChat allows.
+LONG = "小区楼下烧烤摊每天营业到凌晨两点，油烟和噪音严重扰民，多次反映无果，希望有关部门尽快处理"
+EVENT_FACTS: dict[str, dict[str, object]] = {
+    "accepted": {"deadline": "2026-12-15T16:00:00+00:00", "time_limit_days": 15},
+    "rejected": {"code": "not_admissible", "reason": LONG, "advice": LONG, "text": LONG},
+    "assigned": {"unit_name": "市南区城市管理局（综合行政执法局）八大关中队"},
+    "extended": {"deadline": "2026-12-22T16:00:00+00:00", "extra_working_days": 5},
+    "replied": {"reply_id": 1, "unit_name": "市南区城市管理局（综合行政执法局）", "result": LONG,
+                "policy_basis": LONG, "responsible_person": "刘队长", "contact_phone": "0532-82876110"},
+    "evaluation_request": {},
+    "evaluation_reminder": {"reminder": "2026-11-30T02:00:00+00:00"},
+    "second_handling": {},
+    "assessment_started": {},
+    "closed": {"satisfaction": "基本满意", "resolution": "基本解决"},
+}
+
+
+# A closing after a performance assessment carries no rating.
+@pytest.mark.parametrize(("event", "facts"), [*sorted(EVENT_FACTS.items()), ("closed", {})])
+def test_the_demo_templates_render_every_event_within_wechats_rules(event, facts):
+    from bot.fake_api import FakeWechat
+    from qingsu.demo_templates import DEMO_TEMPLATE_FIELDS, demo_template_id, register_demo_templates
+
+    assert set(EVENT_FACTS) == set(EVENTS)
+    notification = Notification(
+        event=event,
+        payload={"number": "SN202611230001", "state": "handling", "state_label": "答复待区平台审核",
+                 "title": LONG, "round": 2, **facts},
+        created_at=dt.datetime(2026, 11, 23, 2, 30, tzinfo=dt.UTC),
+    )
+    data = template_data(DEMO_TEMPLATE_FIELDS[event], notification)
+    fake = FakeWechat()
+    register_demo_templates(fake, ["wx-demo"])
+    answer = fake.send_template("wx-demo", {"touser": "demo-citizen-1", "template_id": demo_template_id(event),
+                                            "data": data})
+    assert answer["errcode"] == 0
+    assert data["character_string1"]["value"] == "SN202611230001"
+    assert all(item["value"] for item in data.values())
+
+
+def test_the_seeded_notifications_reach_the_demo_fake_as_template_messages(app, runner, db_session):
+    from tests.live import serve
+    from workflow.outbox import TEMPLATE, deliver_due
+
+    seed(runner)
+    fake = app.extensions["qingsu.fake_wechat"]
+    with serve(create_fake_app(fake)) as url:
+        app.config["WECHAT"]["api_base_url"] = url
+        deliver_due(app, utcnow(), limit=count(db_session, Notification))
+    db_session.expire_all()
+    notifications = list(db_session.scalars(select(Notification)))
+    states = Counter(n.state for n in notifications)
+    assert set(states) <= {NotificationState.SENT, NotificationState.SKIPPED}, [
+        (n.event, n.state, n.last_error) for n in notifications if n.state != NotificationState.SENT]
+    assert states[NotificationState.SENT] > len(SCRIPTS)
+    assert {n.channel_used for n in notifications if n.state == NotificationState.SENT} == {TEMPLATE}
+    delivered = fake.messages()
+    assert len(delivered) == states[NotificationState.SENT] and {m.kind for m in delivered} == {"template"}
+    # Nobody wrote to the accounts: the customer-service window is closed for every demo citizen.
+    assert all(c.last_message_at is None for c in db_session.scalars(select(Citizen)))
