@@ -45,9 +45,11 @@ from models import (
 from models.enums import DeptType, NotificationState, Role, UnitLevel
 from qingsu.db import get_session
 from workflow.calendar import calendar_warnings, remove_override, set_override, special_days
+from workflow.effects import PHONE_RE
 from workflow.messages import FIELD_TYPES
 from workflow.notify import EVENTS
 from workflow.outbox import retry_dead
+from workflow.routing import DISTRICT_HANDLING_LEVELS
 
 manage = Blueprint("manage", __name__, url_prefix="/admin/manage")
 
@@ -56,7 +58,7 @@ MANAGER_ROLES = (Role.DISTRICT_MANAGER, Role.CITY_MANAGER)
 DISTRICT_ROLES = frozenset({Role.DISPATCHER, Role.DISTRICT_MANAGER, Role.HANDLER, Role.UNIT_REVIEWER})
 CITY_ONLY_ROLES = frozenset({Role.CITY_DISPATCHER, Role.CITY_MANAGER, Role.LEADER, Role.HOTLINE})
 UNIT_ROLES = frozenset({Role.HANDLER, Role.UNIT_REVIEWER})
-DISTRICT_UNIT_LEVELS = (UnitLevel.COMMUNITY, UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)
+DISTRICT_UNIT_LEVELS = DISTRICT_HANDLING_LEVELS
 CITY_UNIT_LEVELS = (UnitLevel.CITY_DEPARTMENT,)
 
 APPID_RE = re.compile(r"^wx[0-9A-Za-z]{6,38}$")
@@ -64,7 +66,6 @@ TOKEN_RE = re.compile(r"^[0-9A-Za-z]{3,32}$")
 AES_KEY_RE = re.compile(r"^[0-9A-Za-z]{43}$")
 SECRET_RE = re.compile(r"^[\x21-\x7e]{1,64}$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,60}$")
-PHONE_RE = re.compile(r"^[0-9][0-9\-]{6,19}$")
 MIN_PASSWORD = 10
 NAME_MAX = 80
 DEAD_LETTERS_SHOWN = 200
