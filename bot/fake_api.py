@@ -32,6 +32,8 @@ from flask import Flask, Response, request
 from flask import render_template_string as render
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from models.clock import utcnow
+
 TOKEN_LIFETIME_SECONDS = 7200
 # stable_token hands out the current token until it has less than this left, then a new one.
 STABLE_TOKEN_RENEW_SECONDS = 300
@@ -178,9 +180,10 @@ class FakeWechat:
     """
 
     def __init__(
-        self, clock: Callable[[], float] = time.time, token_lifetime: int = TOKEN_LIFETIME_SECONDS
+        self, clock: Callable[[], float] | None = None, token_lifetime: int = TOKEN_LIFETIME_SECONDS
     ) -> None:
-        self.clock = clock
+        # By default WeChat's clock is the application's (`models.clock`), so a test's shifted clock moves both.
+        self.clock = clock or (lambda: utcnow().timestamp())
         self.token_lifetime = token_lifetime
         self._lock = threading.RLock()
         self._ids = itertools.count(1)

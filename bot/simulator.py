@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,7 +23,7 @@ from wechatpy.crypto import WeChatCrypto
 
 from bot.menu import MENU_LABELS
 from bot.webhook import signature_of
-from models import WechatAccount
+from models import WechatAccount, utcnow
 from qingsu.db import get_session
 
 # The ToUserName of simulated messages: WeChat puts the account's original ID (原始ID) here; the bot ignores it.
@@ -60,7 +59,7 @@ def build_message(kind: str, openid: str, fields: Mapping[str, str], now: int | 
 
     :raises ValueError: for an unknown kind.
     """
-    created = int(time.time()) if now is None else now
+    created = int(utcnow().timestamp()) if now is None else now
     if kind not in MESSAGE_KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     values: dict[str, str] = {}
@@ -85,7 +84,7 @@ def build_message(kind: str, openid: str, fields: Mapping[str, str], now: int | 
 
 def sign_request(keys: AccountKeys, xml: str, now: int | None = None) -> tuple[dict[str, str], bytes]:
     """The query parameters and body WeChat would POST for `xml` (encrypted when the account is in safe mode)."""
-    timestamp = str(int(time.time()) if now is None else now)
+    timestamp = str(int(utcnow().timestamp()) if now is None else now)
     nonce = str(secrets.randbelow(10**10))
     openid = xmltodict.parse(xml)["xml"]["FromUserName"]
     query = {

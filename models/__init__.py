@@ -1,8 +1,9 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers every table on `Base.metadata`."""
 
 from models.alerts import StaffAlert
-from models.base import Base, UTCDateTime, utcnow
+from models.base import Base, UTCDateTime
 from models.citizen import Citizen, Conversation, InboundMessage
+from models.clock import utcnow
 from models.district import District, WechatAccount
 from models.handling import Assessment, Evaluation, ExtensionRequest, Reply
 from models.messaging import AccessToken, HolidayOverride, Notification, NotificationTemplate, SchedulerLease

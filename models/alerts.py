@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, utcnow
+from models.base import Base
+from models.clock import utcnow
 from models.petition import Petition
 from models.unit import Unit
 

@@ -1,4 +1,4 @@
-"""Declarative base, column types shared by every model, and the clock."""
+"""Declarative base and the column types shared by every model (`utcnow` is the clock of `models.clock`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
+from models.clock import utcnow as utcnow  # re-exported: older imports read the clock from here
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -15,11 +17,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> dt.datetime:
-    """The current instant as an aware UTC datetime (only callers at the edge use it; domain code takes `now`)."""
-    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

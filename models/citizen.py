@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, utcnow
+from models.base import Base
+from models.clock import utcnow
 from models.enums import CitizenKind
 
 

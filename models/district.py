@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, utcnow
+from models.base import Base
+from models.clock import utcnow
 from models.crypto import EncryptedString
 
 

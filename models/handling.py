@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, utcnow
+from models.base import Base
+from models.clock import utcnow
 from models.enums import AssessmentOutcome, ReplyState, RequestState, Resolution, Satisfaction
 from models.petition import Petition
 from models.unit import Unit

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import Column, Enum, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, utcnow
+from models.base import Base
 from models.citizen import Citizen
+from models.clock import utcnow
 from models.enums import (
     Channel,
     Complexity,

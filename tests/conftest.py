@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from collections.abc import Iterator
@@ -14,8 +15,16 @@ from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 
 from models import Base
+from models.clock import Clock, ShiftedClock, system_clock, use_clock
 from qingsu import create_app
 from qingsu.config import merge
+
+# The instant every test starts at: Wednesday 2026-11-25 10:00 Asia/Shanghai, a plain working week. The suite never
+# reads the system's date; set QINGSU_TEST_NOW (ISO 8601 with an offset) to run it on another day, e.g. in a holiday
+# week: QINGSU_TEST_NOW=2026-10-01T10:00+08:00 make test.
+TEST_NOW = dt.datetime.fromisoformat(os.environ.get("QINGSU_TEST_NOW", "2026-11-25T10:00:00+08:00"))
+if TEST_NOW.tzinfo is None:
+    raise RuntimeError("QINGSU_TEST_NOW needs a UTC offset, e.g. 2026-10-01T10:00+08:00")
 
 PG_BASE_URL = os.environ.get("QINGSU_TEST_DATABASE_URL")
 # Each test process works in its own PostgreSQL schema, so parallel runs on one server never see each other's tables.
@@ -38,6 +47,22 @@ def _postgres_schema() -> Iterator[None]:
     with engine.connect() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[Clock]:
+    """The application's clock for one test: it starts at TEST_NOW and runs at the speed of real time.
+
+    A test that must run on other days parametrizes it: ``@pytest.mark.parametrize("clock", [instant, ...],
+    indirect=True)``. A test marked ``system_clock`` keeps the system's clock: its other processes read that one.
+    """
+    if request.node.get_closest_marker("system_clock"):
+        yield system_clock
+        return
+    shifted = ShiftedClock(getattr(request, "param", TEST_NOW))
+    previous = use_clock(shifted)
+    yield shifted
+    use_clock(previous)
 
 
 def make_test_config(tmp_path: Path, model_path: Path | None = None, **overrides: Any) -> dict[str, Any]:

@@ -23,13 +23,14 @@ import hmac
 import os
 import secrets
 import struct
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from models.clock import utcnow
 
 BLOCK_SIZE = 32
 
@@ -227,7 +228,7 @@ def cdata(text: str) -> str:
 
 
 def _now() -> int:
-    return int(time.time())
+    return int(utcnow().timestamp())
 
 
 def _new_msg_id() -> int:

@@ -23,7 +23,7 @@ from admin_web.navigation import nav_item
 from admin_web.rendering import local_time
 from admin_web.scoping import UNIT_ROLES, district_codes_visible, phone_for, scoped_petitions, text_for
 from admin_web.views.paging import Page
-from models import District, Petition, Unit, User, petition_cooperating_unit
+from models import District, Petition, Unit, User, petition_cooperating_unit, utcnow
 from models.enums import Light, PetitionKind, PetitionState, Role
 from qingsu.db import get_session
 
@@ -193,7 +193,7 @@ def search_csv() -> ResponseReturnValue:
     query, filters = apply_filters(scoped_petitions(user), request.args)
     audit(session, user, "export_csv", "petitions", str(filters.query_args))
     session.commit()
-    stamp = dt.datetime.now(ZoneInfo(current_app.config["CALENDAR"]["timezone"])).strftime("%Y%m%d%H%M")
+    stamp = utcnow().astimezone(ZoneInfo(current_app.config["CALENDAR"]["timezone"])).strftime("%Y%m%d%H%M")
     return Response(
         stream_with_context(_csv_rows(session, user, query)),
         mimetype="text/csv",

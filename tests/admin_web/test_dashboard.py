@@ -12,12 +12,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from admin_web.dashboard import running_lights
-from models import Evaluation, Petition, Reply, Unit, User
+from models import Evaluation, Petition, Reply, Unit, User, utcnow
 from models.enums import DeptType, Light, PetitionState, ReplyState, Resolution, Satisfaction
 from tests.admin_web import f2_support
 from tests.admin_web.f2_support import World
 from tests.factories import MONDAY_10AM, make_petition
 from workflow.calendar import load_calendar
+from workflow.lights import light_for
 
 # The shared fixtures (tests/admin_web/conftest.py belongs to the admin site's own tests).
 site, world = f2_support.site, f2_support.world
@@ -121,7 +122,7 @@ def test_unit_staff_and_the_hotline_have_no_dashboard(world: World, login_as: Lo
 
 
 def test_lights_overdue_hot_issues_and_acceptance(world: World, login_as: Login):
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     for light, deadline in (
         (Light.RED, now - dt.timedelta(days=2)),
         (Light.RED, now - dt.timedelta(hours=1)),
@@ -155,6 +156,44 @@ def test_lights_overdue_hot_issues_and_acceptance(world: World, login_as: Login)
     assert "75.00%" in acceptance and "4 件中，3 件" in acceptance
 
 
+# Days on which the dashboard's lights must agree with the definition (`light_for`): a plain working week, the
+# National Day holiday week, the Spring Festival of 2026, the turn of the year and a make-up working Sunday.
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+DAYS = [
+    dt.datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI),
+    dt.datetime(2026, 10, 3, 9, 30, tzinfo=SHANGHAI),
+    dt.datetime(2026, 2, 18, 15, 0, tzinfo=SHANGHAI),
+    dt.datetime(2026, 12, 31, 23, 0, tzinfo=SHANGHAI),
+    dt.datetime(2026, 9, 20, 8, 0, tzinfo=SHANGHAI),
+]
+
+
+@pytest.mark.parametrize("clock", DAYS, indirect=True, ids=[d.date().isoformat() for d in DAYS])
+def test_the_lights_follow_the_working_calendar_on_any_day(world: World, login_as: Login, clock: Any):
+    now = utcnow()
+    calendar = load_calendar(world.session)
+    hour, day = dt.timedelta(hours=1), dt.timedelta(days=1)
+    expected = {Light.RED: 0, Light.YELLOW: 0, Light.BLUE: 0}
+    overdue: list[str] = []
+    for accepted_ago, due_in in ((3 * day, -day), (day, -hour), (day, 3 * hour), (day, 4 * day), (hour, 9 * day)):
+        accepted, deadline = now - accepted_ago, now + due_in
+        p = make_petition(world.session, now=accepted)
+        p.state, p.accepted_at, p.deadline, p.light = PetitionState.HANDLING, accepted, deadline, None
+        p.current_unit_id = world.urban.id
+        light = light_for(now, accepted, deadline, calendar, 0.34)
+        expected[light] += 1
+        if light == Light.RED:
+            overdue.append(p.number)
+    world.session.commit()
+
+    page = login_as(world.users["dispatcher"]).get("/admin/dashboard/").get_data(as_text=True)
+    lights, warnings = _section(page, "lights"), _section(page, "warnings")
+    for light, label in ((Light.RED, "红灯"), (Light.YELLOW, "黄灯"), (Light.BLUE, "蓝灯")):
+        assert f"{label} {expected[light]}" in lights
+    assert f"{len(overdue)} 件诉求已超期" in warnings
+    assert all(number in warnings for number in overdue)
+
+
 def _running(
     world: World, district: str, stored: Light | None, accepted: dt.datetime, deadline: dt.datetime
 ) -> Petition:
@@ -167,7 +206,7 @@ def _running(
 
 def test_light_counts_are_computed_now_and_agree_with_the_overdue_list(world: World, login_as: Login):
     # The stored lights are stale on purpose (the job runs every few minutes): the page must not trust them.
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     month, hour = dt.timedelta(days=30), dt.timedelta(hours=1)
     overdue_stored_blue = _running(world, "shinan", Light.BLUE, now - month, now - hour)
     overdue_never_lit = _running(world, "shinan", None, now - month, now - 2 * hour)
@@ -195,7 +234,7 @@ def test_light_counts_are_computed_now_and_agree_with_the_overdue_list(world: Wo
 
 
 def test_the_lights_take_one_query_for_the_petitions(world: World):
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     month = dt.timedelta(days=30)
     for district in ("shinan", "shinan", "laoshan"):
         _running(world, district, None, now - month, now - month / 3)

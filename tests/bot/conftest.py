@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +12,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from bot.fake_api import FakeWechat, create_fake_app
-from models import Citizen
+from models import Citizen, utcnow
 from tests.factories import make_account, make_district
 from tests.live import serve
 from tests.wechat_wire import WireAccount, decrypt_reply, parse_reply, sign_request
@@ -111,7 +110,7 @@ class Phone:
 
     def click(self, key: str) -> str:
         # WeChat tells events apart by sender, CreateTime and event, so a real citizen's taps are a second apart.
-        self.last_event_time = max(int(time.time()), self.last_event_time + 1)
+        self.last_event_time = max(int(utcnow().timestamp()), self.last_event_time + 1)
         return self.send(self.wire.build_event(self.openid, "CLICK", key, create_time=self.last_event_time))
 
     def voice(self, recognition: str | None) -> str:
@@ -208,7 +207,7 @@ def location(lat: float, lng: float, label: str) -> Callable[[Phone], str]:
 
 
 def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return utcnow()
 
 
 @dataclass

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot import texts
 from bot.menu import MenuKey
-from models import Attachment, Conversation, Petition
+from models import Attachment, Conversation, Petition, utcnow
 from models.enums import CitizenKind, PetitionKind, PetitionState
 from tests.bot.conftest import Contains, image, location, menu, verify_dialog, voice
 
@@ -368,9 +368,9 @@ def test_an_idle_conversation_expires_and_says_so(phone, db_session, bot_app):
     verify_dialog(citizen, [(REPORT, texts.ASK_KIND), ("1", texts.ASK_CONTENT)])
     conversation = conversation_of(db_session, citizen)
     minutes = bot_app.config["WECHAT"]["conversation_idle_minutes"]
-    assert conversation.expires_at > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes - 1)
+    assert conversation.expires_at > utcnow() + dt.timedelta(minutes=minutes - 1)
     # The citizen went away: the conversation's time ran out a minute ago.
-    conversation.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    conversation.expires_at = utcnow() - dt.timedelta(minutes=1)
     db_session.commit()
     verify_dialog(
         citizen,
@@ -387,7 +387,7 @@ def test_a_conversation_reset_by_the_expiry_job_says_so_once(phone, db_session, 
 
     citizen = phone()
     verify_dialog(citizen, [(REPORT, texts.ASK_KIND), ("1", texts.ASK_CONTENT)])
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    later = utcnow() + dt.timedelta(days=1)
     assert expire_conversations(bot_app, later) == 1
     db_session.expire_all()
     minutes = bot_app.config["WECHAT"]["conversation_idle_minutes"]
@@ -404,7 +404,7 @@ def test_a_conversation_reset_by_the_expiry_job_says_so_once(phone, db_session, 
 def test_a_menu_click_after_expiry_is_still_answered(phone, db_session, bot_app):
     citizen = phone()
     verify_dialog(citizen, [(REPORT, texts.ASK_KIND)])
-    conversation_of(db_session, citizen).expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    conversation_of(db_session, citizen).expires_at = utcnow() - dt.timedelta(seconds=1)
     db_session.commit()
     minutes = bot_app.config["WECHAT"]["conversation_idle_minutes"]
     verify_dialog(citizen, [(REPORT, texts.expired(minutes) + "\n" + texts.ASK_KIND)])

@@ -9,7 +9,7 @@ import time
 from sqlalchemy import func, select
 
 from bot import texts
-from models import InboundMessage, Petition
+from models import InboundMessage, Petition, utcnow
 from tests.bot.conftest import Contains, menu, verify_dialog
 
 PROBLEM = "小区楼下烧烤摊每天营业到凌晨两点，油烟和噪音严重扰民，希望有关部门管一管。"
@@ -131,7 +131,7 @@ def test_old_dedupe_rows_are_forgotten_and_recent_ones_kept(phone, db_session):
     citizen = phone()
     citizen.say("你好")
     citizen.say("帮助")
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     assert forget_handled_messages(db_session, now - dt.timedelta(days=1)) == 0
     assert forget_handled_messages(db_session, now + dt.timedelta(seconds=1)) == 2
     db_session.commit()

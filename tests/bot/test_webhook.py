@@ -6,13 +6,11 @@ independently of wechatpy (which the product uses).
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import func, select
 
 from bot import texts
-from models import Citizen, InboundMessage, WechatAccount
+from models import Citizen, InboundMessage, WechatAccount, utcnow
 from tests.wechat_wire import (
     WireAccount,
     cdata,
@@ -69,7 +67,7 @@ def test_plain_mode_subscribe_gets_a_plain_welcome_addressed_to_the_citizen(clie
     assert reply["ToUserName"] == OPENID
     assert reply["FromUserName"] == accounts.plain.original_id
     assert "北尚诉办" in reply["Content"]
-    assert int(reply["CreateTime"]) == pytest.approx(time.time(), abs=5)
+    assert int(reply["CreateTime"]) == pytest.approx(utcnow().timestamp(), abs=5)
     citizen = db_session.scalars(select(Citizen)).one()
     assert (citizen.district_code, citizen.openid, citizen.subscribed) == ("shibei", OPENID, True)
 
@@ -125,14 +123,14 @@ def test_a_wrong_signature_is_403_and_changes_nothing(client, accounts, db_sessi
 @pytest.mark.parametrize("skew", [-301, 301, -86400])
 def test_a_timestamp_outside_the_window_is_403(client, accounts, db_session, skew):
     xml = accounts.plain.build_event(OPENID, "subscribe")
-    query, body = sign_request(accounts.plain, xml, timestamp=int(time.time()) + skew)
+    query, body = sign_request(accounts.plain, xml, timestamp=int(utcnow().timestamp()) + skew)
     assert _post(client, "shibei", query, body).status_code == 403
     assert _rows(db_session) == (0, 0)
 
 
 def test_a_timestamp_inside_the_window_is_accepted(client, accounts):
     query, body = sign_request(
-        accounts.plain, accounts.plain.build_event(OPENID, "subscribe"), timestamp=int(time.time()) - 250
+        accounts.plain, accounts.plain.build_event(OPENID, "subscribe"), timestamp=int(utcnow().timestamp()) - 250
     )
     assert _post(client, "shibei", query, body).status_code == 200
 
@@ -212,7 +210,7 @@ def test_malformed_safe_mode_envelope_is_400(client, accounts):
 
 
 def _signed_plain(wire: WireAccount) -> dict[str, str]:
-    ts, nonce = str(int(time.time())), "12345"
+    ts, nonce = str(int(utcnow().timestamp())), "12345"
     return {
         "signature": sha1_signature(wire.token, ts, nonce),
         "timestamp": ts,
@@ -222,7 +220,7 @@ def _signed_plain(wire: WireAccount) -> dict[str, str]:
 
 
 def _signed_envelope(wire: WireAccount, encrypted: str) -> tuple[dict[str, str], bytes]:
-    ts, nonce = str(int(time.time())), "12345"
+    ts, nonce = str(int(utcnow().timestamp())), "12345"
     query = {
         "signature": sha1_signature(wire.token, ts, nonce),
         "timestamp": ts,
@@ -280,7 +278,7 @@ def test_unsubscribe_marks_the_citizen_and_gets_no_reply(phone, db_session):
     assert citizen_phone.send(citizen_phone.wire.build_event(citizen_phone.openid, "unsubscribe")) == ""
     assert citizen_phone.citizen(db_session).subscribed is False
     # Events are told apart by sender, CreateTime and event: a second subscribe needs a later CreateTime.
-    later = int(time.time()) + 1
+    later = int(utcnow().timestamp()) + 1
     resubscribe = citizen_phone.wire.build_event(citizen_phone.openid, "subscribe", create_time=later)
     assert "暖南诉办" in citizen_phone.send(resubscribe)
     assert citizen_phone.citizen(db_session).subscribed is True

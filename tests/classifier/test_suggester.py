@@ -14,7 +14,7 @@ from classifier.corpus import Example
 from classifier.errors import ModelError
 from classifier.model import read_metadata, train
 from classifier.stats import acceptance_stats
-from models import Petition
+from models import Petition, utcnow
 from models.enums import DeptType, InadmissibleCode, Nature, PetitionKind, PetitionState
 from tests.factories import make_district
 
@@ -163,7 +163,7 @@ def test_acceptance_stats(db_session) -> None:  # type: ignore[no-untyped-def]
     assert stats["by_department"]["heating"]["total"] == 2
     shinan = acceptance_stats(db_session, district_code="shinan")
     assert (shinan["total"], shinan["accepted"]) == (3, 2)
-    future = acceptance_stats(db_session, since=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    future = acceptance_stats(db_session, since=utcnow() + dt.timedelta(days=1))
     assert future == {"total": 0, "accepted": 0, "rate": None, "by_department": {}}
 
 

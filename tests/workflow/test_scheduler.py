@@ -207,6 +207,7 @@ def _holder(app: Flask) -> str | None:
         return lease.holder if lease is not None and lease.expires_at > utcnow() else None
 
 
+@pytest.mark.system_clock  # the scheduler processes write their leases by the system's clock
 def test_a_scheduler_killed_mid_delivery_loses_and_duplicates_nothing(
     app, stage: Stage, wechat: FakeServer, tmp_path: Path
 ):
