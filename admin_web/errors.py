@@ -81,16 +81,15 @@ def _on_csrf_error(exc: CSRFError) -> ResponseReturnValue:
 def _on_database_error(exc: SQLAlchemyError) -> ResponseReturnValue:
     """A lost race is a 409 and a busy database a 503 with Retry-After, on every path; other errors stay 500s.
 
-    Nothing of the failed request's transaction is kept; the page is rendered with a fresh session (reads only, so
-    showing the error never waits for the lock that the request could not get).
+    Nothing of the failed request's transaction is kept (rolled back); rendering the page only reads, and reads
+    never wait for the lock the request could not get.
     """
     kind = classify_failure(exc)
     if kind is None:
         raise exc
-    session = g.pop("db_session", None)
+    session = g.get("db_session")
     if session is not None:
         session.rollback()
-        session.close()
     status = 409 if kind == CONFLICT else 503
     log.warning(
         "%s %s answered %d: %s", request.method, request.path, status, type(exc.__cause__ or exc).__name__
