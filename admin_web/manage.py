@@ -272,6 +272,8 @@ def test_account(code: str) -> ResponseReturnValue:
     district = district_or_404(session, user, code)
     if district.account is None:
         abort(404)
+    # No transaction stays open while WeChat is called (it may take the API timeout).
+    session.commit()
     try:
         with client_for(district.account, current_app) as client:
             addresses = client.get_callback_ip()
@@ -294,6 +296,8 @@ def push_account_menu(code: str) -> ResponseReturnValue:
     district = district_or_404(session, user, code)
     if district.account is None:
         abort(404)
+    # No transaction stays open while WeChat is called (it may take the API timeout).
+    session.commit()
     try:
         push_menu(district.account, current_app, utcnow())
     except WechatApiError as exc:

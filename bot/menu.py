@@ -66,6 +66,8 @@ def push_menu_command(district_code: str | None) -> None:
     accounts = list(session.scalars(query))
     if not accounts:
         raise click.ClickException(f"no enabled account{' for ' + district_code if district_code else ''}")
+    # Each push is a WeChat call: no transaction may stay open across it.
+    session.commit()
     failed = []
     for account in accounts:
         try:

@@ -11,16 +11,20 @@ normally only read.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import redis
 from flask import Flask
 from redis.exceptions import LockError
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -35,6 +39,8 @@ REFRESH_AHEAD = dt.timedelta(minutes=10)
 LOCK_WAIT_SECONDS = 30.0
 # Redis: a crashed holder's lock lapses after this (a renewal is one HTTP call with a 5-second timeout).
 REDIS_LOCK_TTL_SECONDS = 30.0
+# How often a renewal waiting for another process's file lock (SQLite) looks again.
+FILE_LOCK_POLL_SECONDS = 0.01
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -70,21 +76,20 @@ class TokenStore(Protocol):
 
 
 class DatabaseTokenStore:
-    """Tokens in the ``access_token`` table.
+    """Tokens in the ``access_token`` table, renewed under a lock that holds no database transaction.
 
-    The lock differs by backend:
+    A renewal is an HTTP call to WeChat, and no transaction may stay open across a network call: on SQLite it would
+    hold the one write lock and stop every other writer (the webhook, the dispatchers) for as long as WeChat takes.
+    So the lock lives outside the transactions:
 
-    - PostgreSQL: a row lock (``SELECT … FOR UPDATE`` on the account's row, inserted empty first if missing). It
-      blocks only other renewals of the same account, and is released by the transaction's end, also when the
-      holding process dies.
-    - SQLite has no row locks. ``BEGIN IMMEDIATE`` takes the database's write lock, which excludes other processes;
-      it also makes every other writer wait for the renewal (one HTTP call, bounded by the API timeout), an
-      acceptable cost on the single-host demo and development database. Threads of one process queue on an
-      in-process lock first, so they do not spin on SQLite's busy handler.
+    - PostgreSQL: a session-level advisory lock (``pg_advisory_lock``) on a connection in autocommit mode. It blocks
+      only other renewals of the same account and is released with the connection, also when the process dies.
+    - SQLite (one host by nature): an exclusive ``flock`` on a file beside the database, one per account, released
+      by the kernel when the process dies. An in-memory database has no other process: the thread lock suffices.
 
-    Inside `lock`, `get` and `set` run in the locking transaction (a second connection would wait on our own lock).
-    For the same reason, on SQLite call the WeChat client outside any open write transaction of your own: a token
-    renewal from inside one would wait for that transaction until `lock_wait` runs out.
+    Threads of one process queue on an in-process lock first. Inside `lock`, `set` keeps the new token aside and
+    `get` returns it; the token is written in one short transaction when the block ends without error, before the
+    lock is released, so the next holder finds it and a failed renewal leaves nothing behind.
     """
 
     def __init__(self, engine: Engine, lock_wait: float = LOCK_WAIT_SECONDS) -> None:
@@ -95,42 +100,40 @@ class DatabaseTokenStore:
         self._guard = threading.Lock()
         self._held = threading.local()
 
-    def _holding(self) -> dict[str, Connection]:
-        if not hasattr(self._held, "connections"):
-            self._held.connections = {}
-        return self._held.connections
+    def _pending(self) -> dict[str, StoredToken | None]:
+        if not hasattr(self._held, "pending"):
+            self._held.pending = {}
+        return self._held.pending
 
     def get(self, appid: str) -> StoredToken | None:
+        pending = self._pending()
+        if pending.get(appid) is not None:
+            return pending[appid]
         query = select(self._table.c.token, self._table.c.expires_at).where(self._table.c.appid == appid)
-        held = self._holding().get(appid)
-        if held is not None:
-            row = held.execute(query).first()
-        else:
-            with self.engine.connect() as connection:
-                row = connection.execute(query).first()
-        # An empty token is the placeholder row PostgreSQL's lock creates before the first token exists.
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
         if row is None or not row.token:
             return None
         return StoredToken(row.token, row.expires_at)
 
     def set(self, appid: str, token: str, expires_at: dt.datetime) -> None:
-        held = self._holding().get(appid)
-        if held is not None:
-            self._upsert(held, appid, token, expires_at)
+        pending = self._pending()
+        if appid in pending:
+            pending[appid] = StoredToken(token, expires_at)
             return
-        with self.engine.begin() as connection:
-            self._upsert(connection, appid, token, expires_at)
+        self._write(appid, token, expires_at)
 
-    def _upsert(self, connection: Connection, appid: str, token: str, expires_at: dt.datetime) -> None:
+    def _write(self, appid: str, token: str, expires_at: dt.datetime) -> None:
         values = {"appid": appid, "token": token, "expires_at": expires_at, "refreshed_at": utcnow()}
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(self._table).values(values)
-        connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=["appid"],
-                set_={"token": token, "expires_at": expires_at, "refreshed_at": values["refreshed_at"]},
+        with self.engine.begin() as connection:
+            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+            statement = dialect.insert(self._table).values(values)
+            connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["appid"],
+                    set_={"token": token, "expires_at": expires_at, "refreshed_at": values["refreshed_at"]},
+                )
             )
-        )
 
     def _process_lock(self, appid: str) -> threading.Lock:
         with self._guard:
@@ -138,49 +141,80 @@ class DatabaseTokenStore:
 
     @contextmanager
     def lock(self, appid: str) -> Iterator[None]:
+        deadline = time.monotonic() + self.lock_wait
         process_lock = self._process_lock(appid)
         if not process_lock.acquire(timeout=self.lock_wait):
             raise TokenLockTimeout(
                 f"token lock of {appid} still held by another thread after {self.lock_wait}s"
             )
         try:
-            with self.engine.connect() as connection:
-                self._acquire(connection, appid)
-                self._holding()[appid] = connection
+            with self._shared_lock(appid, deadline):
+                pending = self._pending()
+                pending[appid] = None
                 try:
                     yield
-                    connection.commit()
-                except BaseException:
-                    connection.rollback()
-                    raise
+                    stored = pending[appid]
+                    if stored is not None:
+                        self._write(appid, stored.token, stored.expires_at)
                 finally:
-                    del self._holding()[appid]
+                    del pending[appid]
         finally:
             process_lock.release()
 
-    def _acquire(self, connection: Connection, appid: str) -> None:
-        try:
-            if connection.dialect.name == "sqlite":
-                # The engine's busy timeout serves every writer; wait only our own limit for this lock, then restore.
-                usual = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
-                connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(self.lock_wait * 1000)}")
+    def _shared_lock(self, appid: str, deadline: float) -> AbstractContextManager[None]:
+        if self.engine.dialect.name == "postgresql":
+            return self._advisory_lock(appid, deadline)
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            return nullcontext()
+        return _file_lock(Path(f"{database}-token-{_safe(appid)}.lock"), deadline, appid)
+
+    @contextmanager
+    def _advisory_lock(self, appid: str, deadline: float) -> Iterator[None]:
+        key = int.from_bytes(
+            hashlib.sha256(f"qingsu.access_token:{appid}".encode()).digest()[:8], signed=True
+        )
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            wait_ms = max(int((deadline - time.monotonic()) * 1000), 1)
+            usual = connection.exec_driver_sql("SHOW lock_timeout").scalar()
+            connection.execute(select(func.set_config("lock_timeout", f"{wait_ms}ms", False)))
+            try:
+                connection.execute(select(func.pg_advisory_lock(key)))
+            except OperationalError as exc:
+                raise TokenLockTimeout(f"token lock of {appid} not obtained: {exc.orig}") from exc
+            finally:
+                connection.execute(select(func.set_config("lock_timeout", str(usual), False)))
+            try:
+                yield
+            finally:
                 try:
-                    connection.exec_driver_sql("BEGIN IMMEDIATE")
-                finally:
-                    connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(usual or 0)}")
-                return
-            connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(self.lock_wait * 1000)}ms'")
-            connection.execute(
-                postgresql.insert(self._table)
-                .values(appid=appid, token="", expires_at=_EPOCH, refreshed_at=utcnow())
-                .on_conflict_do_nothing(index_elements=["appid"])
-            )
-            connection.execute(
-                select(self._table.c.appid).where(self._table.c.appid == appid).with_for_update()
-            )
-        except OperationalError as exc:
-            connection.rollback()
-            raise TokenLockTimeout(f"token lock of {appid} not obtained: {exc.orig}") from exc
+                    connection.execute(select(func.pg_advisory_unlock(key)))
+                except Exception:
+                    # A connection that may still hold the lock must not go back to the pool.
+                    connection.invalidate()
+                    raise
+
+
+def _safe(appid: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in appid)
+
+
+@contextmanager
+def _file_lock(path: Path, deadline: float, appid: str) -> Iterator[None]:
+    """An exclusive `flock` on `path`, waiting until `deadline` (time.monotonic)."""
+    with open(path, "a+b") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TokenLockTimeout(f"token lock of {appid} still held by another process") from None
+                time.sleep(FILE_LOCK_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # ------------------------------------------------------------------------------------------------------- Redis

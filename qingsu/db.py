@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,34 +11,121 @@ from pathlib import Path
 import click
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 import models
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys on and a busy timeout so concurrent writers wait."""
+# How long a writer waits for the database's write lock (SQLite) or a row lock (PostgreSQL) before the request
+# gives up with 503; `[database] busy_timeout_seconds` overrides it.
+DEFAULT_BUSY_TIMEOUT = 30.0
+# The first keyword of statements that only read, or that end or nest a transaction that has begun already.
+_NOT_A_WRITE = frozenset(
+    {"SELECT", "PRAGMA", "EXPLAIN", "VALUES", "BEGIN", "COMMIT", "END", "ROLLBACK", "RELEASE"}
+)
+_WRITES_IN_CTE = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+def _starts_a_write(statement: str) -> bool:
+    keyword = statement.lstrip(" \n\t(").split(None, 1)[0].upper() if statement.strip() else ""
+    if keyword == "WITH":
+        return bool(_WRITES_IN_CTE.search(statement))
+    return keyword not in _NOT_A_WRITE
+
+
+def make_engine(url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
+    """An engine for `url`; concurrent writers queue for up to `busy_timeout` seconds instead of failing.
+
+    SQLite: WAL journal (readers never block the writer nor it them) with ``synchronous=NORMAL`` (durable at each
+    checkpoint, never corrupt), foreign keys on, and transactions that never turn from reading into writing.
+    pysqlite's own transaction handling is switched off: it begins a deferred transaction before the first DML but
+    none before a SAVEPOINT, so `Session.begin_nested` (every workflow action) read inside a deferred transaction
+    and then asked for the write lock mid-transaction — which SQLite refuses at once with "database is locked"
+    while another connection writes, whatever the busy timeout (it cannot wait without risking a deadlock).
+    Here the first statement that writes (DML, DDL or a SAVEPOINT) is preceded by ``BEGIN IMMEDIATE``: the
+    transaction takes the write lock before anything else, waiting in the busy handler, so writers queue.
+
+    Reads before that first write run each in its own implicit transaction — like PostgreSQL's default READ
+    COMMITTED, every statement sees what was committed when it started — and after it they see the transaction's
+    own state. Chosen over a ``BEGIN IMMEDIATE`` for every transaction (or a second, deferred session for GET
+    requests): a request's session lives until the request ends, so a page view would hold the one write lock (or a
+    snapshot that can no longer be turned into a write) for as long as it renders; this way readers never wait nor
+    make anyone wait, the lock is held only from the first write to the commit, and a GET that records something
+    (an audit row, a token's last use) still just writes. A read that must happen under the write lock (a check
+    then a write the check decides) calls `lock_for_write` first; petitions carry a version column, so a stale read
+    of a petition ends in a conflict, never a lost update. Recipe: SQLAlchemy's pysqlite documentation,
+    "Serializable isolation / Savepoints / Transactional DDL", with the BEGIN moved to the first write.
+
+    PostgreSQL: lock waits (row locks of concurrent updates) end after `busy_timeout` with a lock-timeout error,
+    which the web layer answers with 503 like SQLite's "database is locked".
+    """
+    timeout_ms = int(busy_timeout * 1000)
     if url.startswith("sqlite"):
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite://":
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and not in_memory:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            # No implicit BEGIN from pysqlite: `_sqlite_begin_writes` emits it.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
+            if not in_memory and cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                # Persistent in the file; the -wal and -shm files live next to it.
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        @event.listens_for(engine, "before_cursor_execute")
+        def _sqlite_begin_writes(_conn, cursor, statement, _parameters, _context, _executemany):  # type: ignore[no-untyped-def]
+            if not cursor.connection.in_transaction and _starts_a_write(statement):
+                try:
+                    cursor.connection.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    # Raised outside SQLAlchemy's own execution: wrap it as SQLAlchemy would (the busy timeout ran out).
+                    raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "connect")
+        def _postgresql_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET lock_timeout = {timeout_ms}")
+            dbapi_connection.commit()
+
+    return engine
+
+
+def lock_for_write(session: Session) -> None:
+    """Make `session`'s transaction a writing one now, so what it reads next cannot change before it commits.
+
+    SQLite: ``BEGIN IMMEDIATE`` unless the transaction has written already (waits for the write lock like any
+    writer). PostgreSQL needs nothing here: use ``SELECT … FOR UPDATE`` (``with_for_update=True``) on the rows.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and not dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def init_app(app: Flask) -> None:
     """Create the engine and session factory (no connection is opened here) and register `qingsu db`."""
-    engine = make_engine(app.config["DATABASE_URL"])
+    settings = app.config["DATABASE"]
+    engine = make_engine(
+        app.config["DATABASE_URL"], float(settings.get("busy_timeout_seconds", DEFAULT_BUSY_TIMEOUT))
+    )
     app.extensions["qingsu.engine"] = engine
     app.extensions["qingsu.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
@@ -72,6 +161,60 @@ def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+# --- what a database failure means to the caller ----------------------------------------------------------------
+
+CONFLICT = "conflict"
+BUSY = "busy"
+# SQLSTATEs (PostgreSQL appendix A). A lost race: serialization failure, deadlock, unique violation. A database
+# that is there but cannot serve us now: lock or statement timeout, too many connections, too little memory
+# (53000 insufficient resources), starting up; and class 08, connection exceptions.
+_CONFLICT_SQLSTATES = frozenset({"40001", "40P01", "23505"})
+_BUSY_SQLSTATES = frozenset({"55P03", "57014", "53300", "53000", "57P03"})
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+_SQLITE_UNIQUE = frozenset({1555, 2067})  # SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE
+
+
+def classify_failure(exc: BaseException) -> str | None:
+    """`CONFLICT` when `exc` means another transaction won a race (the user should reload and decide again),
+    `BUSY` when the database could not serve us in time (worth retrying as it is), None for anything else (a bug).
+
+    Conflicts: the optimistic lock (`StaleDataError`), a unique key taken by a concurrent insert (a double submit),
+    PostgreSQL's serialization failures and deadlocks. Busy: SQLite's "database is locked" once the busy timeout
+    ran out, PostgreSQL's lock or statement timeouts and connection limits, a lost or refused connection, and an
+    exhausted connection pool.
+    """
+    if isinstance(exc, StaleDataError):
+        return CONFLICT
+    if isinstance(exc, PoolTimeoutError):
+        return BUSY
+    if isinstance(exc, sqlite3.Error):
+        return _classify_dbapi(exc, isinstance(exc, sqlite3.OperationalError))
+    if not isinstance(exc, DBAPIError):
+        return None
+    if exc.connection_invalidated:
+        return BUSY
+    return _classify_dbapi(exc.orig, isinstance(exc, OperationalError))
+
+
+def _classify_dbapi(orig: BaseException, operational: bool) -> str | None:
+    if isinstance(orig, sqlite3.Error):
+        code = getattr(orig, "sqlite_errorcode", None)
+        if code in _SQLITE_UNIQUE:
+            return CONFLICT
+        if code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            return BUSY
+        return None
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    if sqlstate in _CONFLICT_SQLSTATES:
+        return CONFLICT
+    if sqlstate in _BUSY_SQLSTATES or sqlstate.startswith("08"):
+        return BUSY
+    if operational and not sqlstate:
+        # psycopg raises OperationalError without a SQLSTATE when the server cannot be reached at all.
+        return BUSY
+    return None
 
 
 def database_reachable() -> bool:

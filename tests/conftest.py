@@ -71,7 +71,8 @@ def make_test_config(tmp_path: Path, model_path: Path | None = None, **overrides
         "SECRET_KEY": "test-secret",
         "TESTING": True,
         "DEMO": False,
-        "DATABASE": {"url": PG_URL or f"sqlite:///{tmp_path}/test.db"},
+        # A writer that waits longer than this for a lock is a deadlock in the test, not load: fail fast.
+        "DATABASE": {"url": PG_URL or f"sqlite:///{tmp_path}/test.db", "busy_timeout_seconds": 10},
         "SECURITY": {"data_key": "test-data-key", "secure_cookies": False},
         # One model file for the whole run: the default model is trained once, on first use.
         "CLASSIFIER": {"model_path": str(model_path or tmp_path / "classifier.joblib")},

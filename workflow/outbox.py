@@ -52,7 +52,7 @@ from bot.wechat_api import (
 )
 from models import Citizen, Evaluation, Notification, NotificationTemplate, Petition, WechatAccount
 from models.enums import NotificationState, PetitionState
-from qingsu.db import session_scope
+from qingsu.db import lock_for_write, session_scope
 from workflow.messages import TemplateMappingError, render_text, template_data
 
 log = logging.getLogger(__name__)
@@ -360,6 +360,8 @@ def _next_local_midnight(now: dt.datetime, tz: str) -> dt.datetime:
 
 def _record(session: Session, notification_id: int, worker: str, now: dt.datetime, outcome: _Outcome) -> bool:
     """Write the outcome and release the lease; False (nothing written) when the lease is no longer ours."""
+    # The lease check and the write must see the same row: the row lock (PostgreSQL), the write lock (SQLite).
+    lock_for_write(session)
     n = session.get(Notification, notification_id, with_for_update=True)
     if n is None or n.locked_by != worker:
         log.warning("notification %s: lease lost before its outcome was recorded", notification_id)

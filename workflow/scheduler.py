@@ -220,7 +220,9 @@ class SchedulerRunner:
         tz = self.app.config["CALENDAR"]["timezone"]
         # The job store gets an engine of its own: APScheduler disposes of its engine when it shuts down, and the
         # application's engine must outlive a lost lease.
-        self._store_engine = make_engine(self.app.config["DATABASE_URL"])
+        self._store_engine = make_engine(
+            self.app.config["DATABASE_URL"], float(self.app.config["DATABASE"]["busy_timeout_seconds"])
+        )
         store = SQLAlchemyJobStore(engine=self._store_engine, tablename=JOB_STORE_TABLE)
         scheduler = BackgroundScheduler(
             jobstores={"default": store},

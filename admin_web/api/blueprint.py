@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, request
+from sqlalchemy.exc import OperationalError
 
 from admin_web.api.errors import ApiError, register_error_handlers
 from admin_web.api.tokens import bearer_token, find_token
 from models import ApiToken, User, utcnow
-from qingsu.db import get_session
+from qingsu.db import BUSY, classify_failure, get_session
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 register_error_handlers(api)
@@ -30,7 +31,14 @@ def _authenticate() -> None:
     if row is None:
         raise ApiError(401, "unauthenticated", "缺少或无效的访问令牌")
     if session.dirty:
-        session.commit()
+        # Only the token's last use (at most every few minutes): if the database stays busy, the request goes on
+        # without recording it rather than failing, and a later request records it.
+        try:
+            session.commit()
+        except OperationalError as exc:
+            if classify_failure(exc) != BUSY:
+                raise
+            session.rollback()  # discards the new last_used_at; `row` reloads as stored
     g.api_token = row
     g.api_user = row.user
 

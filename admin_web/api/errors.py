@@ -2,8 +2,10 @@
 
 Status codes: 401 no or bad token, 403 the role may not do this, 404 no such thing *in the caller's scope* (another
 district's petition is 404, so numbers cannot be probed), 409 the petition changed (or a business rule refuses the
-action in its present condition), 422 invalid input (``field`` names the offending parameter); obtaining a token
-may also answer 423 (account locked) or 429 (too many failures from one address), like the login page.
+action in its present condition; code ``conflict`` when a concurrent change won the race at the database), 422
+invalid input (``field`` names the offending parameter), 503 ``database_busy`` with Retry-After when the database
+stayed busy beyond its timeout (nothing was changed: retry as is); obtaining a token may also answer 423 (account
+locked) or 429 (too many failures from one address), like the login page.
 Messages are Chinese, fit to show to the work app's user.
 """
 
