@@ -5,7 +5,14 @@ from models.base import Base, UTCDateTime, utcnow
 from models.citizen import Citizen, Conversation, InboundMessage
 from models.district import District, WechatAccount
 from models.handling import Assessment, Evaluation, ExtensionRequest, Reply
-from models.messaging import AccessToken, HolidayOverride, Notification, NotificationTemplate, SchedulerLease
+from models.messaging import (
+    AccessToken,
+    HolidayOverride,
+    JobState,
+    Notification,
+    NotificationTemplate,
+    SchedulerLease,
+)
 from models.petition import Attachment, Petition, PetitionEvent, PetitionSequence, petition_cooperating_unit
 from models.unit import Unit
 from models.user import ApiToken, AuditLog, User
@@ -24,6 +31,7 @@ __all__ = [
     "ExtensionRequest",
     "HolidayOverride",
     "InboundMessage",
+    "JobState",
     "Notification",
     "NotificationTemplate",
     "Petition",
