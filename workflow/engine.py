@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -33,7 +33,7 @@ from workflow.actors import (
     is_unit_reviewer,
 )
 from workflow.errors import StateConflict, TransitionRefused
-from workflow.notify import enqueue
+from workflow.notify import enqueue, enqueue_many
 
 Who = Callable[[Petition, Actor], bool]
 Guard = Callable[[Petition], str | None]
@@ -271,9 +271,9 @@ def perform(
 
 @dataclass
 class BatchOutcome:
-    """What `perform_many` did: the history rows written, and why each petition left alone was."""
+    """What `perform_many` did: the petitions moved, and why each petition left alone was."""
 
-    events: list[PetitionEvent] = field(default_factory=list)
+    moved: list[int] = field(default_factory=list)
     refused: dict[int, str] = field(default_factory=dict)
 
 
@@ -289,11 +289,12 @@ def perform_many(
 ) -> BatchOutcome:
     """Run `action` on many petitions at once (a scheduled job's batch): the same table, checks, effect, history row
     and notifications as `perform`, written set-wise — one UPDATE executed for all rows, each row checked against
-    the version that was read (the optimistic lock), and batched INSERTs — instead of statements per petition.
+    the version that was read (the optimistic lock), and one INSERT each of history rows and notifications —
+    instead of a savepoint and statements per petition.
 
     Only for transitions whose effect changes the petition's own columns. A petition that may not take the action
     (state, actor, guard), or that another transaction changed since it was read (say, the citizen rated it a
-    moment ago), is left as it is and named in `refused`; the others move. Flushes; the caller commits.
+    moment ago), is left as it is and named in `refused`; the others move (`moved`). The caller commits.
 
     :raises TransitionRefused: for an unknown action.
     :raises InvalidInput: when the effect refuses its parameters (nothing is written).
@@ -346,39 +347,52 @@ def perform_many(
             ],
         )
         if result.rowcount != len(rows):
-            # Someone else won some of these rows: the ones that do not carry our new version.
-            ours = {(p.id, v + 1) for p, v, _c in rows}
-            found = session.execute(
-                select(table.c.id, table.c.version).where(table.c.id.in_([p.id for p, _v, _c in rows]))
-            ).all()
-            lost |= {p.id for p, _v, _c in rows} - {pid for pid, ver in found if (pid, ver) in ours}
+            # Someone else won some of these rows: ours are the ones that now hold our version and our values (a
+            # rival's commit also adds one to the version, so the version alone cannot tell).
+            columns = [table.c.id, table.c.version, *(table.c[k] for k in keys)]
+            found = {
+                row[0]: tuple(row[1:])
+                for row in session.execute(
+                    select(*columns).where(table.c.id.in_([p.id for p, _v, _c in rows]))
+                )
+            }
+            for p, v, c in rows:
+                if found.get(p.id) != (v + 1, *(c[k] for k in keys)):
+                    lost.add(p.id)
 
-    for petition, from_state, version, changes, ctx in moves:
-        if petition.id in lost:
-            session.expire(petition)
-            outcome.refused[petition.id] = f"诉求 {petition.number} 刚被他人修改"
-            continue
+    # The rows are written: tell the identity map (no flush may write them again), and forget the lost ones.
+    for petition, _from, version, changes, _ctx in moves:
         for key, value in changes.items():
             set_committed_value(petition, key, value)
         set_committed_value(petition, "version", version + 1)
-        event = PetitionEvent(
-            petition_id=petition.id,
-            action=action,
-            from_state=from_state,
-            to_state=petition.state,
-            actor_user_id=actor.id if isinstance(actor, User) else None,
-            actor_citizen_id=actor.id if isinstance(actor, Citizen) else None,
-            actor_label=actor_label(actor),
-            unit_id=actor.unit_id if isinstance(actor, User) else None,
-            note=ctx.params["note"] or "",
-            data=ctx.event_data,
-            created_at=now,
+    history: list[dict[str, Any]] = []
+    notifications: list[tuple[Petition, str, dict[str, Any]]] = []
+    for petition, from_state, _version, _changes, ctx in moves:
+        if petition.id in lost:
+            outcome.refused[petition.id] = f"诉求 {petition.number} 刚被他人修改"
+            session.expire(petition)
+            continue
+        outcome.moved.append(petition.id)
+        history.append(
+            {
+                "petition_id": petition.id,
+                "action": action,
+                "from_state": from_state,
+                "to_state": petition.state,
+                "actor_user_id": actor.id if isinstance(actor, User) else None,
+                "actor_citizen_id": actor.id if isinstance(actor, Citizen) else None,
+                "actor_label": actor_label(actor),
+                "unit_id": actor.unit_id if isinstance(actor, User) else None,
+                "note": ctx.params["note"] or "",
+                "data": ctx.event_data,
+                "created_at": now,
+            }
         )
-        session.add(event)
-        outcome.events.append(event)
-        for event_name, facts in ctx.notifications:
-            enqueue(session, petition, event_name, now, **facts)
-    session.flush()
+        notifications += [(petition, name, facts) for name, facts in ctx.notifications]
+    # Plain INSERTs of many rows at once: the ORM would send one per row to learn each new id.
+    if history:
+        session.execute(insert(PetitionEvent), history)
+    enqueue_many(session, notifications, now)
     return outcome
 
 

@@ -52,7 +52,7 @@ from workflow.calendar import WorkingCalendar, load_calendar
 from workflow.engine import perform_many
 from workflow.lights import CLOCK_RUNNING, yellow_from
 from workflow.messages import format_deadline
-from workflow.notify import enqueue
+from workflow.notify import enqueue_many
 from workflow.outbox import DeliveryReport, deliver_due
 
 log = logging.getLogger(__name__)
@@ -461,7 +461,7 @@ def request_evaluations(app: Flask, now: dt.datetime) -> int:
 
     One SELECT finds up to ``[evaluation] batch_size`` petitions awaiting a rating that were not asked yet, whose
     latest 'replied' notification has been sent (send_reply queues it with the move to 待评价, so it is this round's);
-    the requests are queued in one batched INSERT, and one UPDATE records the request and when the reply reached
+    the requests are queued in one INSERT, and one UPDATE records the request and when the reply reached
     the citizen (`Petition.reply_delivered_at`, where the evaluation window starts).
     """
     settings = EvaluationSettings.from_app(app)
@@ -486,8 +486,7 @@ def request_evaluations(app: Flask, now: dt.datetime) -> int:
         ).all()
         if not rows:
             return 0
-        for petition, _sent_at in rows:
-            enqueue(session, petition, "evaluation_request", now)
+        enqueue_many(session, [(petition, "evaluation_request", {}) for petition, _sent_at in rows], now)
         session.execute(
             update(_PETITION)
             .where(
@@ -509,7 +508,7 @@ def remind_evaluations(app: Flask, now: dt.datetime) -> int:
     """Remind, once, the citizens who have not rated ``[evaluation] reminder_after_hours`` after the reply reached
     them (and before the window closes); returns how many reminders were queued.
 
-    One SELECT of up to ``batch_size`` due petitions, one batched INSERT of the reminders, one UPDATE marking them.
+    One SELECT of up to ``batch_size`` due petitions, one INSERT of the reminders, one UPDATE marking them.
     After an outage a citizen gets the one reminder, never a burst.
     """
     settings = EvaluationSettings.from_app(app)
@@ -528,8 +527,9 @@ def remind_evaluations(app: Flask, now: dt.datetime) -> int:
         ).all()
         if not petitions:
             return 0
-        for petition in petitions:
-            enqueue(session, petition, "evaluation_reminder", now, reminder=1)
+        enqueue_many(
+            session, [(petition, "evaluation_reminder", {"reminder": 1}) for petition in petitions], now
+        )
         session.execute(
             update(_PETITION)
             .where(
@@ -589,7 +589,7 @@ def close_unrated(
         )
         for petition_id, reason in outcome.refused.items():
             log.info("petition %s not closed as unrated: %s", petition_id, reason)
-        closed += len(outcome.events)
+        closed += len(outcome.moved)
     return closed
 
 
