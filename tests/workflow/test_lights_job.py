@@ -119,7 +119,11 @@ def test_the_set_wise_job_gives_light_for_over_many_petitions_and_instants(app, 
 def test_a_petition_whose_deadline_is_not_after_its_acceptance_is_left_alone(app, world: World):
     accepted = dt.datetime(2026, 11, 23, 10, tzinfo=SH)
     broken, fine = running_petitions(
-        world, [(accepted, accepted - dt.timedelta(hours=1), 0.34), (accepted, accepted + dt.timedelta(days=2), 0.34)]
+        world,
+        [
+            (accepted, accepted - dt.timedelta(hours=1), 0.34),
+            (accepted, accepted + dt.timedelta(days=2), 0.34),
+        ],
     )
     report = jobs.recompute_lights(app, accepted + dt.timedelta(days=3))
     assert (report.changed, report.red_alerts) == (1, 1)
@@ -129,12 +133,21 @@ def test_a_petition_whose_deadline_is_not_after_its_acceptance_is_left_alone(app
 def test_a_moved_deadline_is_recomputed_and_reminded_again(app, world: World):
     """Rule: every deadline write resets yellow_at; the next run computes it and reminds once per new deadline."""
     accepted = dt.datetime(2026, 11, 23, 10, tzinfo=SH)  # Monday
-    (petition,) = running_petitions(world, [(accepted, dt.datetime(2026, 11, 26, tzinfo=SH), 0.34)])  # Wed 24:00
+    (petition,) = running_petitions(
+        world, [(accepted, dt.datetime(2026, 11, 26, tzinfo=SH), 0.34)]
+    )  # Wed 24:00
     wed_noon = dt.datetime(2026, 11, 25, 12, tzinfo=SH)
     assert jobs.recompute_lights(app, wed_noon).yellow_reminders == 1
     petition = world.session.get(Petition, petition.id)
-    perform(world.session, petition, "request_extension", world.urban_handler, wed_noon, extra_working_days="1",
-            reason="需现场复核")
+    perform(
+        world.session,
+        petition,
+        "request_extension",
+        world.urban_handler,
+        wed_noon,
+        extra_working_days="1",
+        reason="需现场复核",
+    )
     perform(world.session, petition, "decide_extension", world.dispatcher, wed_noon, approve="true")
     world.session.commit()
     assert world.session.scalar(select(Petition.yellow_at).where(Petition.id == petition.id)) is None
@@ -153,8 +166,14 @@ def test_a_dispatchers_action_does_not_conflict_with_a_light_change(app, world: 
     petition = world.session.get(Petition, petition.id)
     version = petition.version
     assert jobs.recompute_lights(app, dt.datetime(2026, 11, 27, tzinfo=SH)).changed == 1
-    perform(world.session, petition, "return", world.urban_handler, dt.datetime(2026, 11, 27, tzinfo=SH),
-            note="不属于本单位职责")
+    perform(
+        world.session,
+        petition,
+        "return",
+        world.urban_handler,
+        dt.datetime(2026, 11, 27, tzinfo=SH),
+        note="不属于本单位职责",
+    )
     world.session.commit()
     assert petition.version == version + 1 and petition.state == PetitionState.PENDING_DISPATCH
 
@@ -183,7 +202,9 @@ def test_statements_per_run_do_not_grow_with_the_petitions(app, world: World):
     def batch(count: int, week: int) -> tuple[int, int]:
         accepted = start + dt.timedelta(weeks=week)
         # Half due on Tuesday 24:00, half on Monday 24:00: on Tuesday noon half are yellow and half red.
-        cases = [(accepted, dt.datetime(2026, 11, 4 + 7 * week - i % 2, tzinfo=SH), 0.34) for i in range(count)]
+        cases = [
+            (accepted, dt.datetime(2026, 11, 4 + 7 * week - i % 2, tzinfo=SH), 0.34) for i in range(count)
+        ]
         running_petitions_numbered(world, cases, offset=week * 1000)
         now = accepted + dt.timedelta(days=1, hours=3)
         with counting(app) as first:
