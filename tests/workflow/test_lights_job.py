@@ -87,7 +87,7 @@ def test_the_set_wise_job_gives_light_for_over_many_petitions_and_instants(app, 
     petitions = running_petitions(world, cases)
     before = stored(world)
     calendar = WorkingCalendar()
-    sample = petitions[:: len(petitions) // 12]
+    sample = petitions[:: len(petitions) // 8]
     instants = list(NAMED)
     for p in sample:
         at = yellow_from(p.accepted_at, p.deadline, calendar, fraction)
