@@ -588,6 +588,8 @@ class Dialog:
             petition = self._own_petition(number.upper())
             if petition is None:
                 return texts.not_found(number.upper())
+            if petition.state == PetitionState.UNRATED:
+                return texts.rating_window_closed(petition.number)
             reason = self._why_not_rateable(petition)
             if reason:
                 return texts.rating_refused(petition.number, reason)
@@ -670,6 +672,9 @@ class Dialog:
                 resolution=Resolution(answers["resolution"]),
             )
         except WorkflowError as refused:
+            if petition.state == PetitionState.UNRATED:
+                # The evaluation window closed while the citizen was answering.
+                return End(texts.rating_window_closed(petition.number))
             return End(texts.rating_refused(petition.number, str(refused)))
         if petition.state == PetitionState.CLOSED:
             return End(texts.rated_closed(petition.number))

@@ -365,3 +365,10 @@ def rated_assessment(number: str) -> str:
 
 def rating_refused(number: str, reason: str) -> str:
     return f"诉求 {number} 暂时不能评价：{reason}"
+
+
+def rating_window_closed(number: str) -> str:
+    return (
+        f"诉求 {number} 的评价期限已过：答复送达后评价期限内未收到您的评价，已按“未评价”办结，不能再评价。"
+        "如问题仍未解决，欢迎重新反映。"
+    )

@@ -6,7 +6,14 @@ from models.citizen import Citizen, Conversation, InboundMessage
 from models.clock import utcnow
 from models.district import District, WechatAccount
 from models.handling import Assessment, Evaluation, ExtensionRequest, Reply
-from models.messaging import AccessToken, HolidayOverride, Notification, NotificationTemplate, SchedulerLease
+from models.messaging import (
+    AccessToken,
+    HolidayOverride,
+    JobState,
+    Notification,
+    NotificationTemplate,
+    SchedulerLease,
+)
 from models.petition import Attachment, Petition, PetitionEvent, PetitionSequence, petition_cooperating_unit
 from models.unit import Unit
 from models.user import ApiToken, AuditLog, User
@@ -25,6 +32,7 @@ __all__ = [
     "ExtensionRequest",
     "HolidayOverride",
     "InboundMessage",
+    "JobState",
     "Notification",
     "NotificationTemplate",
     "Petition",

@@ -91,3 +91,12 @@ class SchedulerLease(Base):
     holder: Mapped[str] = mapped_column(String(120))
     expires_at: Mapped[dt.datetime]
 
+
+class JobState(Base):
+    """What a scheduled job remembers between runs, by name (e.g. the basis its derived columns were computed on)."""
+
+    __tablename__ = "job_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

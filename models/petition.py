@@ -43,6 +43,10 @@ class Petition(Base):
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
         Index("ix_petition_district_state", "district_code", "state"),
+        # The lights job: running petitions by the instant they turn yellow (NULL: not computed yet).
+        Index("ix_petition_state_yellow_at", "state", "yellow_at"),
+        # The evaluation jobs: petitions awaiting a rating, by when the reply reached the citizen.
+        Index("ix_petition_state_reply_delivered_at", "state", "reply_delivered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,8 +82,18 @@ class Petition(Base):
     time_limit_days: Mapped[int | None]
     deadline: Mapped[dt.datetime | None] = mapped_column(index=True)
     light: Mapped[Light | None] = mapped_column(_enum(Light))
+    # The first instant the light is yellow (`workflow.lights.yellow_from`): derived from accepted_at, deadline, the
+    # calendar and ``[lights] yellow_fraction_left`` by the lights job; NULL until it has computed it, and reset to
+    # NULL whenever the deadline moves (`workflow.lights.set_deadline`).
+    yellow_at: Mapped[dt.datetime | None]
     handling_round: Mapped[int] = mapped_column(default=1)
     closed_at: Mapped[dt.datetime | None]
+    # This round's evaluation (bookkeeping of the evaluation jobs, reset when a reply is sent): when the reply
+    # reached the citizen (the start of the evaluation window), when the rating was asked for, and when the one
+    # reminder was queued.
+    reply_delivered_at: Mapped[dt.datetime | None]
+    evaluation_requested_at: Mapped[dt.datetime | None]
+    evaluation_reminded_at: Mapped[dt.datetime | None]
 
     inadmissible_code: Mapped[InadmissibleCode | None] = mapped_column(_enum(InadmissibleCode))
     reject_note: Mapped[str | None] = mapped_column(String(500))

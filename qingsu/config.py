@@ -27,7 +27,8 @@ DEFAULTS: dict[str, Any] = {
         "secure_cookies": True,
     },
     "CALENDAR": {"timezone": "Asia/Shanghai"},
-    "LIGHTS": {"yellow_fraction_left": 0.34},
+    "LIGHTS": {"yellow_fraction_left": 0.34, "batch_size": 2000},
+    "EVALUATION": {"window_days": 7, "reminder_after_hours": 72, "batch_size": 500},
     "WECHAT": {
         "api_base_url": "https://api.weixin.qq.com",
         "api_timeout_seconds": 5,
@@ -43,7 +44,6 @@ DEFAULTS: dict[str, Any] = {
         "lights_interval_seconds": 300,
         "max_attempts": 8,
         "backoff_base_seconds": 30,
-        "evaluation_reminder_hours": [24, 72],
         "backoff_max_seconds": 21600,
         "delivery_lease_seconds": 60,
         "outbox_batch_size": 100,

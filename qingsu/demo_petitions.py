@@ -26,11 +26,14 @@ from sqlalchemy.orm import Session
 from models import Citizen, Petition, Unit, User
 from models.enums import Channel, CitizenKind, DeptType, PetitionKind
 from workflow import routing
+from workflow.actors import SYSTEM, Actor
 from workflow.calendar import WorkingCalendar, load_calendar
 from workflow.engine import perform
 from workflow.intake import submit_petition
 
 CITIZEN = "citizen"
+# The scheduler's own actions (closing an unrated petition when its evaluation window ends).
+SYSTEM_ACTOR = "system"
 # The petitioner's own demo citizen rates the reply; every other actor is a demo username without its district
 # prefix ("dispatcher" is `shinan_dispatcher` in 市南区), except the city platform's users, named in full.
 CITY_PREFIX = "city_"
@@ -298,6 +301,17 @@ SHINAN: list[Script] = [
                step(7, "10:00", "send_reply", "dispatcher"),
                rate(6, "19:30", "unsatisfied", "unresolved", "维修资金还是没批下来，电梯照样困人。"),
            ], Petitioner(19, "罗先生", "13969606623")),
+    # --- not rated within the evaluation window: closed as 未评价 by the system ---
+    Script("shinan", "中山路天桥下的盲道被护栏截断，视障人士走到这里只能绕到机动车道上，希望改一改。",
+           "市南区八大关街道中山路", (16, "10:00"), [
+               dispatch(16, "11:00", URBAN, URBAN),
+               step(16, "14:00", "accept", "urban"),
+               reply(15, "15:00", "urban", "已协调道路养护单位调整护栏位置，恢复盲道连续通行，并在天桥下增设提示标识。",
+                     "《无障碍环境建设法》《城市道路管理条例》", "刘队长", URBAN_PHONE),
+               step(15, "16:30", "approve_reply", "urban_reviewer"),
+               step(14, "10:00", "send_reply", "dispatcher"),
+               step(7, "10:00", "expire_evaluation", SYSTEM_ACTOR, window_days=7),
+           ], Petitioner(16, "马先生", "13012462208")),
     # --- rejected as inadmissible ---
     Script("shinan", "我和前夫离婚后的财产分割法院已经判决了，但他一直不执行，房子也不肯过户，请你们帮我督促一下。",
            "市南区湛山街道", (3, "11:00"), [
@@ -480,7 +494,12 @@ def _run(cast: _Cast, clock: _Clock, script: Script, suggest: Suggest | None) ->
         at = clock.at(s.day, s.clock)
         if at <= previous:
             raise ValueError(f"{petition.number}: step {s.action} at {at.isoformat()} is not after the one before")
-        actor = petition.citizen if s.actor == CITIZEN else cast.user(script.district, s.actor)
+        if s.actor == CITIZEN:
+            actor: Actor | None = petition.citizen
+        elif s.actor == SYSTEM_ACTOR:
+            actor = SYSTEM
+        else:
+            actor = cast.user(script.district, s.actor)
         assert actor is not None
         perform(cast.session, petition, s.action, actor, at, **_params(cast, script, petition, s))
         previous = at

@@ -15,6 +15,7 @@ A year "has a schedule" when the package knows it or a manager has entered at le
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +35,15 @@ WORKING_DAY_LENGTH = dt.timedelta(hours=24)
 
 # The package raises for years outside its data; a year with no holiday entry at all carries no official schedule.
 OFFICIAL_YEARS: frozenset[int] = frozenset(day.year for day in chinese_calendar.holidays)
+# A digest of the package's whole schedule, so a package upgrade that corrects a day is noticed (`fingerprint`).
+_PACKAGE_SCHEDULE = hashlib.sha256(
+    repr(
+        (
+            sorted(d.isoformat() for d in chinese_calendar.holidays),
+            sorted(d.isoformat() for d in chinese_calendar.workdays),
+        )
+    ).encode()
+).hexdigest()
 NOTE_MAX_LENGTH = HolidayOverride.__table__.c.note.type.length
 WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 
@@ -55,6 +65,16 @@ class WorkingCalendar:
         self.tz = ZoneInfo(tz)
         self._override_years = frozenset(day.year for day in self.overrides)
         self._cache: dict[dt.date, bool] = {}
+
+    def fingerprint(self) -> str:
+        """A digest of everything that decides working time: the package's schedule, the overrides, the time zone.
+
+        Two calendars with the same fingerprint count every interval the same, so anything derived from one (a
+        petition's `yellow_at`) stays valid under the other.
+        """
+        overrides = sorted((day.isoformat(), working) for day, working in self.overrides.items())
+        raw = repr((_PACKAGE_SCHEDULE, str(self.tz), overrides))
+        return hashlib.sha256(raw.encode()).hexdigest()
 
     def knows_year(self, year: int) -> bool:
         """Whether the `chinesecalendar` package carries the official schedule of `year` (overrides aside)."""

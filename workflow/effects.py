@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from models import Assessment, Evaluation, ExtensionRequest, Petition, Reply, Unit, User
 from models.enums import (
@@ -37,6 +38,7 @@ from workflow.calendar import WorkingCalendar, load_calendar
 from workflow.deadlines import compute_deadline, extend_deadline, time_limit
 from workflow.errors import InvalidInput
 from workflow.inadmissible import ADVICE, rejection_text
+from workflow.lights import set_deadline
 
 PHONE_RE = re.compile(r"^[0-9][0-9\-]{6,19}$")
 MAX_EXTENSION_DAYS = 20
@@ -142,9 +144,7 @@ def _classify_and_start_clock(ctx: Context) -> None:
     p.kind, p.nature, p.complexity, p.dept_type = kind, nature, complexity, dept_type
     if p.accepted_at is None:
         deadline = compute_deadline(ctx.now, limit, ctx.calendar)
-        p.accepted_at = ctx.now
-        p.time_limit_days = limit
-        p.deadline = deadline.due
+        set_deadline(p, accepted_at=ctx.now, time_limit_days=limit, deadline=deadline.due)
         p.light = Light.BLUE
         ctx.event_data["deadline"] = deadline.due.isoformat()
         if deadline.uncertain_years:
@@ -344,6 +344,11 @@ def send_reply(ctx: Context) -> PetitionState:
     reply.on_time = ctx.petition.deadline is None or ctx.now <= ctx.petition.deadline
     ctx.event_data.update(reply_id=reply.id, on_time=reply.on_time)
     ctx.petition.light = None
+    # A new evaluation window starts once this reply reaches the citizen (see workflow.jobs). The jobs write these
+    # columns set-wise, behind this object's back, so they are written even when it still holds NULL.
+    for bookkeeping in ("reply_delivered_at", "evaluation_requested_at", "evaluation_reminded_at"):
+        setattr(ctx.petition, bookkeeping, None)
+        flag_modified(ctx.petition, bookkeeping)
     ctx.notify(
         "replied",
         reply_id=reply.id,
@@ -362,9 +367,7 @@ def send_reply(ctx: Context) -> PetitionState:
 def _start_new_round(ctx: Context) -> None:
     p = ctx.petition
     p.handling_round += 1
-    p.accepted_at = None
-    p.deadline = None
-    p.time_limit_days = None
+    set_deadline(p, accepted_at=None, time_limit_days=None, deadline=None)
     p.light = None
     p.via_city = False
     p.current_unit = routing.district_platform(ctx.session, p.district_code)
@@ -415,6 +418,22 @@ def evaluate(ctx: Context) -> PetitionState:
     ctx.event_data["assessed_unit"] = unit_id
     ctx.notify("assessment_started")
     return PetitionState.ASSESSMENT
+
+
+def expire_evaluation(ctx: Context) -> PetitionState:
+    """逾期未评价: the system closes a petition whose citizen did not rate the reply within the evaluation window
+    (``[evaluation] window_days`` after it reached them). Counted apart from the satisfaction rate.
+
+    Param ``notify`` (default true): tell the citizen, with the 'closed' message marked unrated; the job passes
+    false for a district with no template for it, where the message could not reach a citizen who has gone quiet.
+    """
+    p = ctx.petition
+    p.closed_at = ctx.now
+    p.light = None
+    ctx.event_data.update(round=p.handling_round, window_days=ctx.params.get("window_days"))
+    if ctx.params.get("notify", True):
+        ctx.notify("closed", unrated=True, window_days=ctx.params.get("window_days"), satisfaction="未评价")
+    return PetitionState.UNRATED
 
 
 def consecutive_failed_assessments(session: Session, petition_id: int, unit_id: int) -> int:
@@ -518,7 +537,7 @@ def decide_extension(ctx: Context) -> PetitionState:
     if approved and p.deadline is not None:
         extended = extend_deadline(p.deadline, request.extra_working_days, ctx.calendar)
         request.new_deadline = extended.due
-        p.deadline = extended.due
+        set_deadline(p, accepted_at=p.accepted_at, time_limit_days=p.time_limit_days, deadline=extended.due)
         ctx.event_data["deadline"] = extended.due.isoformat()
         ctx.notify("extended", deadline=extended.due.isoformat(), extra_working_days=request.extra_working_days)
     return p.state

@@ -2,17 +2,20 @@
 
 Each row of TRANSITIONS says: the action's name (the same name the admin site, the API and the bot use), its label,
 the states it may start from, the states it may lead to, who may perform it, a side-effect-free guard, and the effect.
-`perform` runs one action in a savepoint with a history row; `available_actions` lists what an actor may do now.
+`perform` runs one action in a savepoint with a history row; `perform_many` runs a scheduled job's action on many
+petitions at once, set-wise; `available_actions` lists what an actor may do now.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import Citizen, Petition, PetitionEvent, User
@@ -20,6 +23,7 @@ from models.enums import PetitionState as S
 from workflow import effects
 from workflow.actors import (
     Actor,
+    SystemActor,
     actor_label,
     is_city_dispatcher,
     is_district_dispatcher,
@@ -29,7 +33,7 @@ from workflow.actors import (
     is_unit_reviewer,
 )
 from workflow.errors import StateConflict, TransitionRefused
-from workflow.notify import enqueue
+from workflow.notify import enqueue, enqueue_many
 
 Who = Callable[[Petition, Actor], bool]
 Guard = Callable[[Petition], str | None]
@@ -85,6 +89,10 @@ def _evaluator(p: Petition, a: Actor) -> bool:
     if p.citizen_id is not None:
         return is_petitioner(a, p)
     return is_district_dispatcher(a, p)
+
+
+def _system(_p: Petition, a: Actor) -> bool:
+    return isinstance(a, SystemActor)
 
 
 def _assessor(p: Petition, a: Actor) -> bool:
@@ -164,6 +172,8 @@ TRANSITIONS: dict[str, Transition] = {
            "区平台调度", effects.send_reply),
         _t("evaluate", "评价", [S.AWAITING_EVALUATION], [S.CLOSED, S.PENDING_DISPATCH, S.ASSESSMENT], _evaluator,
            "诉求人", effects.evaluate, _not_yet_rated),
+        _t("expire_evaluation", "逾期未评价", [S.AWAITING_EVALUATION], [S.UNRATED], _system, "系统",
+           effects.expire_evaluation),
         _t("assess", "履职评估", [S.ASSESSMENT], [S.CLOSED, S.PENDING_DISPATCH, S.ACCOUNTABILITY], _assessor,
            "平台", effects.assess),
         _t("request_extension", "申请延期", [S.ASSIGNED, S.HANDLING], [S.ASSIGNED, S.HANDLING], _handler, "承办人",
@@ -257,3 +267,144 @@ def perform(
         session.expire(petition)
         raise StateConflict(f"诉求 {petition.number} 刚被他人修改，请刷新后再试") from None
     return event
+
+
+@dataclass
+class BatchOutcome:
+    """What `perform_many` did: the petitions moved, and why each petition left alone was."""
+
+    moved: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+def perform_many(
+    session: Session,
+    petitions: Sequence[Petition],
+    action: str,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    note: str = "",
+    **params: Any,
+) -> BatchOutcome:
+    """Run `action` on many petitions at once (a scheduled job's batch): the same table, checks, effect, history row
+    and notifications as `perform`, written set-wise — one UPDATE executed for all rows, each row checked against
+    the version that was read (the optimistic lock), and one INSERT each of history rows and notifications —
+    instead of a savepoint and statements per petition.
+
+    Only for transitions whose effect changes the petition's own columns. A petition that may not take the action
+    (state, actor, guard), or that another transaction changed since it was read (say, the citizen rated it a
+    moment ago), is left as it is and named in `refused`; the others move (`moved`). The caller commits.
+
+    :raises TransitionRefused: for an unknown action.
+    :raises InvalidInput: when the effect refuses its parameters (nothing is written).
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise TransitionRefused(f"未知操作「{action}」", action=action, state="")
+    outcome = BatchOutcome()
+    moves: list[tuple[Petition, S, int, dict[str, Any], effects.Context]] = []
+    table = Petition.__table__
+    try:
+        with session.no_autoflush:
+            for petition in petitions:
+                reason = why_not(transition, petition, actor)
+                if reason:
+                    outcome.refused[petition.id] = reason
+                    continue
+                from_state, version = petition.state, petition.version
+                ctx = effects.Context(session, petition, actor, now, {"note": note, **params})
+                target = transition.effect(ctx)
+                if target not in transition.targets:
+                    raise AssertionError(f"{action} led to {target}, not one of its declared targets")
+                petition.state = target
+                petition.updated_at = now
+                moves.append((petition, from_state, version, _column_changes(petition), ctx))
+    except BaseException:
+        for petition, *_ in moves:
+            session.expire(petition)
+        raise
+
+    # One UPDATE per shape of change (an effect sets the same columns on every petition, so usually one).
+    shapes: dict[tuple[str, ...], list[tuple[Petition, int, dict[str, Any]]]] = {}
+    for petition, _from, version, changes, _ctx in moves:
+        shapes.setdefault(tuple(sorted(changes)), []).append((petition, version, changes))
+    lost: set[int] = set()
+    for keys, rows in shapes.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
+            .values({table.c[k]: bindparam(f"b_{k}", type_=table.c[k].type) for k in keys})
+            .values(version=bindparam("b_new_version"))
+        )
+        result = session.execute(
+            statement,
+            [
+                {"b_id": p.id, "b_version": v, "b_new_version": v + 1, **{f"b_{k}": c[k] for k in keys}}
+                for p, v, c in rows
+            ],
+        )
+        if result.rowcount != len(rows):
+            # Someone else won some of these rows: ours are the ones that now hold our version and our values (a
+            # rival's commit also adds one to the version, so the version alone cannot tell).
+            columns = [table.c.id, table.c.version, *(table.c[k] for k in keys)]
+            found = {
+                row[0]: tuple(row[1:])
+                for row in session.execute(
+                    select(*columns).where(table.c.id.in_([p.id for p, _v, _c in rows]))
+                )
+            }
+            for p, v, c in rows:
+                if found.get(p.id) != (v + 1, *(c[k] for k in keys)):
+                    lost.add(p.id)
+
+    # The rows are written: tell the identity map (no flush may write them again), and forget the lost ones.
+    for petition, _from, version, changes, _ctx in moves:
+        for key, value in changes.items():
+            set_committed_value(petition, key, value)
+        set_committed_value(petition, "version", version + 1)
+    history: list[dict[str, Any]] = []
+    notifications: list[tuple[Petition, str, dict[str, Any]]] = []
+    for petition, from_state, _version, _changes, ctx in moves:
+        if petition.id in lost:
+            outcome.refused[petition.id] = f"诉求 {petition.number} 刚被他人修改"
+            session.expire(petition)
+            continue
+        outcome.moved.append(petition.id)
+        history.append(
+            {
+                "petition_id": petition.id,
+                "action": action,
+                "from_state": from_state,
+                "to_state": petition.state,
+                "actor_user_id": actor.id if isinstance(actor, User) else None,
+                "actor_citizen_id": actor.id if isinstance(actor, Citizen) else None,
+                "actor_label": actor_label(actor),
+                "unit_id": actor.unit_id if isinstance(actor, User) else None,
+                "note": ctx.params["note"] or "",
+                "data": ctx.event_data,
+                "created_at": now,
+            }
+        )
+        notifications += [(petition, name, facts) for name, facts in ctx.notifications]
+    # Plain INSERTs of many rows at once: the ORM would send one per row to learn each new id.
+    if history:
+        session.execute(insert(PetitionEvent), history)
+    enqueue_many(session, notifications, now)
+    return outcome
+
+
+def _column_changes(petition: Petition) -> dict[str, Any]:
+    """The petition's changed columns, by attribute key and new value; a changed relationship is refused."""
+    state = inspect(petition)
+    changes: dict[str, Any] = {}
+    for attr in state.attrs:
+        history = attr.history
+        if not history.has_changes():
+            continue
+        if attr.key not in state.mapper.column_attrs:
+            raise AssertionError(f"perform_many: the effect changed {attr.key}, which is not a column")
+        changes[attr.key] = history.added[0] if history.added else None
+    return changes

@@ -1,13 +1,17 @@
 """The scheduler's jobs, each a plain function of ``(app, now)`` so tests run them at an explicit instant.
 
 Every job commits its own work, is idempotent (running it twice at the same `now` changes nothing the second time)
-and returns what it did, so the scheduler can log it and tests can check it:
+and returns what it did, so the scheduler can log it and tests can check it. The lights and evaluation jobs work
+set-wise: a run issues the same few statements whether there are ten petitions or a million (the work they find is
+bounded per batch), so they cannot starve the outbox as the platform grows:
 
-- `recompute_lights`: red / yellow / blue lights of open petitions; a reminder to the unit when a petition turns
-  yellow and an alert to its platform when it turns red (`StaffAlert`, once per petition, round and deadline);
+- `recompute_lights`: red / yellow / blue lights of open petitions, set-wise; a reminder to the unit when a petition
+  turns yellow and an alert to its platform when it turns red (`StaffAlert`, once per petition, round and deadline);
 - `deliver_outbox`: sends due notifications (`workflow.outbox`) and asks for an evaluation once a reply has reached
   the citizen (`request_evaluations`);
-- `remind_evaluations`: reminds citizens who have not rated, at ``[scheduler] evaluation_reminder_hours``;
+- `remind_evaluations`: reminds citizens who have not rated, once, ``[evaluation] reminder_after_hours`` after the
+  reply reached them;
+- `close_unrated_evaluations`: closes as 未评价 (UNRATED) the petitions not rated within ``[evaluation] window_days``;
 - `expire_conversations`: resets chat dialogs idle past their expiry;
 - `refresh_tokens`: renews every enabled account's access token ahead of expiry, centrally;
 - `daily_summary`: one summary per district and day for its managers.
@@ -17,11 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import func, select, update
+from sqlalchemy import Insert, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,9 +35,10 @@ from bot.token_store import refresh_token
 from models import (
     Conversation,
     District,
-    Evaluation,
     ExtensionRequest,
+    JobState,
     Notification,
+    NotificationTemplate,
     Petition,
     Reply,
     StaffAlert,
@@ -40,10 +47,12 @@ from models import (
 )
 from models.enums import Light, NotificationState, PetitionState, RequestState, UnitLevel
 from qingsu.db import session_scope
-from workflow.calendar import load_calendar
-from workflow.lights import CLOCK_RUNNING, light_for
+from workflow.actors import SYSTEM
+from workflow.calendar import WorkingCalendar, load_calendar
+from workflow.engine import perform_many
+from workflow.lights import CLOCK_RUNNING, yellow_from
 from workflow.messages import format_deadline
-from workflow.notify import enqueue
+from workflow.notify import enqueue_many
 from workflow.outbox import DeliveryReport, deliver_due
 
 log = logging.getLogger(__name__)
@@ -53,66 +62,334 @@ IDLE_FLOW = "idle"
 
 # --- lights ------------------------------------------------------------------------------------------------------
 
+LIGHTS_BASIS = "lights_basis"
+_PETITION = Petition.__table__
+
 
 @dataclass
 class LightsReport:
-    """Petitions whose light changed, and the reminders and alerts written."""
+    """Petitions whose light changed, the reminders and alerts written, and the `yellow_at` instants computed."""
 
     changed: int = 0
     yellow_reminders: int = 0
     red_alerts: int = 0
+    computed: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class LightsSettings:
+    """``[lights]``: the yellow threshold, and how many `yellow_at` instants one transaction computes."""
+
+    yellow_fraction_left: float
+    batch_size: int
+    tz: str
+
+    @classmethod
+    def from_app(cls, app: Flask) -> LightsSettings:
+        """The settings of `app`'s configuration.
+
+        :raises ValueError: naming the key, for a fraction outside 0–1 or a batch size below 1.
+        """
+        lights = app.config["LIGHTS"]
+        settings = cls(
+            yellow_fraction_left=float(lights["yellow_fraction_left"]),
+            batch_size=int(lights["batch_size"]),
+            tz=app.config["CALENDAR"]["timezone"],
+        )
+        if not 0 <= settings.yellow_fraction_left <= 1:
+            raise ValueError(
+                f"[lights] yellow_fraction_left must be within 0–1, got {settings.yellow_fraction_left}"
+            )
+        if settings.batch_size < 1:
+            raise ValueError(f"[lights] batch_size must be at least 1, got {settings.batch_size}")
+        return settings
+
+
+def _running() -> tuple[Any, ...]:
+    """The petitions whose clock runs (see `workflow.lights.CLOCK_RUNNING`)."""
+    return (
+        Petition.state.in_(CLOCK_RUNNING),
+        Petition.accepted_at.is_not(None),
+        Petition.deadline.is_not(None),
+        Petition.closed_at.is_(None),
+    )
 
 
 def recompute_lights(app: Flask, now: dt.datetime) -> LightsReport:
-    """Recompute the light of every petition whose clock runs; remind units (yellow) and platforms (red)."""
-    fraction = float(app.config["LIGHTS"]["yellow_fraction_left"])
+    """Bring every running petition's light up to date at `now`, set-wise; remind units (yellow), alert platforms (red).
+
+    1. When ``[lights] yellow_fraction_left`` or the calendar (package schedule, overrides, time zone) changed since
+       the stored `yellow_at` instants were computed, they are reset (one UPDATE).
+    2. Every `yellow_at` not computed yet — new acceptances, moved deadlines, rows written in bulk, the rows of the
+       migration that added the column — is computed with the calendar, ``batch_size`` rows per transaction
+       (one SELECT, one UPDATE each), the light written with it.
+    3. One UPDATE per colour: red where ``deadline < now``, yellow where ``yellow_at <= now <= deadline``, blue
+       before ``yellow_at`` — each touching only rows whose light differs, and neither `updated_at` nor `version`
+       (the light is derived: a dispatcher's concurrent action must not conflict with it, nor 12345 polling see it).
+    4. The petitions that turned yellow or red (or got a new deadline) get their reminder or alert, written in one
+       INSERT per chunk, deduplicated per petition, round and deadline as before.
+
+    The light is `workflow.lights.light_for` exactly (tests pin the two together). A row whose deadline is not after
+    its acceptance has no light and is left alone, as before.
+    """
+    settings = LightsSettings.from_app(app)
     report = LightsReport()
     with session_scope(app) as session:
-        calendar = load_calendar(session, app.config["CALENDAR"]["timezone"])
-        running = (
-            Petition.state.in_(CLOCK_RUNNING),
-            Petition.accepted_at.is_not(None),
-            Petition.deadline.is_not(None),
-            Petition.closed_at.is_(None),
-        )
-        petitions = session.scalars(select(Petition).where(*running)).all()
-        # The alerts already written for these petitions, read once rather than once per petition and run.
-        alerted = set(
-            session.scalars(
-                select(StaffAlert.dedupe_key).where(
-                    StaffAlert.kind.in_(("yellow", "red")),
-                    StaffAlert.petition_id.in_(select(Petition.id).where(*running)),
+        calendar = load_calendar(session, settings.tz)
+        _check_basis(session, calendar, settings, now)
+    candidates: set[int] = set()
+    for changed, computed, alarmed in _compute_yellow_at(app, now, calendar, settings):
+        report.changed += changed
+        report.computed += computed
+        candidates |= alarmed
+    with session_scope(app) as session:
+        for light, condition in (
+            (Light.RED, (Petition.deadline < now,)),
+            (Light.YELLOW, (Petition.yellow_at <= now, Petition.deadline >= now)),
+            (Light.BLUE, (Petition.yellow_at > now,)),
+        ):
+            ids = session.scalars(
+                update(_PETITION)
+                .where(
+                    *_running(),
+                    Petition.yellow_at.is_not(None),
+                    *condition,
+                    or_(Petition.light.is_(None), Petition.light != light),
                 )
-            )
-        )
-        for petition in petitions:
-            assert petition.accepted_at is not None and petition.deadline is not None
-            try:
-                light = light_for(now, petition.accepted_at, petition.deadline, calendar, fraction)
-            except ValueError as exc:
-                # One inconsistent row (say, a deadline before acceptance) must not stop every other light.
-                log.warning("no light for petition %s: %s", petition.number, exc)
-                continue
-            if light != petition.light:
-                # A plain UPDATE, not the ORM: the light is derived, and bumping the petition's version here would
-                # make a dispatcher's concurrent action fail with a conflict.
-                session.execute(
-                    update(Petition)
-                    .where(Petition.id == petition.id)
-                    .values(light=light)
-                    .execution_options(synchronize_session=False)
-                )
-                report.changed += 1
-            if light == Light.YELLOW and _alert_key("yellow", petition) not in alerted:
-                report.yellow_reminders += _yellow_reminder(session, petition, now)
-            elif light == Light.RED and _alert_key("red", petition) not in alerted:
-                report.red_alerts += _red_alert(session, petition, now)
+                .values(light=light, updated_at=_PETITION.c.updated_at)
+                .returning(_PETITION.c.id)
+            ).all()
+            report.changed += len(ids)
+            if light != Light.BLUE:
+                candidates.update(ids)
+        if candidates:
+            yellow, red = _write_alerts(session, sorted(candidates), now)
+            report.yellow_reminders += yellow
+            report.red_alerts += red
     return report
 
 
-def _alert_key(kind: str, petition: Petition) -> str:
-    assert petition.deadline is not None
-    return f"{kind}:{petition.id}:{petition.handling_round}:{petition.deadline.isoformat()}"
+def _check_basis(
+    session: Session, calendar: WorkingCalendar, settings: LightsSettings, now: dt.datetime
+) -> None:
+    """Reset every running petition's `yellow_at` when what it was computed on has changed since the last run."""
+    basis = f"{settings.yellow_fraction_left!r}:{calendar.fingerprint()}"
+    stored = session.get(JobState, LIGHTS_BASIS)
+    if stored is not None and stored.value == basis:
+        return
+    if stored is not None:
+        log.info(
+            "lights: the threshold or the calendar changed; recomputing every running petition's yellow_at"
+        )
+    session.execute(
+        update(_PETITION)
+        .where(*_running(), Petition.yellow_at.is_not(None))
+        .values(yellow_at=None, updated_at=_PETITION.c.updated_at)
+    )
+    if stored is None:
+        session.add(JobState(name=LIGHTS_BASIS, value=basis, updated_at=now))
+    else:
+        stored.value, stored.updated_at = basis, now
+
+
+def _compute_yellow_at(
+    app: Flask, now: dt.datetime, calendar: WorkingCalendar, settings: LightsSettings
+) -> Iterator[tuple[int, int, set[int]]]:
+    """Compute the missing `yellow_at` instants and the light with them, one transaction per batch.
+
+    Yields, per batch: lights changed, instants computed, and the petitions now yellow or red (for alerts).
+    Walks the ids upwards, so a row that cannot be computed is not read again in the same run.
+    """
+    fraction = settings.yellow_fraction_left
+    after = 0
+    while True:
+        with session_scope(app) as session:
+            rows = session.execute(
+                select(Petition.id, Petition.accepted_at, Petition.deadline, Petition.light)
+                .where(
+                    *_running(),
+                    Petition.yellow_at.is_(None),
+                    Petition.deadline > Petition.accepted_at,
+                    Petition.id > after,
+                )
+                .order_by(Petition.id)
+                .limit(settings.batch_size)
+            ).all()
+            if not rows:
+                return
+            after = rows[-1].id
+            params = []
+            changed = 0
+            alarmed: set[int] = set()
+            for row in rows:
+                try:
+                    yellow_at = yellow_from(row.accepted_at, row.deadline, calendar, fraction)
+                except ValueError as exc:
+                    log.warning("no light for petition %s: %s", row.id, exc)
+                    continue
+                light = Light.RED if now > row.deadline else Light.YELLOW if now >= yellow_at else Light.BLUE
+                changed += light != row.light
+                if light != Light.BLUE:
+                    alarmed.add(row.id)
+                params.append(
+                    {"b_id": row.id, "b_deadline": row.deadline, "b_yellow_at": yellow_at, "b_light": light}
+                )
+            if params:
+                # The WHERE re-checks the deadline read: a deadline moved meanwhile keeps its NULL for the next run.
+                session.execute(
+                    update(_PETITION)
+                    .where(
+                        _PETITION.c.id == bindparam("b_id"),
+                        _PETITION.c.deadline == bindparam("b_deadline", type_=_PETITION.c.deadline.type),
+                        _PETITION.c.yellow_at.is_(None),
+                    )
+                    .values(
+                        yellow_at=bindparam("b_yellow_at", type_=_PETITION.c.yellow_at.type),
+                        light=bindparam("b_light", type_=_PETITION.c.light.type),
+                        updated_at=_PETITION.c.updated_at,
+                    ),
+                    params,
+                )
+        yield changed, len(params), alarmed
+        if len(rows) < settings.batch_size:
+            return
+
+
+# Petitions whose alerts are written by one SELECT and one INSERT (keeps the IN lists well inside every driver's
+# parameter limit).
+ALERT_CHUNK = 2000
+
+
+def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _alert_key(kind: str, petition_id: int, handling_round: int, deadline: dt.datetime) -> str:
+    return f"{kind}:{petition_id}:{handling_round}:{deadline.isoformat()}"
+
+
+def _platforms(session: Session) -> tuple[dict[str, int], int | None]:
+    """The active platform units: each district's (lowest id first) and the city's."""
+    districts: dict[str, int] = {}
+    city: int | None = None
+    rows = session.execute(
+        select(Unit.id, Unit.level, Unit.district_code)
+        .where(Unit.active.is_(True), Unit.level.in_((UnitLevel.DISTRICT_PLATFORM, UnitLevel.CITY_PLATFORM)))
+        .order_by(Unit.id)
+    )
+    for unit_id, level, district_code in rows:
+        if level == UnitLevel.CITY_PLATFORM:
+            city = city if city is not None else unit_id
+        elif district_code is not None:
+            districts.setdefault(district_code, unit_id)
+    return districts, city
+
+
+def _write_alerts(session: Session, petition_ids: Sequence[int], now: dt.datetime) -> tuple[int, int]:
+    """The yellow reminders and red alerts due for `petition_ids` (as their light stands now), once each per
+    petition, round and deadline; returns how many of each were written."""
+    districts, city = _platforms(session)
+    yellow = red = 0
+    for chunk in _chunks(petition_ids, ALERT_CHUNK):
+        rows = session.execute(
+            select(
+                Petition.id,
+                Petition.number,
+                Petition.title,
+                Petition.deadline,
+                Petition.handling_round,
+                Petition.district_code,
+                Petition.current_unit_id,
+                Petition.level,
+                Petition.state,
+                Petition.light,
+                Unit.name.label("unit_name"),
+            )
+            .outerjoin(Unit, Unit.id == Petition.current_unit_id)
+            .where(Petition.id.in_(chunk), Petition.light.in_((Light.YELLOW, Light.RED)), *_running())
+        ).all()
+        existing = set(
+            session.scalars(
+                select(StaffAlert.dedupe_key).where(
+                    StaffAlert.petition_id.in_(chunk), StaffAlert.kind.in_(("yellow", "red"))
+                )
+            )
+        )
+        alerts = []
+        for row in rows:
+            kind = "yellow" if row.light == Light.YELLOW else "red"
+            key = _alert_key(kind, row.id, row.handling_round, row.deadline)
+            if key in existing:
+                continue
+            at_city = row.level in (UnitLevel.CITY_DEPARTMENT, UnitLevel.CITY_PLATFORM)
+            platform_id = city if at_city else districts.get(row.district_code)
+            alerts.append(
+                _yellow_reminder(row, platform_id, key, now)
+                if kind == "yellow"
+                else _red_alert(row, platform_id, key, now)
+            )
+            yellow += kind == "yellow"
+            red += kind == "red"
+        if alerts:
+            session.execute(_insert_new(session), alerts)
+    return yellow, red
+
+
+def _insert_new(session: Session) -> Insert:
+    """An INSERT of staff alerts that skips one whose dedupe key exists (written by a run racing this one)."""
+    table = StaffAlert.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+    return insert(table)
+
+
+def _yellow_reminder(row: Any, platform_id: int | None, key: str, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "kind": "yellow",
+        "audience": "unit",
+        "district_code": row.district_code,
+        "unit_id": row.current_unit_id if row.current_unit_id is not None else platform_id,
+        "petition_id": row.id,
+        "title": f"诉求 {row.number} 即将到期（黄灯）",
+        "body": (
+            f"诉求 {row.number}「{row.title}」的答复期限为{format_deadline(row.deadline)}，"
+            "剩余办理时间已不多，请抓紧办理；确需延期的请及时申请。"
+        ),
+        "data": {"light": Light.YELLOW.value, "deadline": row.deadline.isoformat()},
+        "dedupe_key": key,
+        "created_at": now,
+        "read_at": None,
+    }
+
+
+def _red_alert(row: Any, platform_id: int | None, key: str, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "kind": "red",
+        "audience": "platform",
+        "district_code": row.district_code,
+        "unit_id": platform_id,
+        "petition_id": row.id,
+        "title": f"诉求 {row.number} 已超期（红灯）",
+        "body": (
+            f"诉求 {row.number}「{row.title}」已超过答复期限（{format_deadline(row.deadline)}），"
+            f"当前在{row.unit_name if row.unit_name is not None else '平台'}（{row.state.label}），请督办。"
+        ),
+        "data": {
+            "light": Light.RED.value,
+            "deadline": row.deadline.isoformat(),
+            "current_unit_id": row.current_unit_id,
+        },
+        "dedupe_key": key,
+        "created_at": now,
+        "read_at": None,
+    }
 
 
 def _add_alert(session: Session, alert: StaffAlert) -> bool:
@@ -127,74 +404,43 @@ def _add_alert(session: Session, alert: StaffAlert) -> bool:
     return True
 
 
-def _platform_of(session: Session, petition: Petition) -> Unit | None:
-    """The platform that supervises the petition where it is now: the city platform for city-level units."""
-    at_city = petition.level in (UnitLevel.CITY_DEPARTMENT, UnitLevel.CITY_PLATFORM)
-    query = select(Unit).where(Unit.active.is_(True))
-    if at_city:
-        query = query.where(Unit.level == UnitLevel.CITY_PLATFORM)
-    else:
-        query = query.where(
-            Unit.level == UnitLevel.DISTRICT_PLATFORM, Unit.district_code == petition.district_code
-        )
-    return session.scalars(query.order_by(Unit.id)).first()
-
-
-def _yellow_reminder(session: Session, petition: Petition, now: dt.datetime) -> bool:
-    assert petition.deadline is not None
-    unit_id = petition.current_unit_id
-    if unit_id is None:
-        platform = _platform_of(session, petition)
-        unit_id = platform.id if platform is not None else None
-    return _add_alert(
-        session,
-        StaffAlert(
-            kind="yellow",
-            audience="unit",
-            district_code=petition.district_code,
-            unit_id=unit_id,
-            petition_id=petition.id,
-            title=f"诉求 {petition.number} 即将到期（黄灯）",
-            body=(
-                f"诉求 {petition.number}「{petition.title}」的答复期限为{format_deadline(petition.deadline)}，"
-                "剩余办理时间已不多，请抓紧办理；确需延期的请及时申请。"
-            ),
-            data={"light": Light.YELLOW.value, "deadline": petition.deadline.isoformat()},
-            dedupe_key=_alert_key("yellow", petition),
-            created_at=now,
-        ),
-    )
-
-
-def _red_alert(session: Session, petition: Petition, now: dt.datetime) -> bool:
-    assert petition.deadline is not None
-    platform = _platform_of(session, petition)
-    unit = petition.current_unit
-    return _add_alert(
-        session,
-        StaffAlert(
-            kind="red",
-            audience="platform",
-            district_code=petition.district_code,
-            unit_id=platform.id if platform is not None else None,
-            petition_id=petition.id,
-            title=f"诉求 {petition.number} 已超期（红灯）",
-            body=(
-                f"诉求 {petition.number}「{petition.title}」已超过答复期限（{format_deadline(petition.deadline)}），"
-                f"当前在{unit.name if unit is not None else '平台'}（{petition.state.label}），请督办。"
-            ),
-            data={
-                "light": Light.RED.value,
-                "deadline": petition.deadline.isoformat(),
-                "current_unit_id": petition.current_unit_id,
-            },
-            dedupe_key=_alert_key("red", petition),
-            created_at=now,
-        ),
-    )
-
-
 # --- the outbox and evaluations -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """``[evaluation]``: the window a citizen has to rate a reply, when the one reminder goes, the batch size."""
+
+    window: dt.timedelta
+    reminder_after: dt.timedelta
+    batch_size: int
+
+    @classmethod
+    def from_app(cls, app: Flask) -> EvaluationSettings:
+        """The settings of `app`'s configuration.
+
+        :raises ValueError: naming the key, when the reminder would not come before the window closes, or a
+            value is not positive.
+        """
+        e = app.config["EVALUATION"]
+        settings = cls(
+            window=dt.timedelta(days=float(e["window_days"])),
+            reminder_after=dt.timedelta(hours=float(e["reminder_after_hours"])),
+            batch_size=int(e["batch_size"]),
+        )
+        if settings.window <= dt.timedelta() or settings.batch_size < 1:
+            raise ValueError("[evaluation] window_days and batch_size must be positive")
+        if not dt.timedelta() < settings.reminder_after < settings.window:
+            raise ValueError(
+                "[evaluation] reminder_after_hours must be positive and come before window_days ends, got "
+                f"{e['reminder_after_hours']} hours for a {e['window_days']}-day window"
+            )
+        return settings
+
+    @property
+    def window_days(self) -> int | float:
+        days = self.window / dt.timedelta(days=1)
+        return int(days) if days == int(days) else days
 
 
 def deliver_outbox(app: Flask, now: dt.datetime) -> DeliveryReport:
@@ -205,74 +451,146 @@ def deliver_outbox(app: Flask, now: dt.datetime) -> DeliveryReport:
     return report
 
 
-def _delivered_replies(session: Session) -> list[tuple[Petition, Notification]]:
-    """Petitions awaiting the citizen's rating of this round, with the 'replied' notification that reached them."""
-    rows = session.execute(
-        select(Petition, Notification)
-        .join(Notification, Notification.petition_id == Petition.id)
-        .where(
-            Petition.state == PetitionState.AWAITING_EVALUATION,
-            Notification.event == "replied",
-            Notification.state == NotificationState.SENT,
-        )
-        .order_by(Notification.id)
-    ).all()
-    pairs = []
-    for petition, replied in rows:
-        if replied.payload.get("round") != petition.handling_round or replied.sent_at is None:
-            continue
-        rated = session.scalar(
-            select(Evaluation.id).where(
-                Evaluation.petition_id == petition.id, Evaluation.handling_round == petition.handling_round
-            )
-        )
-        if rated is None:
-            pairs.append((petition, replied))
-    return pairs
-
-
-def _earlier(session: Session, petition: Petition, event: str) -> list[Notification]:
-    """The `event` notifications already written for the petition's current round."""
-    rows = session.scalars(
-        select(Notification).where(Notification.petition_id == petition.id, Notification.event == event)
-    ).all()
-    return [n for n in rows if n.payload.get("round") == petition.handling_round]
+def _keep_updated_at() -> dict[str, Any]:
+    # Bookkeeping of the jobs, not a change of the petition: 12345 polling (updated_at) must not see it.
+    return {"updated_at": _PETITION.c.updated_at}
 
 
 def request_evaluations(app: Flask, now: dt.datetime) -> int:
-    """Queue one evaluation request per round whose reply has reached the citizen; returns how many were queued."""
-    created = 0
+    """Ask once for the rating of each reply that has reached its citizen; returns how many requests were queued.
+
+    One SELECT finds up to ``[evaluation] batch_size`` petitions awaiting a rating that were not asked yet, whose
+    latest 'replied' notification has been sent (send_reply queues it with the move to 待评价, so it is this round's);
+    the requests are queued in one INSERT, and one UPDATE records the request and when the reply reached
+    the citizen (`Petition.reply_delivered_at`, where the evaluation window starts).
+    """
+    settings = EvaluationSettings.from_app(app)
+    latest_reply = (
+        select(func.max(Notification.id))
+        .where(Notification.petition_id == Petition.id, Notification.event == "replied")
+        .correlate(Petition)
+        .scalar_subquery()
+    )
     with session_scope(app) as session:
-        for petition, _replied in _delivered_replies(session):
-            if not _earlier(session, petition, "evaluation_request") and enqueue(
-                session, petition, "evaluation_request", now
-            ):
-                created += 1
-    return created
+        rows = session.execute(
+            select(Petition, Notification.sent_at)
+            .join(Notification, Notification.id == latest_reply)
+            .where(
+                Petition.state == PetitionState.AWAITING_EVALUATION,
+                Petition.evaluation_requested_at.is_(None),
+                Notification.state == NotificationState.SENT,
+                Notification.sent_at.is_not(None),
+            )
+            .order_by(Petition.id)
+            .limit(settings.batch_size)
+        ).all()
+        if not rows:
+            return 0
+        enqueue_many(session, [(petition, "evaluation_request", {}) for petition, _sent_at in rows], now)
+        session.execute(
+            update(_PETITION)
+            .where(
+                _PETITION.c.id == bindparam("b_id"),
+                _PETITION.c.state == PetitionState.AWAITING_EVALUATION,
+                _PETITION.c.evaluation_requested_at.is_(None),
+            )
+            .values(
+                evaluation_requested_at=now,
+                reply_delivered_at=bindparam("b_delivered", type_=_PETITION.c.reply_delivered_at.type),
+                **_keep_updated_at(),
+            ),
+            [{"b_id": petition.id, "b_delivered": sent_at} for petition, sent_at in rows],
+        )
+    return len(rows)
 
 
 def remind_evaluations(app: Flask, now: dt.datetime) -> int:
-    """Remind citizens who have not rated: the k-th reminder once ``evaluation_reminder_hours[k-1]`` hours have
-    passed since the reply reached them. After an outage only the latest due reminder goes out, never a burst.
+    """Remind, once, the citizens who have not rated ``[evaluation] reminder_after_hours`` after the reply reached
+    them (and before the window closes); returns how many reminders were queued.
 
-    Returns how many reminders were queued.
+    One SELECT of up to ``batch_size`` due petitions, one INSERT of the reminders, one UPDATE marking them.
+    After an outage a citizen gets the one reminder, never a burst.
     """
-    hours = sorted(float(h) for h in app.config["SCHEDULER"]["evaluation_reminder_hours"])
-    created = 0
+    settings = EvaluationSettings.from_app(app)
     with session_scope(app) as session:
-        for petition, replied in _delivered_replies(session):
-            assert replied.sent_at is not None
-            due = sum(1 for h in hours if now >= replied.sent_at + dt.timedelta(hours=h))
-            sent_before = max(
-                (
-                    int(n.payload.get("reminder", 0))
-                    for n in _earlier(session, petition, "evaluation_reminder")
-                ),
-                default=0,
+        petitions = session.scalars(
+            select(Petition)
+            .where(
+                Petition.state == PetitionState.AWAITING_EVALUATION,
+                Petition.reply_delivered_at <= now - settings.reminder_after,
+                Petition.reply_delivered_at > now - settings.window,
+                Petition.evaluation_requested_at.is_not(None),
+                Petition.evaluation_reminded_at.is_(None),
             )
-            if due > sent_before and enqueue(session, petition, "evaluation_reminder", now, reminder=due):
-                created += 1
-    return created
+            .order_by(Petition.reply_delivered_at, Petition.id)
+            .limit(settings.batch_size)
+        ).all()
+        if not petitions:
+            return 0
+        enqueue_many(
+            session, [(petition, "evaluation_reminder", {"reminder": 1}) for petition in petitions], now
+        )
+        session.execute(
+            update(_PETITION)
+            .where(
+                _PETITION.c.id.in_([p.id for p in petitions]), _PETITION.c.evaluation_reminded_at.is_(None)
+            )
+            .values(evaluation_reminded_at=now, **_keep_updated_at())
+        )
+    return len(petitions)
+
+
+def close_unrated_evaluations(app: Flask, now: dt.datetime) -> int:
+    """Close as 未评价 (UNRATED) the petitions whose citizen did not rate within ``[evaluation] window_days`` after
+    the reply reached them; returns how many were closed.
+
+    Up to ``batch_size`` per run, oldest first, through the engine's ``expire_evaluation`` transition for all of
+    them at once (`workflow.engine.perform_many`: history rows, closed_at, and the citizen told where the district
+    has a template for the 'closed' message). A rating that arrives just before wins: its petition is no longer
+    awaiting one, or its version moved and the optimistic lock leaves it alone.
+    """
+    settings = EvaluationSettings.from_app(app)
+    with session_scope(app) as session:
+        petitions = session.scalars(
+            select(Petition)
+            .where(
+                Petition.state == PetitionState.AWAITING_EVALUATION,
+                Petition.reply_delivered_at <= now - settings.window,
+            )
+            .order_by(Petition.reply_delivered_at, Petition.id)
+            .limit(settings.batch_size)
+        ).all()
+        if not petitions:
+            return 0
+        return close_unrated(session, petitions, now, settings)
+
+
+def close_unrated(
+    session: Session, petitions: Sequence[Petition], now: dt.datetime, settings: EvaluationSettings
+) -> int:
+    """Close `petitions` as UNRATED at `now` (see `close_unrated_evaluations`); returns how many moved.
+
+    The caller commits.
+    """
+    with_template = set(
+        session.scalars(
+            select(NotificationTemplate.district_code).where(
+                NotificationTemplate.event == "closed", NotificationTemplate.enabled.is_(True)
+            )
+        )
+    )
+    closed = 0
+    for notify in (True, False):
+        group = [p for p in petitions if (p.district_code in with_template) == notify]
+        if not group:
+            continue
+        outcome = perform_many(
+            session, group, "expire_evaluation", SYSTEM, now, notify=notify, window_days=settings.window_days
+        )
+        for petition_id, reason in outcome.refused.items():
+            log.info("petition %s not closed as unrated: %s", petition_id, reason)
+        closed += len(outcome.moved)
+    return closed
 
 
 # --- conversations ------------------------------------------------------------------------------------------------

@@ -4,15 +4,23 @@ Blue: in time. Yellow: at most `yellow_fraction_left` (config ``[lights] yellow_
 time from acceptance to the deadline is left. Red: ``now > deadline``. Working time counts working days only,
 24 hours each, so a weekend or holiday does not eat into a petition's time and does not change its light.
 Closed petitions have no light: the workflow does not ask for one (see `petition_light`).
+
+`light_for` is the definition. The lights job cannot evaluate it in SQL (working time needs the calendar), so each
+petition stores the instant its light turns yellow, `Petition.yellow_at` (`yellow_from`): then the light at any
+instant `now` is red when ``deadline < now``, yellow when ``yellow_at <= now <= deadline`` and blue before
+``yellow_at`` — exactly `light_for`, as tests check over weekends, holidays and the threshold instants themselves.
+Every write of a petition's clock goes through `set_deadline`, which resets `yellow_at` for the job to recompute.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy.orm.attributes import flag_modified
+
 from models.enums import Light, PetitionState
 from models.petition import Petition
-from workflow.calendar import WorkingCalendar, require_aware
+from workflow.calendar import WORKING_DAY_LENGTH, WorkingCalendar, require_aware
 from workflow.deadlines import is_overdue, working_time_left
 
 # The states in which a petition's working time runs and its light means something: from intake until the reply
@@ -26,6 +34,11 @@ CLOCK_RUNNING: tuple[PetitionState, ...] = (
     PetitionState.CITY_REVIEW,
     PetitionState.PLATFORM_REVIEW,
 )
+
+# How far `yellow_from` looks back for a working day before giving up (no calendar has a year without one).
+_LOOK_BACK_DAYS = 400
+
+
 def light_for(
     now: dt.datetime,
     accepted_at: dt.datetime,
@@ -64,3 +77,70 @@ def petition_light(
     if petition.accepted_at is None or petition.deadline is None or petition.closed_at is not None:
         return None
     return light_for(now, petition.accepted_at, petition.deadline, calendar, yellow_fraction_left)
+
+
+def yellow_from(
+    accepted_at: dt.datetime,
+    deadline: dt.datetime,
+    calendar: WorkingCalendar,
+    yellow_fraction_left: float,
+) -> dt.datetime:
+    """The first instant at which `light_for` says yellow (or red) for a petition accepted at `accepted_at` and due
+    at `deadline`, as an aware UTC datetime; at or before `deadline`.
+
+    For every instant ``now``: ``light_for(now, …)`` is RED when ``now > deadline``, YELLOW when
+    ``yellow_from(…) <= now <= deadline``, else BLUE. The working time left shrinks while working days run and
+    stands still on days off, so the threshold is found by walking back from the deadline, day by day, until the
+    working time counted reaches the threshold ``working time × yellow_fraction_left`` (the same timedelta
+    `light_for` compares against, so the two agree to the microsecond). When the threshold is reached exactly at the
+    start of a working day, the days off before it are yellow too, and the answer is the end of the working day
+    before them.
+
+    :raises ValueError: as `light_for`.
+    """
+    require_aware(accepted_at)
+    if require_aware(deadline) <= accepted_at:
+        raise ValueError(f"deadline {deadline.isoformat()} is not after acceptance {accepted_at.isoformat()}")
+    if not 0 <= yellow_fraction_left <= 1:
+        raise ValueError(f"yellow_fraction_left must be within 0–1, got {yellow_fraction_left}")
+    remaining = calendar.working_time_between(accepted_at, deadline) * yellow_fraction_left
+    local_deadline = deadline.astimezone(calendar.tz)
+    day = local_deadline.date()
+    # On the deadline's own day only the part up to the deadline counts; every earlier day counts whole.
+    portion = dt.timedelta(
+        hours=local_deadline.hour,
+        minutes=local_deadline.minute,
+        seconds=local_deadline.second,
+        microseconds=local_deadline.microsecond,
+    )
+    for _ in range(_LOOK_BACK_DAYS):
+        if calendar.is_working_day(day):
+            if remaining < portion:
+                # Wall-clock arithmetic on the local day, as `WorkingCalendar.working_time_between` counts.
+                start = dt.datetime.combine(day, dt.time(), tzinfo=calendar.tz)
+                return (start + (portion - remaining)).astimezone(dt.UTC)
+            remaining -= portion
+        day -= dt.timedelta(days=1)
+        portion = WORKING_DAY_LENGTH
+    raise ValueError(f"no working day within {_LOOK_BACK_DAYS} days before {deadline.isoformat()}")
+
+
+def set_deadline(
+    petition: Petition,
+    *,
+    accepted_at: dt.datetime | None,
+    time_limit_days: int | None,
+    deadline: dt.datetime | None,
+) -> None:
+    """Set the petition's clock: acceptance, time limit and deadline (all None when a new round starts).
+
+    The one place a petition's deadline is written: it also resets the derived `Petition.yellow_at`, which the
+    lights job recomputes with the configured ``[lights] yellow_fraction_left`` at its next run (the workflow's
+    effects do not know the settings, and rows written in bulk or a changed calendar need the same path anyway).
+    """
+    petition.accepted_at = accepted_at
+    petition.time_limit_days = time_limit_days
+    petition.deadline = deadline
+    petition.yellow_at = None
+    # Written even when this object still holds NULL from before the job computed the column behind its back.
+    flag_modified(petition, "yellow_at")

@@ -140,6 +140,12 @@ def _assessment_started(p: Mapping[str, Any]) -> str:
 
 
 def _closed(p: Mapping[str, Any]) -> str:
+    if p.get("unrated"):
+        window = f"{p['window_days']}日内" if p.get("window_days") else "评价期限内"
+        return (
+            f"{_head(p['number'])}的答复送达后{window}未收到您的评价，已按“未评价”办结。"
+            "如问题仍未解决，欢迎再次反映。感谢您对我们工作的支持！"
+        )
     rating = (
         f"（满意度：{p['satisfaction']}，解决情况：{p['resolution']}）"
         if p.get("satisfaction") and p.get("resolution")

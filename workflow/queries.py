@@ -25,6 +25,7 @@ CITIZEN_STEP_LABELS: dict[str, str] = {
     "submit_reply": "承办单位已形成答复，审核中",
     "send_reply": "已答复",
     "evaluate": "您已评价",
+    "expire_evaluation": "评价期限已过，按未评价办结",
     "assess": "履职评估已完成",
     "decide_extension": "办理期限审批",
 }

@@ -92,6 +92,8 @@ ACTION_PARAMS: dict[str, dict[str, Param]] = {
         "comment": Param("string", "评价意见"),
         "note": NOTE,
     },
+    # The system's own: closing an unrated petition when its evaluation window ends (always refused to API users).
+    "expire_evaluation": {"note": NOTE},
     "assess": {
         "outcome": _enum(AssessmentOutcome, "评估结果", required=True),
         "note": Param("string", "评估说明（履职未完成时必填）"),

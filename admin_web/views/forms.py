@@ -47,6 +47,8 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "return_reply": ("note",),
     "send_reply": ("note",),
     "evaluate": ("satisfaction", "resolution", "comment"),
+    # The system's own (no staff member is offered it).
+    "expire_evaluation": ("note",),
     "assess": ("outcome", "note"),
     "request_extension": ("extra_working_days", "reason"),
     "decide_extension": ("approve", "note"),

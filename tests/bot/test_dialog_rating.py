@@ -11,7 +11,9 @@ from bot import texts
 from bot.menu import MenuKey
 from models import Evaluation, Petition
 from models.enums import PetitionState, Resolution, Satisfaction
-from tests.bot.conftest import Contains, menu, verify_dialog
+from tests.bot.conftest import Contains, menu, now_utc, verify_dialog
+from workflow.actors import SYSTEM
+from workflow.engine import perform
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PROBLEM = "小区楼下烧烤摊每天营业到凌晨两点，油烟和噪音严重扰民，希望有关部门管一管。"
@@ -140,6 +142,28 @@ def test_rating_can_be_cancelled_and_resumed(phone, db_session, handling):
             ("评价", texts.ask_satisfaction(number, title)),
         ],
     )
+    assert evaluations(db_session, number) == []
+
+
+def test_a_rating_after_the_evaluation_window_closed_is_explained(phone, db_session, handling):
+    """Rule: once the petition is closed as 未评价, the engine refuses the rating and the bot says why, whether the
+    citizen was half-way through rating or starts afresh."""
+    citizen = phone()
+    number = submit(citizen)
+    handling.reply(petition(db_session, number))
+    verify_dialog(citizen, [("评价", Contains("您对办理结果满意吗")), ("1", texts.ASK_RESOLUTION), ("1", texts.confirm_rating("满意", "解决"))])
+    perform(db_session, petition(db_session, number), "expire_evaluation", SYSTEM,
+            now_utc(), window_days=7)
+    db_session.commit()
+    verify_dialog(
+        citizen,
+        [
+            ("1", texts.rating_window_closed(number)),
+            (f"评价 {number}", texts.rating_window_closed(number)),
+            ("评价", texts.NOTHING_TO_RATE),
+        ],
+    )
+    assert petition(db_session, number).state == PetitionState.UNRATED
     assert evaluations(db_session, number) == []
 
 

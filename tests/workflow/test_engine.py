@@ -544,7 +544,7 @@ def test_the_transition_table_declares_every_action_once_with_reachable_targets(
     # Every state is reachable, and only the terminal states have no way out.
     assert targets | {PetitionState.PENDING_DISPATCH} == set(PetitionState)
     assert set(PetitionState) - sources == {PetitionState.REJECTED, PetitionState.CLOSED,
-                                            PetitionState.ACCOUNTABILITY}
+                                            PetitionState.UNRATED, PetitionState.ACCOUNTABILITY}
 
 
 def test_naive_now_is_a_programming_error(world):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 
 from bot.token_store import token_store_for
 from models import Conversation, Notification, Petition, StaffAlert, utcnow
-from models.enums import Light, NotificationState, Resolution, Satisfaction
+from models.enums import Light, NotificationState, PetitionState, Resolution, Satisfaction
 from tests.factories import MONDAY_10AM, make_account, make_citizen, make_petition
 from tests.workflow.notify_support import (  # noqa: F401  (fixtures)
     Stage,
@@ -18,6 +20,7 @@ from tests.workflow.notify_support import (  # noqa: F401  (fixtures)
 )
 from workflow import jobs
 from workflow.engine import perform
+from workflow.messages import render_text
 
 SH = dt.timezone(dt.timedelta(hours=8))
 MON = MONDAY_10AM  # Monday 2026-11-23 10:00 in Qingdao
@@ -26,6 +29,8 @@ WED_NOON = dt.datetime(2026, 11, 25, 12, tzinfo=SH)
 THU_1AM = dt.datetime(2026, 11, 26, 1, tzinfo=SH)  # an hour after the Wednesday-24:00 deadline
 TUE_8AM = dt.datetime(2026, 11, 24, 8, tzinfo=SH)
 HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+US = dt.timedelta(microseconds=1)
 
 
 def alerts(stage: Stage) -> list[StaffAlert]:
@@ -147,26 +152,150 @@ def test_no_evaluation_request_while_the_reply_has_not_reached_the_citizen(app, 
     assert events(stage, petition)[-1] == ("evaluation_request", NotificationState.SENT)
 
 
-def test_evaluation_reminders_follow_the_configured_hours_once_each(app, stage: Stage):
-    assert app.config["SCHEDULER"]["evaluation_reminder_hours"] == [24, 72]
+def test_a_citizen_is_asked_to_rate_once(app, stage: Stage):
+    """Rule: one evaluation request per reply that reached the citizen, however often the job runs."""
     stage.use_templates()
     petition = stage.replied_petition()
-    jobs.deliver_outbox(app, MON)  # the reply reaches the citizen on Monday 10:00
-    steps = [(23, 0), (24, 1), (25, 0), (71, 0), (72, 1), (200, 0)]
-    assert [jobs.remind_evaluations(app, MON + h * HOUR) for h, _ in steps] == [n for _, n in steps]
-    reminders = [n for n in stage.notifications(petition) if n.event == "evaluation_reminder"]
-    assert [n.payload["reminder"] for n in reminders] == [1, 2]
-    assert all(petition.number in n.payload["number"] for n in reminders)
+    jobs.deliver_outbox(app, MON)  # the reply reaches the citizen on Monday 10:00, and the request is queued
+    for hours in (1, 2, 30):
+        jobs.deliver_outbox(app, MON + hours * HOUR)
+        assert jobs.request_evaluations(app, MON + hours * HOUR) == 0
+    assert [e for e, _ in events(stage, petition)].count("evaluation_request") == 1
+    stage.session.expire_all()
+    assert (petition.reply_delivered_at, petition.evaluation_requested_at) == (MON, MON)
 
 
-def test_after_an_outage_only_the_latest_due_reminder_goes_out(app, stage: Stage):
+def test_the_one_reminder_goes_once_after_the_configured_hours(app, stage: Stage):
+    """Rule: one reminder, ``[evaluation] reminder_after_hours`` (72) after the reply reached the citizen."""
+    assert app.config["EVALUATION"]["reminder_after_hours"] == 72
     stage.use_templates()
     petition = stage.replied_petition()
     jobs.deliver_outbox(app, MON)
-    assert jobs.remind_evaluations(app, MON + 80 * HOUR) == 1
-    assert jobs.remind_evaluations(app, MON + 90 * HOUR) == 0
+    steps = [(24, 0), (71, 0), (72, 1), (73, 0), (100, 0)]
+    assert [jobs.remind_evaluations(app, MON + h * HOUR) for h, _ in steps] == [n for _, n in steps]
     (reminder,) = [n for n in stage.notifications(petition) if n.event == "evaluation_reminder"]
-    assert reminder.payload["reminder"] == 2
+    assert reminder.payload["reminder"] == 1 and reminder.payload["number"] == petition.number
+
+
+def test_after_an_outage_the_reminder_goes_once_and_never_after_the_window(app, stage: Stage):
+    stage.use_templates()
+    late, closed = stage.replied_petition(), stage.replied_petition()
+    jobs.deliver_outbox(app, MON)
+    # The scheduler was down for four days: one reminder each, not a burst.
+    assert jobs.remind_evaluations(app, MON + 100 * HOUR) == 2
+    assert jobs.remind_evaluations(app, MON + 101 * HOUR) == 0
+    third = stage.replied_petition()
+    jobs.deliver_outbox(app, MON + HOUR)
+    # Down again past its window: the petition is closed, not reminded.
+    assert jobs.remind_evaluations(app, MON + 8 * DAY) == 0
+    assert {late.id, closed.id} <= {n.petition_id for n in stage.notifications() if n.event == "evaluation_reminder"}
+    assert third.id not in {n.petition_id for n in stage.notifications() if n.event == "evaluation_reminder"}
+
+
+def test_a_petition_not_rated_within_the_window_is_closed_as_unrated(app, stage: Stage):
+    """Rule: not rated ``[evaluation] window_days`` (7 calendar days) after the reply reached the citizen → closed as
+    未评价 by the system, with a history row, closed_at, and the citizen told (the district has the template)."""
+    assert app.config["EVALUATION"]["window_days"] == 7
+    stage.use_templates()
+    petition = stage.replied_petition()
+    jobs.deliver_outbox(app, MON)
+    assert jobs.close_unrated_evaluations(app, MON + 7 * DAY - US) == 0
+    assert jobs.close_unrated_evaluations(app, MON + 7 * DAY) == 1
+    assert jobs.close_unrated_evaluations(app, MON + 7 * DAY + HOUR) == 0
+    stage.session.expire_all()
+    assert (petition.state, petition.closed_at) == (PetitionState.UNRATED, MON + 7 * DAY)
+    last = petition.events[-1]
+    assert (last.action, last.from_state, last.to_state, last.actor_label) == (
+        "expire_evaluation",
+        PetitionState.AWAITING_EVALUATION,
+        PetitionState.UNRATED,
+        "系统",
+    )
+    assert last.data == {"round": 1, "window_days": 7}
+    closing = stage.notifications(petition)[-1]
+    assert (closing.event, closing.payload["unrated"], closing.payload["state"]) == ("closed", True, "unrated")
+    assert "7日内未收到您的评价" in render_text(closing)
+    jobs.deliver_outbox(app, MON + 7 * DAY)
+    assert stage.fake.messages()[-1].template_id == "tpl-closed"
+    # Nothing is asked or reminded of a closed petition.
+    assert jobs.remind_evaluations(app, MON + 7 * DAY) == jobs.request_evaluations(app, MON + 7 * DAY) == 0
+
+
+def test_without_a_template_for_it_the_unrated_closing_is_not_messaged(app, stage: Stage):
+    stage.use_templates(events=("accepted", "replied", "evaluation_request", "evaluation_reminder"))
+    petition = stage.replied_petition()
+    jobs.deliver_outbox(app, MON)
+    assert jobs.close_unrated_evaluations(app, MON + 8 * DAY) == 1
+    assert [e for e, _ in events(stage, petition)] == ["accepted", "replied", "evaluation_request"]
+
+
+def test_a_rating_arriving_just_before_the_close_wins(app, stage: Stage):
+    """Rule: the closing job read the petitions, then the citizen rated one and committed first: the optimistic lock
+    leaves that one rated (closed as satisfied), and the others close as unrated."""
+    stage.use_templates()
+    rated, unrated = stage.replied_petition(), stage.replied_petition()
+    jobs.deliver_outbox(app, MON)
+    late = MON + 7 * DAY + HOUR
+    job_session = app.extensions["qingsu.sessionmaker"]()
+    try:
+        due = job_session.scalars(select(Petition).order_by(Petition.id)).all()
+        citizen_session = app.extensions["qingsu.sessionmaker"]()
+        perform(citizen_session, citizen_session.get(Petition, rated.id), "evaluate",
+                citizen_session.get(type(stage.world.citizen), stage.world.citizen.id), late - US,
+                satisfaction=Satisfaction.SATISFIED, resolution=Resolution.RESOLVED)
+        citizen_session.commit()
+        citizen_session.close()
+        assert jobs.close_unrated(job_session, due, late, jobs.EvaluationSettings.from_app(app)) == 1
+        job_session.commit()
+    finally:
+        job_session.close()
+    stage.session.expire_all()
+    assert (rated.state, unrated.state) == (PetitionState.CLOSED, PetitionState.UNRATED)
+    assert [e.action for e in rated.events][-1] == "evaluate"
+    assert rated.closed_at == late - US
+
+
+@contextmanager
+def counting(app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    """The SQL statements the application's engine sends while the block runs (an executemany counts once)."""
+    statements: list[str] = []
+    engine = app.extensions["qingsu.engine"]
+
+    def count(_conn, _cursor, statement, _params, _context, _executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_statements_per_evaluation_run_do_not_grow_with_the_petitions(app, stage: Stage):
+    """Rule: asking, reminding and closing are each a constant number of statements per run, for 2 or 12 petitions."""
+    stage.use_templates()
+
+    def round_of(count: int, start: dt.datetime) -> list[int]:
+        petitions = [stage.replied_petition(start) for _ in range(count)]
+        # The replies reached the citizens (what the outbox records on delivery), without sending them one by one.
+        stage.session.execute(
+            update(Notification)
+            .where(Notification.petition_id.in_([p.id for p in petitions]))
+            .values(state=NotificationState.SENT, sent_at=start)
+        )
+        stage.session.commit()
+        counts = []
+        for job, at in (
+            (jobs.request_evaluations, start),
+            (jobs.remind_evaluations, start + 3 * DAY),
+            (jobs.close_unrated_evaluations, start + 7 * DAY),
+        ):
+            with counting(app) as statements:
+                assert job(app, at) == count
+            counts.append(len(statements))
+        return counts
+
+    assert round_of(2, MON) == round_of(12, MON + 10 * DAY)
 
 
 def test_no_reminder_once_the_citizen_has_rated(app, stage: Stage):

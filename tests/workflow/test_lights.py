@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,8 +11,8 @@ import pytest
 from models.enums import Light
 from models.petition import Petition
 from workflow.calendar import WorkingCalendar
-from workflow.deadlines import compute_deadline
-from workflow.lights import light_for, petition_light
+from workflow.deadlines import compute_deadline, extend_deadline
+from workflow.lights import light_for, petition_light, yellow_from
 
 SH = ZoneInfo("Asia/Shanghai")
 US = dt.timedelta(microseconds=1)
@@ -111,3 +112,70 @@ def test_petition_light(
     """Rule: closed petitions have no light; open accepted ones have the light of their deadline."""
     petition = Petition(accepted_at=accepted_at, deadline=deadline, closed_at=closed_at)
     assert petition_light(petition, MON_2026_11_30_0336, WorkingCalendar(), 0.34) is expected
+
+
+# --- the stored threshold instant: yellow_from ----------------------------------------------------------------
+
+FRI_2026_11_27_2400 = dt.datetime(2026, 11, 28, tzinfo=SH)
+
+
+@pytest.mark.parametrize(
+    ("fraction", "expected"),
+    [
+        (0.34, MON_2026_11_30_0336),
+        (0.5, FRI_2026_11_27_1800),
+        # 0.4 × 60 h = 24 h, exactly Monday: the weekend before it has 24 h left too, so yellow starts when Friday ends.
+        (0.4, FRI_2026_11_27_2400),
+        # Nothing left: only the deadline instant itself.
+        (0.0, DUE_END_OF_MON_2026_11_30),
+        # Everything left: yellow from acceptance on.
+        (1.0, ACCEPTED_THU_2026_11_26_1200),
+    ],
+)
+def test_yellow_from_is_the_first_yellow_instant(fraction: float, expected: dt.datetime) -> None:
+    """Rule: `yellow_from` is the first instant `light_for` says yellow; one microsecond before it is blue."""
+    at = yellow_from(ACCEPTED_THU_2026_11_26_1200, DUE_END_OF_MON_2026_11_30, WorkingCalendar(), fraction)
+    assert at == expected and at.tzinfo == dt.UTC
+    assert light(at, fraction) is Light.YELLOW
+    assert light(at - US, fraction) is Light.BLUE
+
+
+def _cases(count: int) -> list[tuple[dt.datetime, dt.datetime, float]]:
+    """Acceptances spread over autumn 2026 (Mid-Autumn and National Day holidays, the make-up Sundays), with the
+    deadlines the workflow computes, some extended, some arbitrary instants, and several thresholds."""
+    rnd = random.Random(20261001)
+    calendar = WorkingCalendar()
+    cases = []
+    for _ in range(count):
+        accepted = dt.datetime(2026, 9, 15, tzinfo=SH) + dt.timedelta(
+            seconds=rnd.randrange(45 * 86400), microseconds=rnd.randrange(10**6)
+        )
+        if rnd.random() < 0.7:
+            deadline = compute_deadline(accepted, rnd.choice((1, 2, 5, 10, 20)), calendar).due
+            if rnd.random() < 0.3:
+                deadline = extend_deadline(deadline, rnd.randint(1, 5), calendar).due
+        else:
+            deadline = accepted + dt.timedelta(seconds=rnd.randrange(1, 20 * 86400), microseconds=rnd.randrange(10**6))
+        cases.append((accepted, deadline, rnd.choice((0.0, 0.1, 0.34, 0.4, 0.5, 1.0, round(rnd.random(), 3)))))
+    return cases
+
+
+def test_yellow_from_agrees_with_light_for_across_weekends_and_holidays() -> None:
+    """Rule: for every instant, light_for is red after the deadline, yellow from `yellow_from` to the deadline, and
+    blue before — including the threshold instants themselves, a microsecond either side."""
+    calendar = WorkingCalendar()
+    rnd = random.Random(7)
+    for accepted, deadline, fraction in _cases(600):
+        at = yellow_from(accepted, deadline, calendar, fraction)
+        instants = [at - US, at, at + US, deadline - US, deadline, deadline + US, accepted]
+        instants += [accepted + (deadline - accepted) * rnd.uniform(-0.2, 1.3) for _ in range(10)]
+        for now in instants:
+            expected = Light.RED if now > deadline else Light.YELLOW if now >= at else Light.BLUE
+            assert light_for(now, accepted, deadline, calendar, fraction) is expected, (accepted, deadline, now)
+
+
+def test_yellow_from_refuses_what_light_for_refuses() -> None:
+    with pytest.raises(ValueError, match="not after"):
+        yellow_from(DUE_END_OF_MON_2026_11_30, ACCEPTED_THU_2026_11_26_1200, WorkingCalendar(), 0.34)
+    with pytest.raises(ValueError, match="within 0–1"):
+        yellow_from(ACCEPTED_THU_2026_11_26_1200, DUE_END_OF_MON_2026_11_30, WorkingCalendar(), -0.1)
