@@ -28,7 +28,7 @@ from models.enums import (
     Role,
     UnitLevel,
 )
-from tests.admin_web.conftest import REPLY, World
+from tests.admin_web.conftest import World
 from tests.factories import MONDAY_10AM, make_citizen, make_unit, make_user
 
 FEW, MANY = 3, 30
