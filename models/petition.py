@@ -34,6 +34,8 @@ petition_cooperating_unit = Table(
     Base.metadata,
     Column("petition_id", ForeignKey("petition.id", ondelete="CASCADE"), primary_key=True),
     Column("unit_id", ForeignKey("unit.id"), primary_key=True),
+    # The unit scope and the workbench ask "which petitions does this unit cooperate on".
+    Index("ix_petition_cooperating_unit_unit", "unit_id", "petition_id"),
 )
 
 
@@ -42,6 +44,13 @@ class Petition(Base):
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
         Index("ix_petition_district_state", "district_code", "state"),
+        # The list pages' orders (admin_web.views, admin_web.api): a district's queue and review lists, the city's
+        # queues, a district's search, a unit's workbench, and the hotline polling changes by (updated_at, id).
+        Index("ix_petition_district_state_created", "district_code", "state", "created_at", "id"),
+        Index("ix_petition_state_created", "state", "created_at", "id"),
+        Index("ix_petition_district_created", "district_code", "created_at", "id"),
+        Index("ix_petition_current_unit_state", "current_unit_id", "state", "deadline"),
+        Index("ix_petition_updated_at_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

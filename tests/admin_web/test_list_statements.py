@@ -122,8 +122,14 @@ class Rows:
 
 def test_queue(login_as, world: World, statements) -> None:
     client = login_as(world.dispatcher)
-    assert_constant(statements, client, "/admin/queue", world.session, Rows(lambda i: _new(world, i)),
-                    expect_in_page=shown('class="card queue-item"'))
+    assert_constant(
+        statements,
+        client,
+        "/admin/queue",
+        world.session,
+        Rows(lambda i: _new(world, i)),
+        expect_in_page=shown('class="card queue-item"'),
+    )
 
 
 def test_city_queue(login_as, world: World, statements) -> None:
@@ -131,8 +137,14 @@ def test_city_queue(login_as, world: World, statements) -> None:
         world.do(_new(world, i), "send_to_city", world.dispatcher, note="需要市住建局", nature="complaint")
 
     client = login_as(world.city_dispatcher)
-    assert_constant(statements, client, "/admin/queue", world.session, Rows(sent_to_city),
-                    expect_in_page=shown('class="card queue-item"'))
+    assert_constant(
+        statements,
+        client,
+        "/admin/queue",
+        world.session,
+        Rows(sent_to_city),
+        expect_in_page=shown('class="card queue-item"'),
+    )
 
 
 def _handled_by_urban(world: World, i: int) -> Petition:
@@ -140,8 +152,15 @@ def _handled_by_urban(world: World, i: int) -> Petition:
         return world.assigned_to_urban(content=f"第{i}条：路灯不亮。")
     # A 执法 petition led by the urban bureau, with the housing bureau cooperating.
     petition = _new(world, i, kind=PetitionKind.ENFORCEMENT)
-    return world.do(petition, "dispatch", world.dispatcher, unit_id=world.urban.id, nature="complaint",
-                    dept_type="urban_mgmt", cooperating_unit_ids=[world.housing.id, world.street.id])
+    return world.do(
+        petition,
+        "dispatch",
+        world.dispatcher,
+        unit_id=world.urban.id,
+        nature="complaint",
+        dept_type="urban_mgmt",
+        cooperating_unit_ids=[world.housing.id, world.street.id],
+    )
 
 
 def test_workbench(login_as, world: World, statements) -> None:
@@ -150,11 +169,19 @@ def test_workbench(login_as, world: World, statements) -> None:
         if i % 3 == 0:
             world.do(petition, "accept", world.urban_handler)
         if i % 6 == 0:
-            world.do(petition, "request_extension", world.urban_handler, extra_working_days="2", reason="需要检测")
+            world.do(
+                petition, "request_extension", world.urban_handler, extra_working_days="2", reason="需要检测"
+            )
 
     client = login_as(world.urban_handler)
-    assert_constant(statements, client, "/admin/workbench", world.session, Rows(open_at_urban),
-                    expect_in_page=shown("<tr data-number="))
+    assert_constant(
+        statements,
+        client,
+        "/admin/workbench",
+        world.session,
+        Rows(open_at_urban),
+        expect_in_page=shown("<tr data-number="),
+    )
 
 
 def test_workbench_cooperating(login_as, world: World, statements) -> None:
@@ -166,27 +193,49 @@ def test_workbench_cooperating(login_as, world: World, statements) -> None:
 def test_unit_review(login_as, world: World, statements) -> None:
     client = login_as(world.urban_reviewer)
     rows = Rows(lambda i: world.replied_by_urban(content=f"第{i}条：路灯不亮。"))
-    assert_constant(statements, client, "/admin/review", world.session, rows,
-                    expect_in_page=shown('class="card review-item"'))
+    assert_constant(
+        statements,
+        client,
+        "/admin/review",
+        world.session,
+        rows,
+        expect_in_page=shown('class="card review-item"'),
+    )
 
 
 def test_platform_review(login_as, world: World, statements) -> None:
     def at_platform(i: int) -> None:
-        world.do(world.replied_by_urban(content=f"第{i}条：路灯不亮。"), "approve_reply", world.urban_reviewer)
+        world.do(
+            world.replied_by_urban(content=f"第{i}条：路灯不亮。"), "approve_reply", world.urban_reviewer
+        )
 
     client = login_as(world.dispatcher)
-    assert_constant(statements, client, "/admin/review", world.session, Rows(at_platform),
-                    expect_in_page=shown('class="card review-item"'))
+    assert_constant(
+        statements,
+        client,
+        "/admin/review",
+        world.session,
+        Rows(at_platform),
+        expect_in_page=shown('class="card review-item"'),
+    )
 
 
 def test_extensions(login_as, world: World, statements) -> None:
     def asking(i: int) -> None:
         petition = world.assigned_to_urban(content=f"第{i}条：路灯不亮。")
-        world.do(petition, "request_extension", world.urban_handler, extra_working_days="3", reason="需要检测")
+        world.do(
+            petition, "request_extension", world.urban_handler, extra_working_days="3", reason="需要检测"
+        )
 
     client = login_as(world.dispatcher)
-    assert_constant(statements, client, "/admin/extensions", world.session, Rows(asking),
-                    expect_in_page=shown('<article class="card" id="e-'))
+    assert_constant(
+        statements,
+        client,
+        "/admin/extensions",
+        world.session,
+        Rows(asking),
+        expect_in_page=shown('<article class="card" id="e-'),
+    )
 
 
 def _followup_rows(world: World) -> Rows:
@@ -202,8 +251,15 @@ def _followup_rows(world: World) -> Rows:
             petition.closed_at = MONDAY_10AM + dt.timedelta(days=i)
             unit = world.urban if i % 2 else world.housing
             for round_ in (1, 2):
-                world.session.add(Assessment(petition=petition, unit=unit, handling_round=round_,
-                                             outcome=AssessmentOutcome.NOT_COMPLETED, note="未履职"))
+                world.session.add(
+                    Assessment(
+                        petition=petition,
+                        unit=unit,
+                        handling_round=round_,
+                        outcome=AssessmentOutcome.NOT_COMPLETED,
+                        note="未履职",
+                    )
+                )
         world.session.commit()
 
     return Rows(make)
@@ -217,8 +273,14 @@ def test_followup(login_as, world: World, statements) -> None:
 @pytest.mark.parametrize("who", ["dispatcher", "leader", "urban_handler"])
 def test_search(login_as, world: World, statements, who: str) -> None:
     client = login_as(getattr(world, who))
-    assert_constant(statements, client, "/admin/search", world.session, Rows(lambda i: _handled_by_urban(world, i)),
-                    expect_in_page=lambda r: r.get_data(as_text=True).count("<td data-label=\"编号\">"))
+    assert_constant(
+        statements,
+        client,
+        "/admin/search",
+        world.session,
+        Rows(lambda i: _handled_by_urban(world, i)),
+        expect_in_page=lambda r: r.get_data(as_text=True).count('<td data-label="编号">'),
+    )
 
 
 def test_search_csv(login_as, world: World, statements) -> None:
@@ -230,16 +292,31 @@ def test_search_csv(login_as, world: World, statements) -> None:
             world.session.commit()
 
     client = login_as(world.dispatcher)
-    assert_constant(statements, client, "/admin/search.csv", world.session, Rows(made),
-                    expect_in_page=lambda r: r.get_data(as_text=True).count("\n") - 1)
+    assert_constant(
+        statements,
+        client,
+        "/admin/search.csv",
+        world.session,
+        Rows(made),
+        expect_in_page=lambda r: r.get_data(as_text=True).count("\n") - 1,
+    )
 
 
 def _alerts(world: World) -> Rows:
     def make(i: int) -> None:
         petition = world.petition(content=f"第{i}条：路灯不亮。")
-        world.session.add(StaffAlert(kind="red", audience="platform", district_code="shinan",
-                                     unit_id=world.platform.id, petition=petition, title=f"诉求超期{i}",
-                                     dedupe_key=f"red:{i}", data={"light": "red"}))
+        world.session.add(
+            StaffAlert(
+                kind="red",
+                audience="platform",
+                district_code="shinan",
+                unit_id=world.platform.id,
+                petition=petition,
+                title=f"诉求超期{i}",
+                dedupe_key=f"red:{i}",
+                data={"light": "red"},
+            )
+        )
         world.session.commit()
 
     return Rows(make)
@@ -275,8 +352,13 @@ def test_manage_index(login_as, world: World, statements) -> None:
         make_user(world.session, Role.DISPATCHER, username=f"dispatcher{i}")
         world.session.commit()
 
-    city_manager = make_user(world.session, Role.CITY_MANAGER, district_code=None, username="city_manager",
-                             password_hash=world.dispatcher.password_hash)
+    city_manager = make_user(
+        world.session,
+        Role.CITY_MANAGER,
+        district_code=None,
+        username="city_manager",
+        password_hash=world.dispatcher.password_hash,
+    )
     world.session.commit()
     client = login_as(city_manager)
     assert_constant(statements, client, "/admin/manage/", world.session, Rows(make))
@@ -284,10 +366,19 @@ def test_manage_index(login_as, world: World, statements) -> None:
 
 def _dead(world: World) -> Rows:
     def make(i: int) -> None:
-        world.session.add(Notification(district_code="shinan", citizen=world.citizen, event="accepted",
-                                       payload={"number": f"SN{i}"}, state=NotificationState.DEAD,
-                                       client_msg_id=f"dead-{i}", last_error="43004", attempts=5,
-                                       created_at=MONDAY_10AM + dt.timedelta(minutes=i)))
+        world.session.add(
+            Notification(
+                district_code="shinan",
+                citizen=world.citizen,
+                event="accepted",
+                payload={"number": f"SN{i}"},
+                state=NotificationState.DEAD,
+                client_msg_id=f"dead-{i}",
+                last_error="43004",
+                attempts=5,
+                created_at=MONDAY_10AM + dt.timedelta(minutes=i),
+            )
+        )
         world.session.commit()
 
     return Rows(make)
@@ -317,8 +408,9 @@ def api(app: Flask, world: World) -> Iterator[Callable[[User], dict[str, str]]]:
 )
 def test_api_petitions(client, world: World, statements, api, url: str) -> None:
     headers = api(world.dispatcher)
-    assert_constant(statements, client, url, world.session, Rows(lambda i: _handled_by_urban(world, i)),
-                    headers=headers)
+    assert_constant(
+        statements, client, url, world.session, Rows(lambda i: _handled_by_urban(world, i)), headers=headers
+    )
 
 
 def test_api_units(client, world: World, statements, api) -> None:
@@ -326,4 +418,6 @@ def test_api_units(client, world: World, statements, api) -> None:
         make_unit(world.session, UnitLevel.STREET, name=f"街道{i}")
         world.session.commit()
 
-    assert_constant(statements, client, "/api/v1/units", world.session, Rows(make), headers=api(world.dispatcher))
+    assert_constant(
+        statements, client, "/api/v1/units", world.session, Rows(make), headers=api(world.dispatcher)
+    )

@@ -30,7 +30,8 @@ def numbers_in(page: str, petitions: list[Petition]) -> list[str]:
 
 def petitions(world: World, n: int) -> list[Petition]:
     return [
-        world.petition(content=f"第{i}条：路灯不亮。", now=MONDAY_10AM + dt.timedelta(minutes=i)) for i in range(n)
+        world.petition(content=f"第{i}条：路灯不亮。", now=MONDAY_10AM + dt.timedelta(minutes=i))
+        for i in range(n)
     ]
 
 
@@ -128,9 +129,17 @@ def test_all_unread_alerts_are_reachable(login_as, world: World) -> None:
     from models import StaffAlert
 
     for i in range(25):
-        world.session.add(StaffAlert(kind="red", audience="platform", district_code="shinan",
-                                     unit_id=world.platform.id, title=f"提醒第{i:02d}条", dedupe_key=f"k{i}",
-                                     created_at=MONDAY_10AM + dt.timedelta(minutes=i)))
+        world.session.add(
+            StaffAlert(
+                kind="red",
+                audience="platform",
+                district_code="shinan",
+                unit_id=world.platform.id,
+                title=f"提醒第{i:02d}条",
+                dedupe_key=f"k{i}",
+                created_at=MONDAY_10AM + dt.timedelta(minutes=i),
+            )
+        )
     world.session.commit()
     client = login_as(world.dispatcher)
     assert "查看全部 25 条" in body(client.get("/admin/queue"))
@@ -174,13 +183,19 @@ def test_change_polling_returns_every_change_exactly_once(client: FlaskClient, w
         seen += [item["number"] for item in data["items"]]
         pages += 1
         cursor = data["next_cursor"]
-        url = f"/api/v1/petitions?updated_from=2026-11-23T10:00:00%2B08:00&per_page=3&cursor={cursor}" if cursor else ""
+        url = (
+            f"/api/v1/petitions?updated_from=2026-11-23T10:00:00%2B08:00&per_page=3&cursor={cursor}"
+            if cursor
+            else ""
+        )
         assert pages < 10
     assert seen == [p.number for p in expected]
     assert pages == 4
 
 
-def test_a_petition_changed_during_polling_comes_again_later(client: FlaskClient, world: World, headers) -> None:
+def test_a_petition_changed_during_polling_comes_again_later(
+    client: FlaskClient, world: World, headers
+) -> None:
     made = petitions(world, 4)
     for i, petition in enumerate(made):
         petition.updated_at = MONDAY_10AM + dt.timedelta(hours=i)
@@ -205,7 +220,9 @@ def test_a_petition_changed_during_polling_comes_again_later(client: FlaskClient
         ("page=-3", "page"),
     ],
 )
-def test_bad_paging_parameters_are_422(client: FlaskClient, world: World, headers, query: str, field: str) -> None:
+def test_bad_paging_parameters_are_422(
+    client: FlaskClient, world: World, headers, query: str, field: str
+) -> None:
     response = client.get(f"/api/v1/petitions?{query}", headers=headers(world.dispatcher))
     assert response.status_code == 422
     assert response.get_json()["error"]["field"] == field
