@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Column, Enum, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Enum, ForeignKey, Index, String, Table, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -51,6 +51,17 @@ class Petition(Base):
         Index("ix_petition_district_created", "district_code", "created_at", "id"),
         Index("ix_petition_current_unit_state", "current_unit_id", "state", "deadline"),
         Index("ix_petition_updated_at_id", "updated_at", "id"),
+        # Petitions in a second or later round (二次办理), a few of them: without this partial index the follow-up
+        # list, ordered by updated_at, walks the whole updated_at index looking for them; the state in it skips
+        # the finished ones without reading their rows.
+        Index(
+            "ix_petition_second_round",
+            "district_code",
+            "state",
+            "updated_at",
+            postgresql_where=text("handling_round > 1"),
+            sqlite_where=text("handling_round > 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -31,20 +31,38 @@ class Page:
     per_page: int
     total: int
     param: str = "page"
+    # True when the count stopped at a limit: there are more than `total` rows.
+    capped: bool = False
 
     @classmethod
-    def from_request(cls, total: int, per_page: int, param: str = "page") -> Page:
+    def from_request(cls, total: int, per_page: int, param: str = "page", capped: bool = False) -> Page:
         """The page asked for in ``?<param>=``, past the last page clamped to the last.
 
         :raises werkzeug.exceptions.BadRequest: as `requested_page`.
         """
         last = max(1, -(-total // per_page))
-        return cls(min(requested_page(param), last), per_page, total, param)
+        return cls(min(requested_page(param), last), per_page, total, param, capped)
 
     @classmethod
-    def of(cls, session: Session, query: Select, per_page: int, param: str = "page") -> Page:  # type: ignore[type-arg]
-        """The page of `query`'s rows asked for in the request, after counting them (one statement)."""
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    def of(
+        cls,
+        session: Session,
+        query: Select,  # type: ignore[type-arg]
+        per_page: int,
+        param: str = "page",
+        count_limit: int | None = None,
+    ) -> Page:
+        """The page of `query`'s rows asked for in the request, after counting them (one statement).
+
+        With `count_limit` the count stops there (a city-wide search need not count a million rows to show 20):
+        the page is then `capped` and only the first `count_limit` rows can be paged through.
+        """
+        counted = query.order_by(None)
+        if count_limit is not None:
+            counted = counted.limit(count_limit + 1)
+        total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+        if count_limit is not None and total > count_limit:
+            return cls.from_request(count_limit, per_page, param, capped=True)
         return cls.from_request(total, per_page, param)
 
     def apply(self, query: Select) -> Select:  # type: ignore[type-arg]

@@ -11,6 +11,7 @@ reader's alerts, and the hotline polling changes by (updated_at, id).
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "e5a92c7f1d03"
@@ -30,11 +31,26 @@ INDEXES = (
 )
 
 
+# Partial: only petitions in a second or later round (二次办理), for the follow-up list.
+SECOND_ROUND = ("ix_petition_second_round", "petition", ["district_code", "state", "updated_at"])
+SECOND_ROUND_WHERE = sa.text("handling_round > 1")
+
+
 def upgrade() -> None:
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns, unique=False)
+    name, table, columns = SECOND_ROUND
+    op.create_index(
+        name,
+        table,
+        columns,
+        unique=False,
+        postgresql_where=SECOND_ROUND_WHERE,
+        sqlite_where=SECOND_ROUND_WHERE,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(SECOND_ROUND[0], table_name=SECOND_ROUND[1])
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
