@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -23,6 +23,8 @@ class StaffAlert(Base):
     """
 
     __tablename__ = "staff_alert"
+    # A reader's alerts, newest first (the alert box and the alerts page).
+    __table_args__ = (Index("ix_staff_alert_unit_created", "unit_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)

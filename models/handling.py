@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -74,6 +74,8 @@ class ExtensionRequest(Base):
     """A unit's application for more time (延期申请), decided by the district or city platform."""
 
     __tablename__ = "extension_request"
+    # The platforms' 延期审批 list: petitions with a pending request.
+    __table_args__ = (Index("ix_extension_request_state_petition", "state", "petition_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Column, Enum, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Enum, ForeignKey, Index, String, Table, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -35,6 +35,8 @@ petition_cooperating_unit = Table(
     Base.metadata,
     Column("petition_id", ForeignKey("petition.id", ondelete="CASCADE"), primary_key=True),
     Column("unit_id", ForeignKey("unit.id"), primary_key=True),
+    # The unit scope and the workbench ask "which petitions does this unit cooperate on".
+    Index("ix_petition_cooperating_unit_unit", "unit_id", "petition_id"),
 )
 
 
@@ -47,6 +49,24 @@ class Petition(Base):
         Index("ix_petition_state_yellow_at", "state", "yellow_at"),
         # The evaluation jobs: petitions awaiting a rating, by when the reply reached the citizen.
         Index("ix_petition_state_reply_delivered_at", "state", "reply_delivered_at"),
+        # The list pages' orders (admin_web.views, admin_web.api): a district's queue and review lists, the city's
+        # queues, a district's search, a unit's workbench, and the hotline polling changes by (updated_at, id).
+        Index("ix_petition_district_state_created", "district_code", "state", "created_at", "id"),
+        Index("ix_petition_state_created", "state", "created_at", "id"),
+        Index("ix_petition_district_created", "district_code", "created_at", "id"),
+        Index("ix_petition_current_unit_state", "current_unit_id", "state", "deadline"),
+        Index("ix_petition_updated_at_id", "updated_at", "id"),
+        # Petitions in a second or later round (二次办理), a few of them: without this partial index the follow-up
+        # list, ordered by updated_at, walks the whole updated_at index looking for them; the state in it skips
+        # the finished ones without reading their rows.
+        Index(
+            "ix_petition_second_round",
+            "district_code",
+            "state",
+            "updated_at",
+            postgresql_where=text("handling_round > 1"),
+            sqlite_where=text("handling_round > 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,7 +15,8 @@ from flask.typing import ResponseReturnValue
 
 from admin_web.api.actions import ACTION_PARAMS
 from admin_web.api.blueprint import api
-from admin_web.api.petitions import DEFAULT_PER_PAGE, INTAKE_CHANNELS, MAX_PER_PAGE
+from admin_web.api.petitions import DEFAULT_PER_PAGE, INTAKE_CHANNELS, MAX_PAGE, MAX_PER_PAGE
+from admin_web.api.units import MAX_UNITS_PER_PAGE
 from models.enums import Channel, DeptType, Light, PetitionKind, PetitionState, UnitLevel
 from workflow.engine import TRANSITIONS
 
@@ -200,9 +201,20 @@ def _schemas() -> dict[str, Any]:
                 "per_page": INTEGER,
                 "total": INTEGER,
                 "pages": INTEGER,
+                "next_cursor": NULLABLE_STRING,
+            },
+            # With updated_from or cursor the list is paged by cursor: no page number, no total.
+            required=["items", "per_page", "next_cursor"],
+        ),
+        "UnitList": _object(
+            {
+                "items": {"type": "array", "items": _ref("Unit")},
+                "page": INTEGER,
+                "per_page": INTEGER,
+                "total": INTEGER,
+                "pages": INTEGER,
             }
         ),
-        "UnitList": _object({"items": {"type": "array", "items": _ref("Unit")}}),
         "ActionResult": _object({"event_id": INTEGER, "petition": _ref("PetitionDetail")}),
         "TokenRequest": _object(
             {
@@ -367,7 +379,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "list_petitions",
                 "tags": ["petitions"],
-                "summary": "查询诉求（按调用者的可见范围），按提交时间倒序分页",
+                "summary": "查询诉求（按调用者的可见范围），按提交时间倒序分页；按 updated_from 同步变化时按变化时间升序、游标分页",
                 "parameters": [
                     _query("state", "状态", {"type": "string", "enum": _values(PetitionState)}),
                     _query("light", "红黄蓝灯", {"type": "string", "enum": _values(Light)}),
@@ -378,9 +390,15 @@ def _paths() -> dict[str, Any]:
                     _query("q", "标题或内容包含的文字", STRING),
                     _query("created_from", "提交时间起（含），日期（按北京时间）或带时区的时间", STRING),
                     _query("created_to", "提交时间止；日期则含当天", STRING),
-                    _query("updated_from", "最后变化时间起（含），供对接方同步状态", STRING),
+                    _query(
+                        "updated_from",
+                        "最后变化时间起（含），供对接方同步状态：按 (updated_at, id) 升序，用 next_cursor 翻页，"
+                        "不返回 page / total",
+                        STRING,
+                    ),
+                    _query("cursor", "上一页返回的 next_cursor：从该诉求之后继续（同步变化时用）", STRING),
                     _query("channel", "来源渠道", {"type": "string", "enum": _values(Channel)}),
-                    _query("page", "页码", {"type": "integer", "minimum": 1, "default": 1}),
+                    _query("page", "页码", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
                     _query(
                         "per_page",
                         "每页条数",
@@ -442,6 +460,12 @@ def _paths() -> dict[str, Any]:
                     _query("district", "区(市)代码，或 city 表示市级单位", STRING),
                     _query("level", "单位层级", {"type": "string", "enum": _values(UnitLevel)}),
                     _query("dept_type", "职能部门类型", {"type": "string", "enum": _values(DeptType)}),
+                    _query("page", "页码", {"type": "integer", "minimum": 1, "default": 1}),
+                    _query(
+                        "per_page",
+                        "每页条数",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_UNITS_PER_PAGE, "default": MAX_UNITS_PER_PAGE},
+                    ),
                 ],
                 "responses": {
                     "200": _ok("单位列表", "UnitList"),

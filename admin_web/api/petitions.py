@@ -6,6 +6,7 @@ does not exist. Workflow actions go through `workflow.engine.perform` under the 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import math
 from typing import Any
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -33,6 +34,7 @@ from workflow.intake import take_in
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
+MAX_PAGE = 100_000
 EXTERNAL_ID_MAX = Petition.__table__.c.external_id.type.length
 
 # Who may take petitions in over the API, and through which channel: the hotline for any district, district staff
@@ -57,7 +59,7 @@ def _enum_arg(name: str, cls: type) -> Any:
         raise ApiError(422, "invalid_input", f"参数 {name} 的取值「{raw}」无效", field=name) from None
 
 
-def _int_arg(name: str, default: int | None, low: int, high: int | None = None) -> int | None:
+def int_arg(name: str, default: int | None, low: int, high: int | None = None) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
@@ -95,13 +97,14 @@ def _like(text: str) -> str:
 
 @api.get("/petitions")
 def list_petitions() -> ResponseReturnValue:
-    """The caller's petitions, newest first, filtered and paginated."""
+    """The caller's petitions, newest first, filtered and paginated by page number; with ``updated_from`` (or a
+    ``cursor``) the changes since then, oldest change first, paginated by cursor."""
     user = api_user()
     query = scoped_petitions(user)
     state = _enum_arg("state", PetitionState)
     light = _enum_arg("light", Light)
     kind = _enum_arg("kind", PetitionKind)
-    unit_id = _int_arg("unit", None, 1)
+    unit_id = int_arg("unit", None, 1)
     district = request.args.get("district", "").strip()
     number = request.args.get("number", "").strip().upper()
     text = request.args.get("q", "").strip()
@@ -110,8 +113,8 @@ def list_petitions() -> ResponseReturnValue:
     # For a partner that mirrors status changes (the hotline): what changed since its last poll.
     updated_from = _instant_arg("updated_from", end_of_day=False)
     channel = _enum_arg("channel", Channel)
-    page = _int_arg("page", 1, 1) or 1
-    per_page = _int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE) or DEFAULT_PER_PAGE
+    page = int_arg("page", 1, 1, MAX_PAGE) or 1
+    per_page = int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE) or DEFAULT_PER_PAGE
     if state is not None:
         query = query.where(Petition.state == state)
     if light is not None:
@@ -139,12 +142,13 @@ def list_petitions() -> ResponseReturnValue:
         query = query.where(Petition.channel == channel)
 
     session = get_session()
+    query = query.options(selectinload(Petition.current_unit))
+    cursor = request.args.get("cursor", "").strip()
+    if updated_from is not None or cursor:
+        return _changes_page(session, query, user, cursor, per_page)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = session.scalars(
-        query.options(selectinload(Petition.current_unit))
-        .order_by(Petition.created_at.desc(), Petition.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        query.order_by(Petition.created_at.desc(), Petition.id.desc()).limit(per_page).offset((page - 1) * per_page)
     )
     return jsonify(
         items=[petition_summary(p, user) for p in rows],
@@ -152,6 +156,48 @@ def list_petitions() -> ResponseReturnValue:
         per_page=per_page,
         total=total,
         pages=math.ceil(total / per_page),
+        next_cursor=None,
+    )
+
+
+def encode_cursor(updated_at: dt.datetime, petition_id: int) -> str:
+    """The opaque position after a petition in the (updated_at, id) order."""
+    raw = f"{updated_at.astimezone(dt.UTC).isoformat()}|{petition_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    """:raises ApiError: 422 for a cursor this API did not hand out."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        instant, _, petition_id = raw.partition("|")
+        updated_at = dt.datetime.fromisoformat(instant)
+        if updated_at.tzinfo is None or not petition_id.isdigit():
+            raise ValueError(raw)
+        return updated_at, int(petition_id)
+    except ValueError:
+        raise ApiError(422, "invalid_input", "参数 cursor 无效：请使用上一页返回的 next_cursor", field="cursor") from None
+
+
+def _changes_page(
+    session: Session, query: Select[tuple[Petition]], user: User, cursor: str, per_page: int
+) -> ResponseReturnValue:
+    """Changes for a partner that mirrors them (the hotline polling ``updated_from``): oldest change first, by
+    (updated_at, id), and a `next_cursor` that continues exactly after the last row. Unlike page numbers, the
+    cursor neither skips nor repeats a petition when others change meanwhile or share an updated_at; a petition
+    changed again after it was read comes again later, as a partner mirroring changes wants."""
+    if request.args.get("page", "").strip() not in ("", "1"):
+        raise ApiError(422, "invalid_input", "按 updated_from 同步时请用 cursor 翻页，不用 page", field="page")
+    if cursor:
+        after = decode_cursor(cursor)
+        query = query.where(tuple_(Petition.updated_at, Petition.id) > tuple_(*after))
+    rows = list(session.scalars(query.order_by(Petition.updated_at, Petition.id).limit(per_page + 1)))
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    return jsonify(
+        items=[petition_summary(p, user) for p in rows],
+        per_page=per_page,
+        next_cursor=encode_cursor(rows[-1].updated_at, rows[-1].id) if more else None,
     )
 
 

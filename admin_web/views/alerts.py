@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import ColumnElement, false, func, select, update
 from sqlalchemy.orm import Session, joinedload
@@ -28,6 +28,7 @@ from admin_web.audit import audit
 from admin_web.auth import role_required, safe_next, staff
 from admin_web.blueprint import admin
 from admin_web.scoping import UNIT_ROLES
+from admin_web.views.paging import Page
 from models import Petition, StaffAlert, Unit, User, utcnow
 from models.enums import Role, UnitLevel
 from qingsu.db import get_session
@@ -83,6 +84,34 @@ def open_alerts(
         .limit(limit)
     )
     return OpenAlerts(total, list(items))
+
+
+@admin.get("/alerts")
+@role_required(*ALERT_ROLES)
+def alerts_page() -> ResponseReturnValue:
+    """All of the reader's unread alerts, newest first, 20 a page (the queue and the workbench show the newest)."""
+    user = staff()
+    session = get_session()
+    condition = (alert_scope(user), StaffAlert.read_at.is_(None))
+    page = Page.from_request(
+        session.scalar(select(func.count(StaffAlert.id)).where(*condition)) or 0, ALERTS_SHOWN
+    )
+    items = list(
+        session.scalars(
+            page.apply(
+                select(StaffAlert)
+                .where(*condition)
+                .options(joinedload(StaffAlert.petition).load_only(Petition.number))
+                .order_by(StaffAlert.created_at.desc(), StaffAlert.id.desc())
+            )
+        )
+    )
+    return render_template(
+        "admin/alerts.html",
+        alerts=OpenAlerts(page.total, items),
+        page=page,
+        next_url=url_for("admin.alerts_page", page=request.args.get("page")),
+    )
 
 
 @admin.post("/alerts/<int:alert_id>/read")

@@ -6,10 +6,11 @@ workflow's own parameter names, so a field name here is exactly the effect's par
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import Petition, Unit, User
@@ -26,8 +27,8 @@ from models.enums import (
     Satisfaction,
     UnitLevel,
 )
-from workflow import effects, routing
-from workflow.engine import Transition
+from workflow import routing
+from workflow.engine import Facts, Transition
 
 CLASSIFICATION = ("kind", "nature", "complexity", "dept_type")
 
@@ -108,8 +109,30 @@ def defaults(petition: Petition, targets: list[Unit]) -> dict[str, Any]:
         "dept_type": dept,
         "unit_id": unit_id,
         "code": petition.inadmissible_code.value if petition.inadmissible_code else suggestion.get("inadmissible_code"),
-        "cooperating_unit_ids": [u.id for u in petition.cooperating_units],
     }
+
+
+class UnitChoices:
+    """The active units a list page's dispatch forms offer, read with one query for the whole page.
+
+    Without it each petition's forms ask for their own unit choices.
+    """
+
+    def __init__(self, session: Session, district_codes: Iterable[str | None]) -> None:
+        codes = sorted({c for c in district_codes if c is not None})
+        self.units = list(
+            session.scalars(
+                select(Unit)
+                .where(Unit.active.is_(True), or_(Unit.district_code.in_(codes), Unit.district_code.is_(None)))
+                .order_by(Unit.level, Unit.name, Unit.id)
+            )
+        )
+
+    def cooperating(self, district_code: str) -> list[Unit]:
+        return [u for u in self.units if u.district_code == district_code and u.level in COOPERATING_LEVELS]
+
+
+COOPERATING_LEVELS = (UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)
 
 
 def action_forms(
@@ -117,41 +140,42 @@ def action_forms(
     petition: Petition,
     transitions: list[Transition],
     posted: dict[str, Any] | None = None,
-    units_cache: dict[tuple[Any, ...], list[Unit]] | None = None,
+    *,
+    units: UnitChoices | None = None,
+    facts: Facts | None = None,
 ) -> ActionForms:
     """The forms for `transitions` on `petition`, prefilled with the defaults or with what was just posted.
 
-    A list page passes one `units_cache` for all its petitions: the unit choices depend only on the district and
-    the levels allowed, so a queue of twenty petitions asks for them once or twice, not forty times.
+    A list page passes one `units` (`UnitChoices`) and the `facts` (`workflow.engine.facts_for`) of all its
+    petitions, so showing twenty petitions' forms costs no query per petition.
     """
-    cache = units_cache if units_cache is not None else {}
     actions = {t.action for t in transitions}
     targets: list[Unit] = []
     if actions & {"dispatch", "city_dispatch"}:
         by_city = "city_dispatch" in actions
-        key = ("targets", None if by_city else petition.district_code, routing.allowed_target_levels(petition, by_city))
-        if key not in cache:
-            cache[key] = routing.dispatch_targets(session, petition, by_city=by_city)
-        targets = cache[key]
+        targets = routing.dispatch_targets(
+            session, petition, by_city=by_city, candidates=units.units if units is not None else None
+        )
     cooperating: list[Unit] = []
+    values = defaults(petition, targets)
     if "dispatch" in actions:
-        key = ("cooperating", petition.district_code)
-        if key not in cache:
-            cache[key] = list(
+        if units is not None:
+            cooperating = units.cooperating(petition.district_code)
+        else:
+            cooperating = list(
                 session.scalars(
                     select(Unit)
                     .where(
                         Unit.district_code == petition.district_code,
-                        Unit.level.in_((UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)),
+                        Unit.level.in_(COOPERATING_LEVELS),
                         Unit.active.is_(True),
                     )
-                    .order_by(Unit.level, Unit.name)
+                    .order_by(Unit.level, Unit.name, Unit.id)
                 )
             )
-        cooperating = cache[key]
-    values = defaults(petition, targets)
+        values["cooperating_unit_ids"] = [u.id for u in petition.cooperating_units]
     if "decide_extension" in actions:
-        values["pending_extension"] = effects.pending_extension(session, petition)
+        values["pending_extension"] = (facts if facts is not None else Facts(session)).pending_extension(petition)
     if posted:
         values.update(posted)
     return ActionForms(petition, transitions, values, targets, cooperating)

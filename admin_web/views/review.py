@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
-from flask import render_template, url_for
+from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import selectinload
 
 from admin_web.auth import role_required, staff
 from admin_web.blueprint import admin
@@ -17,10 +18,11 @@ from admin_web.navigation import nav_item
 from admin_web.rendering import live_lights
 from admin_web.scoping import scoped_petitions
 from admin_web.views.forms import CHOICES, action_forms, needs_review_of
-from models import ExtensionRequest, Petition, Reply, utcnow
-from models.enums import ReplyState, RequestState, Role
+from admin_web.views.paging import Page
+from models import ExtensionRequest, Petition, Reply, Unit, User, utcnow
+from models.enums import ReplyState, RequestState, Role, UnitLevel
 from qingsu.db import get_session
-from workflow.engine import available_actions
+from workflow.engine import OPEN_HANDLING, available_actions, facts_for
 
 REVIEW_TITLES = {
     Role.UNIT_REVIEWER: "单位答复审核",
@@ -28,62 +30,92 @@ REVIEW_TITLES = {
     Role.DISPATCHER: "答复审核与统一答复",
 }
 UNDER_REVIEW = (ReplyState.UNIT_REVIEW, ReplyState.CITY_REVIEW, ReplyState.PLATFORM_REVIEW)
+PER_PAGE = 20
 
 
 @admin.get("/review")
 @role_required(Role.UNIT_REVIEWER, Role.DISPATCHER, Role.CITY_DISPATCHER)
 def review() -> ResponseReturnValue:
-    """Replies waiting for this user's review, oldest first, each with its reply and the approve / return forms."""
+    """Replies waiting for this user's review, oldest first, 20 a page, each with its reply and the approve / return
+    forms."""
     user = staff()
     session = get_session()
     query = scoped_petitions(user).where(Petition.state.in_(needs_review_of(user)))
     if user.role == Role.UNIT_REVIEWER:
         query = query.where(Petition.current_unit_id == user.unit_id)
-    petitions = list(session.scalars(query.order_by(Petition.updated_at, Petition.id)))
-    replies = {
-        r.petition_id: r
+    page = Page.of(session, query, PER_PAGE)
+    petitions = list(
+        session.scalars(
+            page.apply(query.order_by(Petition.updated_at, Petition.id)).options(selectinload(Petition.current_unit))
+        )
+    )
+    replies: dict[int, Reply] = {}
+    if petitions:
         for r in session.scalars(
             select(Reply)
             .where(Reply.petition_id.in_([p.id for p in petitions]), Reply.state.in_(UNDER_REVIEW))
             .order_by(Reply.id)
-        )
-    }
-    items = [(p, replies.get(p.id), action_forms(session, p, available_actions(p, user))) for p in petitions]
+        ):
+            replies[r.petition_id] = r
+    facts = facts_for(session, petitions)
+    items = [
+        (p, replies.get(p.id), action_forms(session, p, available_actions(p, user, facts), facts=facts))
+        for p in petitions
+    ]
     return render_template(
         "admin/review.html",
         title=REVIEW_TITLES[user.role],
         items=items,
+        page=page,
         lights=live_lights(petitions, utcnow()),
         choices=CHOICES,
-        next_url=url_for("admin.review"),
+        next_url=url_for("admin.review", page=request.args.get("page")),
     )
+
+
+def extension_decider_scope(user: User) -> ColumnElement[bool]:
+    """Petitions whose extension requests `user` decides: the platform that supervises the current unit (the city
+    platform for city departments, the district platform for the district's units), as `decide_extension` allows."""
+    city_level = select(Unit.id).where(Unit.level.in_((UnitLevel.CITY_DEPARTMENT, UnitLevel.CITY_PLATFORM)))
+    if user.role == Role.CITY_DISPATCHER:
+        return Petition.current_unit_id.in_(city_level)
+    return Petition.current_unit_id.not_in(city_level)
 
 
 @admin.get("/extensions")
 @role_required(Role.DISPATCHER, Role.CITY_DISPATCHER)
 def extensions() -> ResponseReturnValue:
-    """Pending extension requests this platform decides (the district's own units, or the city departments)."""
+    """Pending extension requests this platform decides (the district's own units, or the city departments),
+    nearest deadline first, 20 a page."""
     user = staff()
     session = get_session()
-    scoped = scoped_petitions(user).where(
-        Petition.id.in_(select(ExtensionRequest.petition_id).where(ExtensionRequest.state == RequestState.PENDING))
+    query = scoped_petitions(user).where(
+        Petition.state.in_(OPEN_HANDLING),
+        extension_decider_scope(user),
+        Petition.id.in_(select(ExtensionRequest.petition_id).where(ExtensionRequest.state == RequestState.PENDING)),
     )
-    petitions = list(session.scalars(scoped.order_by(Petition.deadline, Petition.id)))
+    page = Page.of(session, query, PER_PAGE)
+    petitions = list(
+        session.scalars(
+            page.apply(query.order_by(Petition.deadline, Petition.id)).options(selectinload(Petition.current_unit))
+        )
+    )
+    facts = facts_for(session, petitions)
     items = []
     for petition in petitions:
-        transitions = [t for t in available_actions(petition, user) if t.action == "decide_extension"]
+        transitions = [t for t in available_actions(petition, user, facts) if t.action == "decide_extension"]
         if transitions:
-            forms = action_forms(session, petition, transitions)
+            forms = action_forms(session, petition, transitions, facts=facts)
             forms.open_action = "decide_extension"
             items.append((petition, forms))
     return render_template(
         "admin/extensions.html",
         items=items,
+        page=page,
         lights=live_lights(petitions, utcnow()),
         choices=CHOICES,
-        next_url=url_for("admin.extensions"),
+        next_url=url_for("admin.extensions", page=request.args.get("page")),
     )
-
 
 
 nav_item("admin.review", "答复审核", {Role.UNIT_REVIEWER, Role.DISPATCHER, Role.CITY_DISPATCHER}, order=20)

@@ -1,4 +1,4 @@
-"""The unit workbench (工作台): the unit's petitions ordered by light (red, yellow, blue), then by deadline.
+"""The unit workbench (工作台): the unit's petitions ordered by urgency (overdue, yellow, the rest), then by deadline.
 
 Handlers accept, escalate, return, draft the reply and ask for extensions from here (one-click accept inline, the
 rest on the petition page); 执法 petitions the unit cooperates on are listed separately, read-only. Above them, the
@@ -7,9 +7,12 @@ unit's unread reminders (a petition turning yellow), from `admin_web.views.alert
 
 from __future__ import annotations
 
-from flask import render_template, url_for
+import datetime as dt
+
+from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, select
+from sqlalchemy.orm import selectinload
 
 from admin_web.auth import role_required, staff
 from admin_web.blueprint import admin
@@ -17,10 +20,11 @@ from admin_web.navigation import nav_item
 from admin_web.rendering import live_lights
 from admin_web.views.alerts import open_alerts
 from admin_web.views.forms import CHOICES, action_forms
+from admin_web.views.paging import Page
 from models import Petition, petition_cooperating_unit, utcnow
 from models.enums import Light, PetitionState, Role
 from qingsu.db import get_session
-from workflow.engine import available_actions
+from workflow.engine import available_actions, facts_for
 
 OPEN_AT_UNIT = (
     PetitionState.ASSIGNED,
@@ -29,42 +33,64 @@ OPEN_AT_UNIT = (
     PetitionState.CITY_REVIEW,
     PetitionState.PLATFORM_REVIEW,
 )
-LIGHT_ORDER = {Light.RED: 0, Light.YELLOW: 1, Light.BLUE: 2, None: 3}
+PER_PAGE = 20
+
+
+def urgency(now: dt.datetime) -> ColumnElement[int]:
+    """Sort key, most urgent first: overdue, then yellow, then the rest with a deadline, then none.
+
+    Overdue is decided here from the deadline; yellow is the stored light (recomputed by the lights job), since
+    yellow needs the working calendar, which SQL cannot read. The page still shows each row's live light.
+    """
+    return case(
+        (Petition.deadline < now, 0),
+        (Petition.light.in_((Light.YELLOW, Light.RED)), 1),
+        (Petition.deadline.is_not(None), 2),
+        else_=3,
+    )
 
 
 @admin.get("/workbench")
 @role_required(Role.HANDLER, Role.UNIT_REVIEWER)
 def workbench() -> ResponseReturnValue:
-    """The signed-in user's unit's open petitions, most urgent first."""
+    """The signed-in user's unit's open petitions, most urgent first, 20 a page; below them, 20 a page, the 执法
+    petitions the unit cooperates on."""
     user = staff()
     session = get_session()
     now = utcnow()
+    own_query = select(Petition).where(Petition.current_unit_id == user.unit_id, Petition.state.in_(OPEN_AT_UNIT))
+    page = Page.of(session, own_query, PER_PAGE)
     own = list(
         session.scalars(
-            select(Petition).where(Petition.current_unit_id == user.unit_id, Petition.state.in_(OPEN_AT_UNIT))
+            page.apply(own_query.order_by(urgency(now), Petition.deadline, Petition.id)).options(
+                selectinload(Petition.current_unit)
+            )
         )
     )
     cooperating_ids = select(petition_cooperating_unit.c.petition_id).where(
         petition_cooperating_unit.c.unit_id == user.unit_id
     )
+    cooperating_query = select(Petition).where(Petition.id.in_(cooperating_ids), Petition.state.in_(OPEN_AT_UNIT))
+    cooperating_page = Page.of(session, cooperating_query, PER_PAGE, param="coop_page")
     cooperating = list(
         session.scalars(
-            select(Petition)
-            .where(Petition.id.in_(cooperating_ids), Petition.state.in_(OPEN_AT_UNIT))
-            .order_by(Petition.deadline)
+            cooperating_page.apply(cooperating_query.order_by(Petition.deadline, Petition.id)).options(
+                selectinload(Petition.lead_unit)
+            )
         )
     )
     lights = live_lights(own + cooperating, now)
-    far_future = now.replace(year=now.year + 100)
-    own.sort(key=lambda p: (LIGHT_ORDER[lights[p.id]], p.deadline or far_future, p.id))
-    items = [(p, action_forms(session, p, available_actions(p, user))) for p in own]
+    facts = facts_for(session, own)
+    items = [(p, action_forms(session, p, available_actions(p, user, facts), facts=facts)) for p in own]
     return render_template(
         "admin/workbench.html",
         items=items,
+        page=page,
         cooperating=cooperating,
+        cooperating_page=cooperating_page,
         lights=lights,
         choices=CHOICES,
-        next_url=url_for("admin.workbench"),
+        next_url=url_for("admin.workbench", page=request.args.get("page"), coop_page=request.args.get("coop_page")),
         alerts=open_alerts(session, user),
     )
 

@@ -212,6 +212,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("admin.search", "GET"): Access(ALL),
     ("admin.search_csv", "GET"): Access(ALL),
     ("admin.petition_page", "GET"): Access(ALL, args=_number),
+    ("admin.alerts_page", "GET"): Access(UNIT_STAFF | {Role.DISPATCHER, Role.CITY_DISPATCHER, Role.DISTRICT_MANAGER}),
     ("admin.mark_alert_read", "POST"): Access(
         UNIT_STAFF | {Role.DISPATCHER, Role.CITY_DISPATCHER, Role.DISTRICT_MANAGER},
         args=lambda ctx, own: {"alert_id": ctx.alert(own).id},

@@ -19,7 +19,7 @@ from models.enums import (
     RequestState,
 )
 from tests.factories import MONDAY_10AM, make_petition
-from workflow.engine import TRANSITIONS, available_actions, perform
+from workflow.engine import TRANSITIONS, available_actions, facts_for, perform
 from workflow.errors import InvalidInput, StateConflict, TransitionRefused
 
 SH = dt.timezone(dt.timedelta(hours=8))
@@ -522,6 +522,29 @@ def test_available_actions_shows_each_role_only_its_buttons(world):
     perform(s, petition, "request_extension", world.community_handler, MON, extra_working_days="1", reason="需核实")
     assert names(world.community_handler) == ["accept", "return", "escalate"]
     assert names(world.dispatcher) == ["decide_extension"]
+
+
+def test_facts_read_for_a_list_give_the_same_buttons_as_asking_one_petition_at_a_time(world):
+    s = world.session
+    asking, quiet = new_petition(world), new_petition(world)
+    for petition in (asking, quiet):
+        perform(s, petition, "dispatch", world.dispatcher, MON, unit_id=world.urban.id, nature="complaint")
+    perform(s, asking, "request_extension", world.urban_handler, MON, extra_working_days="2", reason="需检测")
+    rated, unrated = to_awaiting_evaluation(world), to_awaiting_evaluation(world)
+    perform(s, rated, "evaluate", world.citizen, WED, satisfaction="unsatisfied", resolution="unresolved")
+    # Back at the platform for round 2: round 1's rating must not count as this round's.
+    _redo_round(world, rated, WED)
+    s.commit()
+    listed = [asking, quiet, rated, unrated]
+    facts = facts_for(s, listed)
+    for actor in (world.dispatcher, world.urban_handler, world.citizen):
+        for petition in listed:
+            one_by_one = [t.action for t in available_actions(petition, actor)]
+            assert [t.action for t in available_actions(petition, actor, facts)] == one_by_one
+    assert facts.pending_extension(asking) is not None and facts.pending_extension(quiet) is None
+    assert not facts.rated_this_round(rated) and not facts.rated_this_round(unrated)
+    perform(s, unrated, "evaluate", world.citizen, WED, satisfaction="satisfied", resolution="resolved")
+    assert facts_for(s, [unrated]).rated_this_round(unrated)
 
 
 def test_suggestion_acceptance_is_recorded_against_the_dispatchers_choice(world):
