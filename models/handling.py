@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -22,6 +22,8 @@ class Reply(Base):
     """A unit's reply (答复件) with the elements the work rules require, and its review state."""
 
     __tablename__ = "reply"
+    # The on-time rate: replies sent in a period.
+    __table_args__ = (Index("ix_reply_state_sent_at", "state", "sent_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)
@@ -59,7 +61,8 @@ class Evaluation(Base):
     satisfaction: Mapped[Satisfaction] = mapped_column(_enum(Satisfaction))
     resolution: Mapped[Resolution] = mapped_column(_enum(Resolution))
     comment: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The resolution and satisfaction rates: ratings given in a period.
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
     petition: Mapped[Petition] = relationship()
 
