@@ -51,9 +51,15 @@ def _arg(compiler: Any, element: FunctionElement[Any], **kw: Any) -> str:
     return str(compiler.process(argument, **kw))
 
 
+def _whole_seconds(compiler: Any, element: FunctionElement[Any], **kw: Any) -> str:
+    # SQLite's date functions round the stored "YYYY-MM-DD HH:MM:SS.ffffff" to milliseconds, so 23:59:59.9999
+    # would become the next day: they are given the whole seconds only.
+    return f"substr({_arg(compiler, element, **kw)}, 1, 19)"
+
+
 @compiles(local_month)
 def _month_sqlite(element: local_month, compiler: Any, **kw: Any) -> str:
-    return f"strftime('%Y-%m', {_arg(compiler, element, **kw)}, {_SQLITE_SHIFT})"
+    return f"strftime('%Y-%m', {_whole_seconds(compiler, element, **kw)}, {_SQLITE_SHIFT})"
 
 
 @compiles(local_month, "postgresql")
@@ -63,7 +69,7 @@ def _month_pg(element: local_month, compiler: Any, **kw: Any) -> str:
 
 @compiles(local_day)
 def _day_sqlite(element: local_day, compiler: Any, **kw: Any) -> str:
-    return f"strftime('%Y-%m-%d', {_arg(compiler, element, **kw)}, {_SQLITE_SHIFT})"
+    return f"strftime('%Y-%m-%d', {_whole_seconds(compiler, element, **kw)}, {_SQLITE_SHIFT})"
 
 
 @compiles(local_day, "postgresql")
@@ -73,13 +79,12 @@ def _day_pg(element: local_day, compiler: Any, **kw: Any) -> str:
 
 @compiles(local_seconds)
 def _seconds_sqlite(element: local_seconds, compiler: Any, **kw: Any) -> str:
-    argument = _arg(compiler, element, **kw)
-    # Whole seconds from the shifted clock, and the microseconds from the stored text ("… HH:MM:SS.ffffff"):
-    # strftime's %f keeps milliseconds only.
+    whole, argument = _whole_seconds(compiler, element, **kw), _arg(compiler, element, **kw)
+    # The clock's whole seconds, then the stored fraction (".ffffff", empty when there is none).
     return (
-        f"(CAST(strftime('%H', {argument}, {_SQLITE_SHIFT}) AS INTEGER) * 3600"
-        f" + CAST(strftime('%M', {argument}, {_SQLITE_SHIFT}) AS INTEGER) * 60"
-        f" + CAST(strftime('%S', {argument}, {_SQLITE_SHIFT}) AS INTEGER)"
+        f"(CAST(strftime('%H', {whole}, {_SQLITE_SHIFT}) AS INTEGER) * 3600"
+        f" + CAST(strftime('%M', {whole}, {_SQLITE_SHIFT}) AS INTEGER) * 60"
+        f" + CAST(strftime('%S', {whole}, {_SQLITE_SHIFT}) AS INTEGER)"
         f" + CAST(substr({argument}, 20) AS REAL))"
     )
 
