@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from models import Evaluation, Petition, Reply
@@ -33,6 +33,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 GroupBy = Literal["district", "unit", "kind", "month"] | None
 GROUPINGS: tuple[Literal["district", "unit", "kind", "month"], ...] = ("district", "unit", "kind", "month")
 ALL = "all"
+AGGREGATE_WORK_MEM = "32MB"
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,10 @@ def rates_by(
     most); each grouping is then the sum of those groups.
     """
     dimensions = [name for name in GROUPINGS if name in group_bys]
+    if session.get_bind().dialect.name == "postgresql":
+        # Room to hash the groups (thousands of them) and the petitions they join, rather than sort them on disk
+        # (the default 4 MB halves the speed at 150 k petitions); for this transaction only.
+        session.execute(text(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'"))
     ratings = session.execute(evaluation_counts_query(dimensions, district_code, start, end)).all()
     replies = session.execute(reply_counts_query(dimensions, district_code, start, end)).all()
     n = len(dimensions)
