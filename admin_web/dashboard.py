@@ -11,14 +11,13 @@ here (the dashboard is their first page).
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, case, func, select, true, type_coerce
 from sqlalchemy.orm import Session, joinedload, load_only
 
 from admin_web.auth import role_required, staff
@@ -29,8 +28,8 @@ from models import District, Petition, Unit, User, utcnow
 from models.enums import DeptType, Light, PetitionKind, Role
 from qingsu.db import get_session
 from workflow.calendar import WorkingCalendar, load_calendar
-from workflow.lights import CLOCK_RUNNING, petition_light
-from workflow.rates import ALL, Rate, on_time_rates, resolution_rates, satisfaction_rates
+from workflow.lights import light_counts, overdue
+from workflow.rates import ALL, GroupBy, Rate, rates_by, unrated_count
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/admin/dashboard")
 
@@ -105,25 +104,31 @@ def period_from_args(today: dt.date, tz: ZoneInfo) -> Period:
     return Period(start, end, first, last)
 
 
-def rate_table(
-    session: Session, group_by: str | None, district_code: str | None, period: Period, labels: dict[str, str]
-) -> list[RateRow]:
-    """The three rates per group, one row per group that has any rating or reply in the period."""
+def rate_tables(
+    session: Session, district_code: str | None, period: Period
+) -> tuple[dict[str | None, list[RateRow]], int]:
+    """The three rates per group for the overall line (key None) and each grouping, one row per group that has
+    any rating or reply in the period (two statements for all of them), and the petitions left unrated."""
+    groupings: tuple[GroupBy, ...] = (None, "district", "unit", "kind", "month")
     kwargs: dict[str, Any] = {"district_code": district_code, "start": period.start, "end": period.end}
-    resolution = resolution_rates(session, group_by, **kwargs)  # type: ignore[arg-type]
-    satisfaction = satisfaction_rates(session, group_by, **kwargs)  # type: ignore[arg-type]
-    on_time = on_time_rates(session, group_by, **kwargs)  # type: ignore[arg-type]
     empty = Rate(0, 0)
-    return [
-        RateRow(
-            key,
-            labels.get(key, key),
-            resolution.get(key, empty),
-            satisfaction.get(key, empty),
-            on_time.get(key, empty),
-        )
-        for key in sorted({*resolution, *satisfaction, *on_time})
-    ]
+    tables: dict[str | None, list[RateRow]] = {}
+    for group_by, rates in rates_by(session, groupings, **kwargs).items():
+        tables[group_by] = [
+            RateRow(
+                key,
+                key,
+                rates.resolution.get(key, empty),
+                rates.satisfaction.get(key, empty),
+                rates.on_time.get(key, empty),
+            )
+            for key in sorted({*rates.resolution, *rates.satisfaction, *rates.on_time})
+        ]
+    return tables, unrated_count(session, **kwargs)
+
+
+def _labelled(rows: list[RateRow], labels: dict[str, str]) -> list[RateRow]:
+    return [RateRow(r.key, labels.get(r.key, r.key), r.resolution, r.satisfaction, r.on_time) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -138,73 +143,79 @@ class RunningLights:
 def running_lights(
     session: Session, district_code: str | None, now: dt.datetime, calendar: WorkingCalendar, fraction: float
 ) -> RunningLights:
-    """Light every running petition at `now`; count them per district and list the longest overdue (at most
+    """The light of every running petition at `now`, counted per district, and the longest overdue (at most
     `OVERDUE_SHOWN`).
 
-    The light is computed here rather than read from `Petition.light`, which the scheduler refreshes only every few
-    minutes: counts and overdue list come from the same computation, so the page never shows a petition as blue
-    and overdue at once. One query loads just the columns a light and the overdue list need.
+    The lights are computed here (by the database, see `workflow.lights.light_counts`) rather than read from
+    `Petition.light`, which the scheduler refreshes only every few minutes; counts and overdue list use the same
+    definition of red, so the page never shows a petition as blue and overdue at once.
     """
-    query = (
-        select(Petition)
-        .where(
-            Petition.state.in_(CLOCK_RUNNING),
-            Petition.accepted_at.is_not(None),
-            Petition.deadline.is_not(None),
-            Petition.closed_at.is_(None),
+    counts = light_counts(session, district_code, now, calendar, fraction)
+    overdue_list = (
+        list(
+            session.scalars(
+                select(Petition)
+                .where(*overdue(district_code, now))
+                .options(
+                    load_only(
+                        Petition.number, Petition.district_code, Petition.deadline, Petition.current_unit_id
+                    ),
+                    joinedload(Petition.current_unit).load_only(Unit.name),
+                )
+                .order_by(Petition.deadline, Petition.id)
+                .limit(OVERDUE_SHOWN)
+            )
         )
-        .options(
-            load_only(
-                Petition.number,
-                Petition.district_code,
-                Petition.accepted_at,
-                Petition.deadline,
-                Petition.closed_at,
-                Petition.current_unit_id,
-            ),
-            joinedload(Petition.current_unit).load_only(Unit.name),
-        )
+        if any(c[Light.RED] for c in counts.values())
+        else []
     )
-    if district_code:
-        query = query.where(Petition.district_code == district_code)
-    counts: dict[str, dict[Light, int]] = {}
-    overdue: list[Petition] = []
-    for petition in session.scalars(query):
-        try:
-            light = petition_light(petition, now, calendar, fraction)
-        except ValueError:
-            # An inconsistent row (a deadline before acceptance) has no light; `recompute_lights` logs it each run.
-            continue
-        if light is None:
-            continue
-        counts.setdefault(petition.district_code, dict.fromkeys(Light, 0))[light] += 1
-        if light == Light.RED:
-            overdue.append(petition)
-    overdue.sort(key=lambda p: (p.deadline, p.id))
-    return RunningLights(counts, len(overdue), overdue[:OVERDUE_SHOWN])
+    return RunningLights(counts, sum(c[Light.RED] for c in counts.values()), overdue_list)
+
+
+def _term_rows(session: Session) -> tuple[Any, ColumnElement[bool]]:
+    """The terms of each petition's suggestion as a table function joined to the petition, per dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        terms = func.json_array_elements_text(Petition.suggestion["terms"]).table_valued("value")
+        return terms, func.json_typeof(Petition.suggestion["terms"]) == "array"
+    terms = func.json_each(Petition.suggestion, "$.terms").table_valued("value")
+    return terms, func.json_type(Petition.suggestion, "$.terms") == "array"
 
 
 def hot_issues(
     session: Session, district_code: str | None, since: dt.datetime
 ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """This week's most frequent department types (the dispatcher's choice, else the suggestion's first) and the
-    terms the classifier found behind its suggestions."""
-    query = select(Petition.dept_type, Petition.suggestion).where(Petition.created_at >= since)
+    terms the classifier found behind its suggestions: two GROUP BYs, each cut to the few shown."""
+    scope = [Petition.created_at >= since]
     if district_code:
-        query = query.where(Petition.district_code == district_code)
-    departments: Counter[str] = Counter()
-    terms: Counter[str] = Counter()
-    for dept_type, suggestion in session.execute(query):
-        suggested = (suggestion or {}).get("departments") or []
-        chosen = dept_type.value if dept_type else (suggested[0].get("type") if suggested else None)
-        if chosen:
-            departments[chosen] += 1
-        terms.update(str(t) for t in (suggestion or {}).get("terms") or [])
+        scope.append(Petition.district_code == district_code)
+    suggested = func.nullif(Petition.suggestion[("departments", 0, "type")].as_string(), "")
+    # The column stores the member's name (URBAN_MGMT), the suggestion its value (urban_mgmt).
+    stored = case({d.name: d.value for d in DeptType}, value=type_coerce(Petition.dept_type, String))
+    chosen = func.coalesce(stored, suggested).label("chosen")
+    n = func.count().label("n")
+    departments = session.execute(
+        select(chosen, n)
+        .where(*scope, chosen.is_not(None))
+        .group_by(chosen)
+        .order_by(n.desc(), chosen)
+        .limit(HOT_DEPARTMENTS)
+    ).all()
+    terms, is_list = _term_rows(session)
+    term = terms.c.value.label("term")
+    found = session.execute(
+        select(term, n)
+        .select_from(Petition)
+        .join(terms, true())
+        .where(*scope, Petition.suggestion.is_not(None), is_list)
+        .group_by(term)
+        .order_by(n.desc(), term)
+        .limit(HOT_TERMS)
+    ).all()
     labels = {d.value: d.label for d in DeptType}
-    return (
-        [(labels.get(key, key), n) for key, n in departments.most_common(HOT_DEPARTMENTS)],
-        terms.most_common(HOT_TERMS),
-    )
+    return [(labels.get(key, key), count) for key, count in departments], [
+        (str(t), count) for t, count in found
+    ]
 
 
 @dashboard.get("/")
@@ -227,7 +238,8 @@ def index() -> ResponseReturnValue:
     if district_code is not None and district_code not in district_names:
         abort(404)
 
-    unit_rows = rate_table(session, "unit", district_code, period, {})
+    tables, unrated = rate_tables(session, district_code, period)
+    unit_rows = tables["unit"]
     unit_names = {
         str(u.id): u.name
         for u in session.scalars(
@@ -241,7 +253,7 @@ def index() -> ResponseReturnValue:
         ),
         key=lambda r: (-r.volume, r.label),
     )[:TOP_UNITS]
-    overall = rate_table(session, None, district_code, period, {ALL: "合计"})
+    overall = _labelled(tables[None], {ALL: "合计"})
     departments, terms = hot_issues(session, district_code, now - HOT_WINDOW)
     lit = running_lights(
         session,
@@ -258,14 +270,15 @@ def index() -> ResponseReturnValue:
         period=period,
         overall=overall[0] if overall else None,
         by_district=sorted(
-            rate_table(session, "district", district_code, period, district_names),
+            _labelled(tables["district"], district_names),
             key=lambda row: (position.get(row.key, len(position)), row.key),
         )
         if not district_code
         else [],
         by_unit=unit_rows,
-        by_kind=rate_table(session, "kind", district_code, period, {k.value: k.label for k in PetitionKind}),
-        by_month=rate_table(session, "month", district_code, period, {}),
+        by_kind=_labelled(tables["kind"], {k.value: k.label for k in PetitionKind}),
+        by_month=tables["month"],
+        unrated=unrated,
         lights=lit.counts,
         light_totals={light: sum(c[light] for c in lit.counts.values()) for light in Light},
         light_order=(Light.RED, Light.YELLOW, Light.BLUE),

@@ -23,6 +23,11 @@ class Reply(Base):
     """A unit's reply (答复件) with the elements the work rules require, and its review state."""
 
     __tablename__ = "reply"
+    # The on-time rate: replies sent in a period, with what it counts, so the rate reads the index and not the
+    # replies' long texts.
+    __table_args__ = (
+        Index("ix_reply_state_sent_at", "state", "sent_at", "petition_id", "unit_id", "on_time"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)
@@ -51,7 +56,19 @@ class Evaluation(Base):
     """The petitioner's rating of one handling round."""
 
     __tablename__ = "evaluation"
-    __table_args__ = (UniqueConstraint("petition_id", "handling_round"),)
+    __table_args__ = (
+        UniqueConstraint("petition_id", "handling_round"),
+        # The resolution and satisfaction rates: ratings given in a period, with what they count.
+        Index(
+            "ix_evaluation_created_at",
+            "created_at",
+            "petition_id",
+            "handling_round",
+            "unit_id",
+            "satisfaction",
+            "resolution",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)

@@ -67,6 +67,11 @@ class Petition(Base):
             postgresql_where=text("handling_round > 1"),
             sqlite_where=text("handling_round > 1"),
         ),
+        # Lights: running petitions by state, red ones by deadline (the overdue list's order), stored colours.
+        Index("ix_petition_state_deadline", "state", "deadline"),
+        Index("ix_petition_state_light", "state", "light"),
+        # Petitions closed in a period, by how they were closed (the dashboard's 未评价).
+        Index("ix_petition_state_closed_at", "state", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,11 +96,11 @@ class Petition(Base):
     level: Mapped[UnitLevel] = mapped_column(_enum(UnitLevel), default=UnitLevel.DISTRICT_PLATFORM)
     current_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     # The 执法 lead unit; cooperating units are in petition_cooperating_unit.
-    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     # Whether the petition went through the city platform (district → city → city department).
     via_city: Mapped[bool] = mapped_column(default=False)
     # The township or department that raised a 执法 petition, and the staff member who entered it.
-    origin_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    origin_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     accepted_at: Mapped[dt.datetime | None]
@@ -107,7 +112,7 @@ class Petition(Base):
     # NULL whenever the deadline moves (`workflow.lights.set_deadline`).
     yellow_at: Mapped[dt.datetime | None]
     handling_round: Mapped[int] = mapped_column(default=1)
-    closed_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     # This round's evaluation (bookkeeping of the evaluation jobs, reset when a reply is sent): when the reply
     # reached the citizen (the start of the evaluation window), when the rating was asked for, and when the one
     # reminder was queued.
@@ -122,6 +127,7 @@ class Petition(Base):
     suggestion_accepted: Mapped[bool | None]
 
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    # Indexed for the 12345 platform, which polls for petitions changed since its last call.
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Optimistic lock: every UPDATE checks it, so two concurrent transitions cannot both win.
     version: Mapped[int] = mapped_column(default=1)

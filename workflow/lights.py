@@ -15,13 +15,17 @@ Every write of a petition's clock goes through `set_deadline`, which resets `yel
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from sqlalchemy import ColumnElement, Float, Integer, Select, String, column, func, select, text
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from models.enums import Light, PetitionState
 from models.petition import Petition
-from workflow.calendar import WORKING_DAY_LENGTH, WorkingCalendar, require_aware
+from workflow.calendar import DAY, WORKING_DAY_LENGTH, WorkingCalendar, require_aware
 from workflow.deadlines import is_overdue, working_time_left
+from workflow.sqltime import LOCAL_OFFSET, local_clock, local_day, local_seconds
 
 # The states in which a petition's working time runs and its light means something: from intake until the reply
 # reaches the citizen.
@@ -144,3 +148,125 @@ def set_deadline(
     petition.yellow_at = None
     # Written even when this object still holds NULL from before the job computed the column behind its back.
     flag_modified(petition, "yellow_at")
+
+
+# --- the same lights, counted by the database ----------------------------------------------------------------------
+#
+# Working time as a running total: W(t) = 24 h × (working days before t's local day) + (the part of t's day since
+# local midnight, if that day is a working day). Then `calendar.working_time_between(a, b)` is W(b) − W(a), and the
+# light of a petition needs W at acceptance, at the deadline and now. The working days come from the calendar (in
+# Python: official schedule and overrides) as a small table of days joined to the petitions by local day.
+
+
+def lit_petitions(district_code: str | None = None) -> list[ColumnElement[bool]]:
+    """The conditions under which `petition_light` gives a petition a light: its clock runs, it was accepted, has
+    a deadline after acceptance and is not closed (a deadline before acceptance has no light, see `light_for`)."""
+    conditions = [
+        Petition.state.in_(CLOCK_RUNNING),
+        Petition.accepted_at.is_not(None),
+        Petition.deadline.is_not(None),
+        Petition.closed_at.is_(None),
+        Petition.deadline > Petition.accepted_at,
+    ]
+    if district_code:
+        conditions.append(Petition.district_code == district_code)
+    return conditions
+
+
+def overdue(district_code: str | None, now: dt.datetime) -> list[ColumnElement[bool]]:
+    """The conditions of a red light at `now` (see `light_for`): lit, and past its deadline."""
+    return [*lit_petitions(district_code), Petition.deadline < require_aware(now)]
+
+
+class _WorkingClock:
+    """W(t) for the local days `first`..`last`: as a table for SQL, and for one instant in Python."""
+
+    def __init__(self, calendar: WorkingCalendar, first: dt.date, last: dt.date) -> None:
+        self.before: dict[dt.date, int] = {}
+        self.working: dict[dt.date, bool] = {}
+        count, day = 0, first
+        while day <= last:
+            self.before[day] = count
+            self.working[day] = calendar.is_working_day(day)
+            count += self.working[day]
+            day += DAY
+
+    def table(self) -> Any:
+        # Literal rows (dates and integers made here, nothing from outside); VALUES names its columns column1..3 on
+        # both SQLite and PostgreSQL.
+        rows = ", ".join(
+            f"('{day.isoformat()}', {self.before[day]}, {int(self.working[day])})" for day in self.before
+        )
+        return (
+            text(f"VALUES {rows}")
+            .columns(column("column1", String), column("column2", Integer), column("column3", Integer))
+            .cte("working_day")
+        )
+
+    def at(self, instant: dt.datetime) -> float:
+        clock = local_clock(instant)
+        since_midnight = clock - dt.datetime.combine(clock.date(), dt.time())
+        seconds = WORKING_DAY_LENGTH.total_seconds() * self.before[clock.date()]
+        return seconds + (since_midnight.total_seconds() if self.working[clock.date()] else 0.0)
+
+
+def light_counts(
+    session: Session,
+    district_code: str | None,
+    now: dt.datetime,
+    calendar: WorkingCalendar,
+    yellow_fraction_left: float,
+) -> dict[str, dict[Light, int]]:
+    """How many petitions have each light at `now`, per district: `petition_light` for every petition, counted by
+    the database in two statements (the span of days the petitions need, then one GROUP BY).
+
+    :raises ValueError: if `now` is naive, the fraction is not within 0–1, or the calendar's time zone is not
+        UTC+8 all year (the SQL works on the stored UTC instants plus eight hours).
+    """
+    require_aware(now)
+    if not 0 <= yellow_fraction_left <= 1:
+        raise ValueError(f"yellow_fraction_left must be within 0–1, got {yellow_fraction_left}")
+    for probe in (dt.datetime(now.year, 1, 1, tzinfo=dt.UTC), dt.datetime(now.year, 7, 1, tzinfo=dt.UTC)):
+        if calendar.tz.utcoffset(probe.replace(tzinfo=None)) != LOCAL_OFFSET:
+            raise ValueError(f"the lights are counted in UTC+8; the calendar's time zone is {calendar.tz}")
+    lit = lit_petitions(district_code)
+    earliest, latest = session.execute(
+        select(func.min(Petition.accepted_at), func.max(Petition.deadline)).where(*lit)
+    ).one()
+    if earliest is None:
+        return {}
+    today = local_clock(now).date()
+    # A month's margin for petitions written between the two statements.
+    clock = _WorkingClock(
+        calendar,
+        min(local_clock(earliest).date(), today) - 31 * DAY,
+        max(local_clock(latest).date(), today) + 31 * DAY,
+    )
+    days = clock.table()
+    accepted_day, deadline_day = days.alias("accepted_day"), days.alias("deadline_day")
+
+    def w(day: Any, instant: Any) -> ColumnElement[float]:
+        return day.c.column2 * WORKING_DAY_LENGTH.total_seconds() + day.c.column3 * local_seconds(instant)
+
+    left = w(deadline_day, Petition.deadline) - clock.at(now)
+    total = w(deadline_day, Petition.deadline) - w(accepted_day, Petition.accepted_at)
+    red = Petition.deadline < now
+    # `light_for` compares timedeltas, whose product with the fraction is rounded to the microsecond.
+    yellow = ~red & (left <= total * func.cast(yellow_fraction_left, Float) + 5e-7)
+    query: Select[Any] = (
+        select(
+            Petition.district_code,
+            func.count().filter(red),
+            func.count().filter(yellow),
+            func.count(),
+        )
+        .select_from(Petition)
+        .join(accepted_day, accepted_day.c.column1 == local_day(Petition.accepted_at))
+        .join(deadline_day, deadline_day.c.column1 == local_day(Petition.deadline))
+        .where(*lit)
+        .group_by(Petition.district_code)
+    )
+    return {
+        district: {Light.RED: reds, Light.YELLOW: yellows, Light.BLUE: n - reds - yellows}
+        for district, reds, yellows, n in session.execute(query)
+    }

@@ -5,29 +5,35 @@
 - Satisfaction rate (满意率): of the same petitions, the share whose latest rating says satisfied or basically satisfied.
 - On-time rate (按期办结率): of the replies that reached citizens in the period, the share sent by the deadline in force
   (extensions approved by the platform move the deadline).
+- Unrated (未评价): petitions closed in the period because the citizen did not rate the reply in time; they are in
+  neither the resolution nor the satisfaction rate, and are counted apart.
 
-Each can be grouped by district, unit, kind or month (Asia/Shanghai), and limited to a district and a period
-[start, end).
+Each rate can be grouped by district, unit, kind or month (Asia/Shanghai), and limited to a district and a period
+[start, end). The database does the counting: one GROUP BY with conditional counts per question, so the cost does
+not depend on how many rows Python would otherwise have to read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, text
+from sqlalchemy.orm import Session, aliased
 
 from models import Evaluation, Petition, Reply
-from models.enums import ReplyState, Resolution, Satisfaction
+from models.enums import PetitionState, ReplyState, Resolution, Satisfaction
+from workflow.sqltime import local_month, month_label
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GroupBy = Literal["district", "unit", "kind", "month"] | None
+GROUPINGS: tuple[Literal["district", "unit", "kind", "month"], ...] = ("district", "unit", "kind", "month")
 ALL = "all"
+AGGREGATE_WORK_MEM = "32MB"
 
 
 @dataclass(frozen=True)
@@ -44,59 +50,179 @@ class Rate:
         return "—" if self.value is None else f"{self.value * 100:.2f}%"
 
 
-def _aggregate(rows: Iterable[tuple[str, bool]]) -> dict[str, Rate]:
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for key, hit in rows:
-        counts[key][0] += int(bool(hit))
-        counts[key][1] += 1
-    return {key: Rate(hit, total) for key, (hit, total) in sorted(counts.items())}
+@dataclass(frozen=True)
+class Rates:
+    """The three rates of one grouping, each keyed like `resolution_rates` and friends."""
+
+    resolution: dict[str, Rate]
+    satisfaction: dict[str, Rate]
+    on_time: dict[str, Rate]
 
 
-def _key(group_by: GroupBy, district: str, unit_id: int | None, kind: str, at: dt.datetime) -> str:
-    if group_by == "district":
-        return district
-    if group_by == "unit":
-        return str(unit_id) if unit_id is not None else "none"
-    if group_by == "kind":
-        return kind
-    if group_by == "month":
-        return at.astimezone(SHANGHAI).strftime("%Y-%m")
-    return ALL
+# --- what counts ---------------------------------------------------------------------------------------------------
 
 
-def _latest_evaluations(
-    district_code: str | None, start: dt.datetime | None, end: dt.datetime | None
-) -> Select[tuple[Evaluation, Petition]]:
-    latest = (
-        select(Evaluation.petition_id, func.max(Evaluation.handling_round).label("round"))
-        .group_by(Evaluation.petition_id)
-        .subquery()
+def _resolved() -> ColumnElement[bool]:
+    return Evaluation.resolution != Resolution.UNRESOLVED
+
+
+def _satisfied() -> ColumnElement[bool]:
+    return Evaluation.satisfaction != Satisfaction.UNSATISFIED
+
+
+def _on_time() -> ColumnElement[bool]:
+    # A reply without a recorded verdict counts as late, as it always has.
+    return Reply.on_time.is_(True)
+
+
+def _latest_rating() -> ColumnElement[bool]:
+    """The evaluation is the petition's latest (highest handling round).
+
+    A rating of the petition's current round is the latest: a round's rating is only ever given in that round,
+    and rounds only grow. Only a rating of an earlier round (a petition in second handling or rated again) needs
+    the look-up of a later rating, through the unique (petition_id, handling_round) index.
+    """
+    later = aliased(Evaluation)
+    return or_(
+        Evaluation.handling_round >= Petition.handling_round,
+        ~exists().where(
+            later.petition_id == Evaluation.petition_id, later.handling_round > Evaluation.handling_round
+        ),
     )
-    query = (
-        select(Evaluation, Petition)
-        .join(latest, (latest.c.petition_id == Evaluation.petition_id) & (latest.c.round == Evaluation.handling_round))
-        .join(Petition, Petition.id == Evaluation.petition_id)
-    )
+
+
+# --- the queries ---------------------------------------------------------------------------------------------------
+
+
+def _dimension(name: str, unit: ColumnElement[Any], at: ColumnElement[Any]) -> ColumnElement[Any]:
+    return {
+        "district": Petition.district_code,
+        "unit": unit,
+        "kind": Petition.kind,
+        "month": local_month(at),
+    }[name]
+
+
+def _label(name: str, value: Any) -> str:
+    if name == "unit":
+        return str(value) if value is not None else "none"
+    if name == "kind":
+        return str(value.value if hasattr(value, "value") else value)
+    if name == "month":
+        return month_label(value)
+    return str(value)
+
+
+def _limit(
+    query: Select[Any],
+    at: ColumnElement[Any],
+    district_code: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+) -> Select[Any]:
     if district_code:
         query = query.where(Petition.district_code == district_code)
     if start:
-        query = query.where(Evaluation.created_at >= start)
+        query = query.where(at >= start)
     if end:
-        query = query.where(Evaluation.created_at < end)
+        query = query.where(at < end)
     return query
+
+
+def evaluation_counts_query(
+    dimensions: Sequence[str], district_code: str | None, start: dt.datetime | None, end: dt.datetime | None
+) -> Select[Any]:
+    """Latest ratings given in the period, grouped by `dimensions`: the keys, then rated, resolved, satisfied."""
+    keys = [_dimension(name, Evaluation.unit_id, Evaluation.created_at).label(name) for name in dimensions]
+    query = (
+        select(
+            *keys,
+            func.count().label("rated"),
+            func.count().filter(_resolved()).label("resolved"),
+            func.count().filter(_satisfied()).label("satisfied"),
+        )
+        .select_from(Evaluation)
+        .join(Petition, Petition.id == Evaluation.petition_id)
+        .where(_latest_rating())
+        .group_by(*keys)
+    )
+    return _limit(query, Evaluation.created_at, district_code, start, end)
+
+
+def reply_counts_query(
+    dimensions: Sequence[str], district_code: str | None, start: dt.datetime | None, end: dt.datetime | None
+) -> Select[Any]:
+    """Replies sent in the period, grouped by `dimensions`: the keys, then sent and on time."""
+    at = Reply.sent_at if (start or end) else func.coalesce(Reply.sent_at, Reply.created_at)
+    keys = [_dimension(name, Reply.unit_id, at).label(name) for name in dimensions]
+    query = (
+        select(*keys, func.count().label("sent"), func.count().filter(_on_time()).label("on_time"))
+        .select_from(Reply)
+        .join(Petition, Petition.id == Reply.petition_id)
+        .where(Reply.state == ReplyState.SENT)
+        .group_by(*keys)
+    )
+    return _limit(query, Reply.sent_at, district_code, start, end)
+
+
+def _fold(rows: Iterable[tuple[str, int, int]]) -> dict[str, Rate]:
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for key, hits, total in rows:
+        counts[key][0] += hits
+        counts[key][1] += total
+    # An ungrouped count over nothing is one row of zeros: no key, as when grouped.
+    return {key: Rate(hits, total) for key, (hits, total) in sorted(counts.items()) if total}
+
+
+def _key(dimensions: Sequence[str], row: Sequence[Any], group_by: GroupBy) -> str:
+    if group_by is None:
+        return ALL
+    return _label(group_by, row[dimensions.index(group_by)])
+
+
+def rates_by(
+    session: Session,
+    group_bys: Sequence[GroupBy],
+    *,
+    district_code: str | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> dict[GroupBy, Rates]:
+    """The three rates for each of `group_bys` (None: no grouping), in two statements whatever their number.
+
+    The database groups by every dimension asked for at once (a bounded set of rows: units × kinds × months at
+    most); each grouping is then the sum of those groups.
+    """
+    dimensions = [name for name in GROUPINGS if name in group_bys]
+    if session.get_bind().dialect.name == "postgresql":
+        # Room to hash the groups (thousands of them) and the petitions they join, rather than sort them on disk
+        # (the default 4 MB halves the speed at 150 k petitions); for this transaction only.
+        session.execute(text(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'"))
+    ratings = session.execute(evaluation_counts_query(dimensions, district_code, start, end)).all()
+    replies = session.execute(reply_counts_query(dimensions, district_code, start, end)).all()
+    n = len(dimensions)
+    result: dict[GroupBy, Rates] = {}
+    for group_by in group_bys:
+        result[group_by] = Rates(
+            resolution=_fold((_key(dimensions, r, group_by), r[n + 1], r[n]) for r in ratings),
+            satisfaction=_fold((_key(dimensions, r, group_by), r[n + 2], r[n]) for r in ratings),
+            on_time=_fold((_key(dimensions, r, group_by), r[n + 1], r[n]) for r in replies),
+        )
+    return result
 
 
 def _evaluation_rates(
     session: Session,
-    counts: Callable[[Evaluation], bool],
+    column: str,
     group_by: GroupBy,
     district_code: str | None,
     start: dt.datetime | None,
     end: dt.datetime | None,
 ) -> dict[str, Rate]:
-    rows = session.execute(_latest_evaluations(district_code, start, end))
-    return _aggregate(
-        (_key(group_by, p.district_code, e.unit_id, p.kind.value, e.created_at), counts(e)) for e, p in rows
+    dimensions = [group_by] if group_by else []
+    rows = session.execute(evaluation_counts_query(dimensions, district_code, start, end)).mappings()
+    return _fold(
+        (_label(group_by, row[group_by]) if group_by else ALL, row[column], row["rated"]) for row in rows
     )
 
 
@@ -109,9 +235,7 @@ def resolution_rates(
     end: dt.datetime | None = None,
 ) -> dict[str, Rate]:
     """Resolution rate per group (key "all" without grouping)."""
-    return _evaluation_rates(
-        session, lambda e: e.resolution != Resolution.UNRESOLVED, group_by, district_code, start, end
-    )
+    return _evaluation_rates(session, "resolved", group_by, district_code, start, end)
 
 
 def satisfaction_rates(
@@ -123,9 +247,7 @@ def satisfaction_rates(
     end: dt.datetime | None = None,
 ) -> dict[str, Rate]:
     """Satisfaction rate per group (key "all" without grouping)."""
-    return _evaluation_rates(
-        session, lambda e: e.satisfaction != Satisfaction.UNSATISFIED, group_by, district_code, start, end
-    )
+    return _evaluation_rates(session, "satisfied", group_by, district_code, start, end)
 
 
 def on_time_rates(
@@ -137,16 +259,20 @@ def on_time_rates(
     end: dt.datetime | None = None,
 ) -> dict[str, Rate]:
     """On-time rate per group over the replies sent in the period (key "all" without grouping)."""
-    query = select(Reply, Petition).join(Petition, Petition.id == Reply.petition_id).where(
-        Reply.state == ReplyState.SENT
+    dimensions = [group_by] if group_by else []
+    rows = session.execute(reply_counts_query(dimensions, district_code, start, end)).mappings()
+    return _fold(
+        (_label(group_by, row[group_by]) if group_by else ALL, row["on_time"], row["sent"]) for row in rows
     )
-    if district_code:
-        query = query.where(Petition.district_code == district_code)
-    if start:
-        query = query.where(Reply.sent_at >= start)
-    if end:
-        query = query.where(Reply.sent_at < end)
-    return _aggregate(
-        (_key(group_by, p.district_code, r.unit_id, p.kind.value, r.sent_at or r.created_at), bool(r.on_time))
-        for r, p in session.execute(query)
-    )
+
+
+def unrated_count(
+    session: Session,
+    *,
+    district_code: str | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> int:
+    """Petitions closed as unrated (未评价) in the period: the citizen let the evaluation window pass."""
+    query = select(func.count()).select_from(Petition).where(Petition.state == PetitionState.UNRATED)
+    return session.scalar(_limit(query, Petition.closed_at, district_code, start, end)) or 0

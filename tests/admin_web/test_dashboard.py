@@ -233,7 +233,7 @@ def test_light_counts_are_computed_now_and_agree_with_the_overdue_list(world: Wo
     assert laoshan_row == "<td>崂山区</td><td>1</td><td>0</td><td>0</td>"
 
 
-def test_the_lights_take_one_query_for_the_petitions(world: World):
+def test_the_lights_take_three_queries_for_the_petitions(world: World):
     now = utcnow()
     month = dt.timedelta(days=30)
     for district in ("shinan", "shinan", "laoshan"):
@@ -250,13 +250,67 @@ def test_the_lights_take_one_query_for_the_petitions(world: World):
     try:
         world.session.expire_all()
         lit = running_lights(world.session, None, now, calendar, 0.34)
-        # What the page reads of each overdue petition comes with that one query.
+        # What the page reads of each overdue petition comes with the overdue list's query.
         shown = [(p.number, p.current_unit.name, p.deadline) for p in lit.overdue if p.current_unit]
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    assert len(statements) == 1, statements
+    # The span of days the lights need, the counts, the overdue list with its units: whatever the petitions.
+    assert len(statements) == 3, statements
     assert len(shown) == lit.overdue_total == 3
     assert lit.counts == {
         "shinan": {Light.RED: 2, Light.YELLOW: 0, Light.BLUE: 0},
         "laoshan": {Light.RED: 1, Light.YELLOW: 0, Light.BLUE: 0},
     }
+
+
+def test_a_dashboard_page_takes_as_many_statements_for_50_petitions_as_for_5(world: World, login_as: Login):
+    """The page's statements do not grow with the petitions: rates, lights and lists are counted by the database."""
+    units = (world.urban, world.housing)
+    long_ago = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            _rated(world, "shinan", units[i % 2], satisfied=i % 3 > 0, resolved=i % 4 > 0, on_time=i % 2 == 0)
+            # Overdue whatever the day the test runs, and due long after it.
+            overdue = _running(world, "shinan", Light.RED, long_ago - dt.timedelta(days=5), long_ago)
+            in_time = _running(world, "laoshan", None, long_ago, dt.datetime(2036, 1, 1, tzinfo=dt.UTC))
+            for p in (overdue, in_time):
+                p.suggestion, p.suggestion_accepted, p.created_at = SUGGESTION, i % 2 == 0, MONDAY_10AM
+        world.session.commit()
+
+    engine = world.session.get_bind()
+    client = login_as(world.users["leader"])
+
+    def statements_of_one_page() -> int:
+        statements: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            page = client.get(f"/admin/dashboard/?{PERIOD}")
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert page.status_code == 200
+        return len(statements)
+
+    add(5)
+    few = statements_of_one_page()
+    add(45)
+    many = statements_of_one_page()
+    assert few == many, (few, many)
+    page = client.get(f"/admin/dashboard/?{PERIOD}").get_data(as_text=True)
+    assert "50 件诉求已超期" in _section(page, "warnings") and "红灯 50" in _section(page, "lights")
+    assert "<dd>50 / 50</dd>" in _section(page, "overall")
+
+
+def test_unrated_petitions_are_counted_apart_from_the_satisfaction_rate(rated: World, login_as: Login):
+    for closed in (dt.datetime(2026, 11, 10, tzinfo=dt.UTC), dt.datetime(2026, 12, 10, tzinfo=dt.UTC)):
+        p = make_petition(rated.session, now=closed - dt.timedelta(days=10))
+        p.state, p.closed_at = PetitionState.UNRATED, closed
+    rated.session.commit()
+    page = login_as(rated.users["leader"]).get(f"/admin/dashboard/?{PERIOD}").get_data(as_text=True)
+    overall = _section(page, "overall")
+    # One closed unrated in November; the satisfaction rate is still 3 of the 4 rated.
+    assert "未评价 <strong>1</strong> 件" in overall and "75.00%" in overall
