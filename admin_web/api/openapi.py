@@ -349,6 +349,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "201": _ok("新令牌（只显示这一次）", "Token"),
                     "401": _error("用户名或密码错误"),
+                    "403": _error("初始密码尚未修改（password_change_required）"),
                     "422": _error("请求体缺少字段"),
                     "423": _error("账号已锁定"),
                     "429": _error("该地址失败次数过多"),
