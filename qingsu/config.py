@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
         "lockout_minutes": 15,
         "max_failed_logins_per_ip": 20,
         "secure_cookies": True,
+        "max_request_bytes": 2 * 1024 * 1024,
     },
     "CALENDAR": {"timezone": "Asia/Shanghai"},
     "LIGHTS": {"yellow_fraction_left": 0.34},

@@ -258,7 +258,7 @@ def _schemas() -> dict[str, Any]:
                         "enum": _values(PetitionState),
                         "description": "操作前看到的诉求状态；已被他人改变时返回 409",
                     },
-                    **{name: param.json_schema() for name, param in params.items()},
+                    **{name: param.json_schema(name) for name, param in params.items()},
                 },
                 required=["expected_state", *(name for name, param in params.items() if param.required)],
             ),
