@@ -125,7 +125,7 @@ def test_a_production_configuration_with_its_own_keys_starts(
         },
     )
     body = path.read_text(encoding="utf-8")
-    path.write_text(body[: body.index("[[accounts]]")], encoding="utf-8")
+    path.write_text(body[: body.index("\n[[accounts]]\n")], encoding="utf-8")
     monkeypatch.setenv("QINGSU_CONFIG", str(path))
     app = create_app()
     assert not app.config["DEMO"] and app.config["SECRET_KEY"] == STRONG_SECRET
@@ -136,7 +136,7 @@ def test_a_production_configuration_with_its_own_keys_starts(
 def test_the_keys_may_come_from_the_environment(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _production_copy_of_the_example(in_tmp)
     body = path.read_text(encoding="utf-8")
-    path.write_text(body[: body.index("[[accounts]]")], encoding="utf-8")
+    path.write_text(body[: body.index("\n[[accounts]]\n")], encoding="utf-8")
     monkeypatch.setenv("QINGSU_CONFIG", str(path))
     monkeypatch.setenv("QINGSU_SECRET_KEY", STRONG_SECRET)
     monkeypatch.setenv("QINGSU_DATA_KEY", STRONG_DATA_KEY)
