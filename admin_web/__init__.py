@@ -14,7 +14,7 @@ csrf = CSRFProtect()
 
 def init_app(app: Flask) -> None:
     """Register the admin site on `app`."""
-    from admin_web import api, dashboard, errors, headers, manage, rendering
+    from admin_web import api, dashboard, errors, headers, manage, rendering, users_cli
     from admin_web.auth import init_login
     from admin_web.blueprint import admin
 
@@ -41,3 +41,4 @@ def init_app(app: Flask) -> None:
     api.init_app(app)  # F2: the JSON API (after CSRFProtect and the error pages, which it builds on)
     manage.init_app(app)  # F2: the managers' pages
     dashboard.init_app(app)  # F2: the leadership dashboard
+    users_cli.init_app(app)

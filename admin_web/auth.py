@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Flask,
@@ -35,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from admin_web.audit import audit, client_ip
 from admin_web.blueprint import admin
-from admin_web.passwords import hash_password, needs_rehash, verify_password
+from admin_web.passwords import hash_password, needs_rehash, password_problem, verify_password
 from models import AuditLog, User, utcnow
 from models.enums import Role
 from qingsu.db import get_session
@@ -48,9 +50,12 @@ _DUMMY_HASH = hash_password("qingsu-no-such-user")
 
 
 class StaffLogin(UserMixin):
-    """What Flask-Login keeps for a signed-in staff member: the User row and a session id bound to its password.
+    """What Flask-Login keeps for a signed-in staff member: the User row and a session id bound to its password
+    and to the user's session version.
 
-    The id carries a fingerprint of the password hash, so resetting a password ends every other session.
+    The id carries the user's `session_version` and a fingerprint of the password hash, so signing out, changing or
+    resetting the password and deactivating the account (which bump the version) end the sessions made before,
+    even when someone kept a copy of the cookie.
     """
 
     def __init__(self, user: User) -> None:
@@ -67,7 +72,15 @@ class StaffLogin(UserMixin):
 def login_id(user: User) -> str:
     """The value Flask-Login stores in the session for `user` (tests use it to sign a client in directly)."""
     fingerprint = hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-    return f"{user.id}:{fingerprint}"
+    return f"{user.id}:{user.session_version}:{fingerprint}"
+
+
+def end_sessions(user: User) -> None:
+    """Make every session `user` signed in before this point invalid (the caller commits).
+
+    Counted in the database, so two requests ending sessions at once both move the version on.
+    """
+    user.session_version = User.session_version + 1
 
 
 def _load_user(value: str) -> StaffLogin | None:
@@ -100,7 +113,9 @@ def wants_json() -> bool:
     if request.path.startswith("/api/") or (request.blueprint and request.blueprint.split(".")[0] == "api"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    return (
+        best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def json_error(status: int, code: str, message: str) -> ResponseReturnValue:
@@ -138,11 +153,41 @@ def _requested_path() -> str:
     return request.full_path.rstrip("?") if request.query_string else request.path
 
 
+_MAX_NEXT_LENGTH = 2000
+
+
 def safe_next(target: str | None) -> str | None:
-    """`target` if it is a path on this site, else None (no open redirects through ``next=``)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """`target` if it is a relative path on this site, else None (no open redirects through ``next=``).
+
+    Refused: anything not starting with one ``/``, scheme-relative ``//host``, backslashes (browsers read ``/\\host``
+    as ``//host``), control characters and whitespace (browsers drop a tab or newline, so ``/<tab>/host`` becomes
+    ``//host``), and the same written percent-encoded (``/%2F/host``, ``/%09/host``, ``/%5Chost``, also encoded
+    twice), since a proxy or a browser may decode them once more.
+    """
+    if not target or len(target) > _MAX_NEXT_LENGTH or not _plain_local_path(target):
         return None
-    return target
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    # Only the path decides where a browser goes; the query may hold encoded spaces legitimately.
+    path = parts.path
+    for _ in range(3):
+        decoded = unquote(path)
+        if decoded == path:
+            return target
+        if not _plain_local_path(decoded):
+            return None
+        path = decoded
+    return None
+
+
+def _plain_local_path(value: str) -> bool:
+    return (
+        value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+        and not any(c.isspace() or unicodedata.category(c)[0] in "CZ" for c in value)
+    )
 
 
 # --- throttling and lockout --------------------------------------------------------------------------------------
@@ -156,11 +201,14 @@ def ip_failures(session: Session, ip: str | None, since: dt.datetime) -> int:
     """Failed logins from `ip` since `since`, counted from the audit log."""
     if ip is None:
         return 0
-    return session.scalar(
-        select(func.count(AuditLog.id)).where(
-            AuditLog.action == "login_failed", AuditLog.ip == ip, AuditLog.created_at >= since
+    return (
+        session.scalar(
+            select(func.count(AuditLog.id)).where(
+                AuditLog.action == "login_failed", AuditLog.ip == ip, AuditLog.created_at >= since
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 class LoginRefused(Exception):
@@ -251,6 +299,8 @@ def logout() -> ResponseReturnValue:
     user = current_staff()
     if user is not None:
         db = get_session()
+        # Server-side: a copy of this session's cookie (or the same user's other sessions) stops working too.
+        end_sessions(user)
         audit(db, user, "logout", user.username)
         db.commit()
     logout_user()
@@ -259,11 +309,83 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("admin.login"))
 
 
+def change_password(user: User, current: str, new: str, confirm: str) -> dict[str, str]:
+    """Set `user`'s own password after checking the current one and the policy; the errors by field (none: done).
+
+    On success the forced-change flag is cleared and every earlier session of the user ends; the caller commits and
+    signs the user in again.
+    """
+    errors: dict[str, str] = {}
+    if not verify_password(user.password_hash, current):
+        errors["current_password"] = "当前密码不正确"
+    problem = password_problem(new, username=user.username, display_name=user.display_name)
+    if problem:
+        errors["new_password"] = problem
+    elif current and new == current:
+        errors["new_password"] = "新密码不能与当前密码相同"
+    if new != confirm:
+        errors["confirm_password"] = "两次输入的新密码不一致"
+    if not errors:
+        user.password_hash = hash_password(new)
+        user.must_change_password = False
+        end_sessions(user)
+    return errors
+
+
+@admin.route("/password", methods=["GET", "POST"])
+@role_required()
+def password() -> ResponseReturnValue:
+    """Change one's own password; the page every other page leads to while the password must be changed."""
+    user = staff()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        db = get_session()
+        errors = change_password(
+            user,
+            request.form.get("current_password") or "",
+            request.form.get("new_password") or "",
+            request.form.get("confirm_password") or "",
+        )
+        if not errors:
+            audit(db, user, "password_changed", user.username)
+            db.commit()
+            db.refresh(user)
+            # The change ended every session, this one too: sign in again under the new version.
+            session.clear()
+            login_user(StaffLogin(user))
+            flash("密码已修改", "success")
+            return redirect(url_for("admin.home"))
+    return render_template("admin/password.html", errors=errors, forced=user.must_change_password), (
+        422 if errors else 200
+    )
+
+
+# Endpoints a user who must change their password may still reach.
+_ALLOWED_BEFORE_CHANGE = frozenset({"admin.password", "admin.logout", "admin.login"})
+
+
+def _require_password_change() -> ResponseReturnValue | None:
+    """Send a signed-in user whose password was set by someone else to the change-password page first."""
+    if (
+        request.endpoint is None
+        or request.endpoint in _ALLOWED_BEFORE_CHANGE
+        or request.endpoint.endswith(".static")
+    ):
+        return None
+    user = current_staff()
+    if user is None or not user.must_change_password:
+        return None
+    if wants_json():
+        return json_error(403, "password_change_required", "请先修改初始密码")
+    return redirect(url_for("admin.password"))
+
+
 def init_login(app: Flask) -> LoginManager:
-    """Set up Flask-Login for the admin site."""
+    """Set up Flask-Login for the admin site, and the forced change of a password someone else set."""
     manager = LoginManager()
     manager.login_view = "admin.login"
     manager.login_message = "请先登录"
     manager.user_loader(_load_user)
     manager.init_app(app)
+    app.before_request(_require_password_change)
     return manager

@@ -1,4 +1,4 @@
-"""Error pages for the admin site: 400 (including a missing CSRF token), 403, 404, 409, 422, 429, 503.
+"""Error pages for the admin site: 400 (including a missing CSRF token), 403, 404, 409, 413, 422, 429, 503.
 
 Only paths under /admin get these pages; JSON clients get the API's error shape and every other path (the
 webhook, the health check) keeps Flask's default answers.
@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from admin_web.api.errors import too_large_message
 from admin_web.auth import json_error, wants_json
 from qingsu.db import BUSY, CONFLICT, classify_failure
 
@@ -32,6 +33,7 @@ TITLES = {
     404: "页面不存在",
     405: "不支持的请求方式",
     409: "状态已变化",
+    413: "内容过大",
     422: "填写有误",
     429: "操作过于频繁",
     503: "系统繁忙",
@@ -44,6 +46,7 @@ JSON_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
     422: "invalid",
     429: "too_many_requests",
     503: "database_busy",
@@ -68,6 +71,7 @@ def _on_http_error(exc: HTTPException) -> ResponseReturnValue:
     messages = {
         403: "您的角色无权访问此页面。",
         404: "没有找到该页面或诉求，或它不在您的管辖范围内。",
+        413: too_large_message() + "，请缩短填写的内容后重新提交。",
     }
     return render_error(exc.code, messages.get(exc.code, exc.description or ""))
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import secrets
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,9 +26,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from admin_web.api.tokens import revoke_token
 from admin_web.audit import audit
-from admin_web.auth import role_required, staff
+from admin_web.auth import end_sessions, role_required, staff
 from admin_web.navigation import nav_item
-from admin_web.passwords import hash_password
+from admin_web.passwords import MIN_LENGTH as MIN_PASSWORD
+from admin_web.passwords import generated_password, hash_password, password_problem
 from admin_web.views.paging import Page
 from bot.menu import push_menu
 from bot.wechat_api import WechatApiError, client_for
@@ -67,7 +67,6 @@ TOKEN_RE = re.compile(r"^[0-9A-Za-z]{3,32}$")
 AES_KEY_RE = re.compile(r"^[0-9A-Za-z]{43}$")
 SECRET_RE = re.compile(r"^[\x21-\x7e]{1,64}$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,60}$")
-MIN_PASSWORD = 10
 NAME_MAX = 80
 # Rows a page of units, users or dead letters shows.
 MANAGE_PER_PAGE = 50
@@ -528,8 +527,9 @@ def user_values(
     if phone and not PHONE_RE.match(phone):
         errors["phone"] = "电话号码格式不正确"
     password = form.get("password") or ""
-    if len(password) < MIN_PASSWORD:
-        errors["password"] = f"初始密码至少{MIN_PASSWORD}位"
+    problem = password_problem(password, username=username, display_name=display_name)
+    if problem:
+        errors["password"] = f"初始{problem}"
     values.update(
         username=username,
         display_name=display_name,
@@ -540,6 +540,8 @@ def user_values(
     )
     if not errors:
         values["password_hash"] = hash_password(password)
+        # The manager chose it: the user replaces it at the first sign-in.
+        values["must_change_password"] = True
     return values, errors
 
 
@@ -634,8 +636,10 @@ def set_user_active(user_id: int) -> ResponseReturnValue:
     else:
         user.active = active
         if not active:
-            # Revoked, not just unusable while inactive: reactivating an account must not revive old tokens.
+            # Revoked, not just unusable while inactive: reactivating an account must not revive old tokens
+            # or old session cookies.
             _revoke_tokens(session, user)
+            end_sessions(user)
         audit(session, manager, "user_activated" if active else "user_deactivated", f"user:{user.username}")
         session.commit()
         flash(f"用户 {user.username} 已{'启用' if active else '停用'}", "success")
@@ -645,13 +649,15 @@ def set_user_active(user_id: int) -> ResponseReturnValue:
 @manage.post("/users/<int:user_id>/password")
 @role_required(*MANAGER_ROLES)
 def reset_password(user_id: int) -> ResponseReturnValue:
-    """Give a user a new random password (shown once, on this page only), unlock the account and revoke its
-    API tokens; the old password's sessions end because the sign-in is bound to the password hash."""
+    """Give a user a new random password (shown once, on this page only) that they must change at sign-in, unlock
+    the account, revoke its API tokens and end its sessions."""
     manager = staff()
     session = get_session()
     user = _user_or_404(session, manager, user_id)
-    password = secrets.token_urlsafe(12)
+    password = generated_password()
     user.password_hash = hash_password(password)
+    user.must_change_password = True
+    end_sessions(user)
     user.failed_logins = 0
     user.locked_until = None
     _revoke_tokens(session, user)

@@ -15,6 +15,7 @@ from admin_web.navigation import menu_for
 from models import Petition, utcnow
 from models.enums import Light
 from qingsu.db import get_session
+from workflow import limits
 from workflow.calendar import load_calendar, missing_schedule_message
 from workflow.lights import petition_light
 
@@ -68,4 +69,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(light_badge, "light_badge")
     app.add_template_global(scoping.phone_for, "phone_for")
     app.add_template_global(scoping.text_for, "text_for")
+    app.add_template_global(limits.max_length, "max_length")
     app.context_processor(_context)

@@ -31,8 +31,31 @@ DISTRICT_ROLES = frozenset({Role.DISPATCHER, Role.DISTRICT_MANAGER})
 UNIT_ROLES = frozenset({Role.HANDLER, Role.UNIT_REVIEWER})
 PHONE_READERS = frozenset({Role.DISPATCHER, Role.CITY_DISPATCHER, Role.HANDLER})
 
-# Mainland mobile numbers (and the same digits written with spaces or dashes) inside free text.
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
+# Phone numbers inside free text, matched on a copy of the text with full-width digits and separators made ASCII
+# (one character for one, so positions agree with the original). A separator is one space, dash or dot.
+_SEP = r"[ \-.]?"
+# Mainland mobile numbers: 11 digits from 13x to 19x in groups of 3-4-4, optionally after +86, 0086 or 86.
+_MOBILE = (
+    rf"(?P<prefix>(?:\+|00)?86{_SEP})?(?P<head>1[3-9]\d){_SEP}(?P<middle>\d{{4}}){_SEP}(?P<tail>\d{{4}})"
+)
+# Landlines with their area code: 010 and 02x have eight-digit local numbers, the other (four-digit) area codes seven
+# or eight; local numbers do not start with 0 or 1. The area code may stand in brackets.
+_LANDLINE = (
+    rf"(?P<area>\(?0(?:10|2\d)\)?){_SEP}(?P<local8>[2-9]\d{{3}}{_SEP}\d{{4}})"
+    rf"|(?P<area4>\(?0[3-9]\d{{2}}\)?){_SEP}(?P<local>[2-9]\d{{2,3}}{_SEP}\d{{4}})"
+)
+_PHONE_IN_TEXT = re.compile(rf"(?<![\d+])(?:{_MOBILE}|{_LANDLINE})(?!\d)")
+_TO_ASCII = str.maketrans(
+    {
+        **{chr(0xFF10 + n): str(n) for n in range(10)},
+        "\uff0b": "+",
+        "\uff0d": "-",
+        "\uff0e": ".",
+        "\u3000": " ",
+        "\uff08": "(",
+        "\uff09": ")",
+    }
+)
 
 
 def petition_scope(user: User) -> ColumnElement[bool]:
@@ -65,7 +88,10 @@ def scoped_petitions(user: User) -> Select[tuple[Petition]]:
 
 def can_see(user: User, petition: Petition, session: Session) -> bool:
     """Whether `petition` is inside `user`'s scope."""
-    return session.scalar(select(Petition.id).where(Petition.id == petition.id, petition_scope(user))) is not None
+    return (
+        session.scalar(select(Petition.id).where(Petition.id == petition.id, petition_scope(user)))
+        is not None
+    )
 
 
 def petition_or_404(session: Session, user: User, number: str) -> Petition:
@@ -73,7 +99,9 @@ def petition_or_404(session: Session, user: User, number: str) -> Petition:
 
     :raises werkzeug.exceptions.NotFound: when it does not exist or is outside the scope (the same answer for both).
     """
-    petition = session.scalars(scoped_petitions(user).where(Petition.number == number.strip().upper())).first()
+    petition = session.scalars(
+        scoped_petitions(user).where(Petition.number == number.strip().upper())
+    ).first()
     if petition is None:
         abort(404)
     return petition
@@ -102,8 +130,28 @@ def mask_phone(phone: str | None) -> str:
 
 
 def mask_text(text: str) -> str:
-    """`text` with every mobile number in it masked (citizens often write their number into the petition)."""
-    return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    """`text` with every phone number in it masked (citizens often write their number into the petition).
+
+    Caught: mobile numbers (``13912341234``, ``139 1234 5678``, ``139.1234.5678``, ``+86 139…``, ``8613912341234``)
+    and landlines with an area code (``0532-88886666``, ``(0532)8888 6666``), also written in full-width digits.
+    Dates, house numbers, petition numbers and longer digit runs (order numbers) are left alone: a match may not
+    touch another digit. A masked number keeps its first three (mobile) or area code (landline) and last four digits.
+    """
+    plain = text.translate(_TO_ASCII)
+    pieces: list[str] = []
+    end = 0
+    for match in _PHONE_IN_TEXT.finditer(plain):
+        pieces.append(text[end : match.start()])
+        if match.group("head"):
+            masked = f"{match.group('prefix') or ''}{match.group('head')}****{match.group('tail')}"
+        else:
+            area = match.group("area") or match.group("area4")
+            local = re.sub(r"\D", "", match.group("local8") or match.group("local"))
+            masked = f"{area}{'' if area.endswith(')') else '-'}{'*' * (len(local) - 4)}{local[-4:]}"
+        pieces.append(masked)
+        end = match.end()
+    pieces.append(text[end:])
+    return "".join(pieces)
 
 
 def phone_for(user: User, phone: str | None) -> str:

@@ -28,7 +28,7 @@ import sys
 from qingsu import create_app
 from classifier.model import load
 from classifier.suggest import Suggester
-app = create_app({"SECRET_KEY": "x", "DATABASE": {"url": "sqlite://"}, "SECURITY": {"data_key": "k"}})
+app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE": {"url": "sqlite://"}, "SECURITY": {"data_key": "k"}})
 before = [l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]
 Suggester(load(sys.argv[1])).suggest("小区物业乱收停车费")
 after = [l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]

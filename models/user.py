@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -28,6 +28,12 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     is_demo: Mapped[bool] = mapped_column(default=False)
     failed_logins: Mapped[int] = mapped_column(default=0)
+    # Bumped whenever the user's sessions must end (logout, password change, deactivation): a session cookie carries
+    # the version it was signed in under and stops working once the row has moved on.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set for an account whose password someone else chose (a manager, the CLI, a reset): the site sends every page
+    # to the change-password page until the user has chosen their own.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

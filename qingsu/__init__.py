@@ -7,13 +7,16 @@ from typing import Any
 
 from flask import Flask
 
-from qingsu.config import DEFAULTS, config_path, load_toml, merge
+from qingsu.config import DEFAULTS, apply_secret_environment, check_production, config_path, load_toml, merge
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, database, and every subsystem's `init_app`.
 
     Opens no connection and runs no migration: `qingsu db upgrade` and `qingsu seed-demo` do that.
+
+    :raises qingsu.config.UnsafeConfiguration: in production (DEMO false, not TESTING) with an example or weak
+        secret or the example WeChat accounts; the message names every key to change.
     """
     app = Flask(__name__, instance_path=os.path.abspath("instance"))
     app.config.from_mapping(DEFAULTS)
@@ -21,16 +24,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         loaded = Flask(__name__).config
         loaded.from_file(str(config_path()), load=load_toml, text=False)
         app.config.update(merge(DEFAULTS, {k: v for k, v in loaded.items() if k in DEFAULTS or k.isupper()}))
+        apply_secret_environment(app.config, os.environ)
     else:
         app.config.update(merge(DEFAULTS, test_config))
     if os.environ.get("DATABASE_URL") and not (test_config or {}).get("DATABASE"):
         app.config["DATABASE"]["url"] = os.environ["DATABASE_URL"]
     app.config["DATABASE_URL"] = app.config["DATABASE"]["url"]
+    check_production(app.config)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set in the configuration")
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SECURITY"]["secure_cookies"])
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["SECURITY"]["max_request_bytes"])
 
     from models import crypto
 
@@ -40,11 +46,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import bot
     import classifier
     import workflow
-    from qingsu import db, demo, health
+    from qingsu import data_key, db, demo, health
 
     db.init_app(app)
     health.init_app(app)
     demo.init_app(app)
+    data_key.init_app(app)
     workflow.init_app(app)
     classifier.init_app(app)
     bot.init_app(app)

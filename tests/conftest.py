@@ -68,12 +68,12 @@ def clock(request: pytest.FixtureRequest) -> Iterator[Clock]:
 def make_test_config(tmp_path: Path, model_path: Path | None = None, **overrides: Any) -> dict[str, Any]:
     """The configuration every test app starts from; `overrides` merge section by section."""
     base = {
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": "test-secret-key-of-the-test-suite-only",
         "TESTING": True,
         "DEMO": False,
         # A writer that waits longer than this for a lock is a deadlock in the test, not load: fail fast.
         "DATABASE": {"url": PG_URL or f"sqlite:///{tmp_path}/test.db", "busy_timeout_seconds": 10},
-        "SECURITY": {"data_key": "test-data-key", "secure_cookies": False},
+        "SECURITY": {"data_key": "test-data-key-of-the-test-suite-only", "secure_cookies": False},
         # One model file for the whole run: the default model is trained once, on first use.
         "CLASSIFIER": {"model_path": str(model_path or tmp_path / "classifier.joblib")},
         "SCHEDULER": {"embedded": False},

@@ -10,6 +10,7 @@ def test_healthz_answers_200_when_the_database_is_reachable(client):
 def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path):
     app = create_app(
         {
+            "TESTING": True,
             "SECRET_KEY": "x",
             "SECURITY": {"data_key": "k"},
             "DATABASE": {"url": "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"},

@@ -32,7 +32,7 @@ from models.enums import (
     Satisfaction,
     UnitLevel,
 )
-from workflow import routing
+from workflow import limits, routing
 from workflow.actors import Actor
 from workflow.calendar import WorkingCalendar, load_calendar
 from workflow.deadlines import compute_deadline, extend_deadline, time_limit
@@ -66,13 +66,15 @@ class Context:
     def notify(self, event: str, **facts: Any) -> None:
         self.notifications.append((event, facts))
 
-    def text(self, name: str, *, required: bool = False, max_length: int = 2000) -> str:
+    def text(self, name: str, *, required: bool = False) -> str:
+        """The free-text parameter `name`, stripped, within its length from `workflow.limits`."""
         value = self.params.get(name)
         value = "" if value is None else str(value).strip()
         if required and not value:
             raise InvalidInput(f"请填写{FIELD_LABELS.get(name, name)}", name)
-        if len(value) > max_length:
-            raise InvalidInput(f"{FIELD_LABELS.get(name, name)}过长（最多{max_length}字）", name)
+        problem = limits.too_long(name, value, FIELD_LABELS.get(name, name))
+        if problem:
+            raise InvalidInput(problem, name)
         return value
 
     def enum(self, name: str, cls: type, *, default: Any = None, required: bool = False) -> Any:
@@ -111,6 +113,7 @@ FIELD_LABELS = {
     "satisfaction": "满意度",
     "resolution": "解决情况",
     "outcome": "评估结果",
+    "comment": "评价意见",
     "extra_working_days": "延期工作日数",
     "reason": "延期理由",
     "approve": "审批意见",
@@ -193,7 +196,7 @@ def reject(ctx: Context) -> PetitionState:
     """不予受理: the platform rejects with a coded reason; the citizen is told why and where to go."""
     p = ctx.petition
     code = ctx.enum("code", InadmissibleCode, required=True)
-    note = ctx.text("note", max_length=500)
+    note = ctx.text("note")
     p.inadmissible_code = code
     p.reject_note = note or None
     p.closed_at = ctx.now
@@ -285,7 +288,7 @@ def submit_reply(ctx: Context) -> PetitionState:
     """提交答复: the unit drafts the reply with every required element."""
     p = ctx.petition
     values = {
-        name: ctx.text(name, required=True, max_length=60 if name == "responsible_person" else 4000)
+        name: ctx.text(name, required=True)
         for name in ("petitioner_info", "policy_basis", "result", "responsible_person", "contact_phone")
     }
     if not PHONE_RE.match(values["contact_phone"]):
@@ -392,7 +395,7 @@ def evaluate(ctx: Context) -> PetitionState:
     p = ctx.petition
     satisfaction = ctx.enum("satisfaction", Satisfaction, required=True)
     resolution = ctx.enum("resolution", Resolution, required=True)
-    comment = ctx.text("comment", max_length=1000)
+    comment = ctx.text("comment")
     unit_id = _round_unit_id(ctx)
     evaluation = Evaluation(
         petition_id=p.id,
@@ -499,7 +502,7 @@ def pending_extension(session: Session, petition: Petition) -> ExtensionRequest 
 def request_extension(ctx: Context) -> PetitionState:
     """申请延期: the handling unit asks the platform for more working days, with a reason."""
     p = ctx.petition
-    reason = ctx.text("reason", required=True, max_length=1000)
+    reason = ctx.text("reason", required=True)
     raw = str(ctx.params.get("extra_working_days") or "")
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_EXTENSION_DAYS:
         raise InvalidInput(f"延期工作日数须为1到{MAX_EXTENSION_DAYS}之间的整数", "extra_working_days")
@@ -526,7 +529,7 @@ def decide_extension(ctx: Context) -> PetitionState:
     if approve not in (True, False, "true", "false", "1", "0", 1, 0):
         raise InvalidInput("请选择批准或不批准", "approve")
     approved = approve in (True, "true", "1", 1)
-    note = ctx.text("note", required=not approved, max_length=1000)
+    note = ctx.text("note", required=not approved)
     request = pending_extension(ctx.session, p)
     assert request is not None  # the guard guarantees it
     request.state = RequestState.APPROVED if approved else RequestState.REFUSED

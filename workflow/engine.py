@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from models import Citizen, Evaluation, ExtensionRequest, Petition, PetitionEvent, User
 from models.enums import PetitionState as S
 from models.enums import RequestState
-from workflow import effects
+from workflow import effects, limits
 from workflow.actors import (
     Actor,
     SystemActor,
@@ -304,6 +304,7 @@ def perform(
     if reason:
         raise TransitionRefused(reason, action=action, state=petition.state.value)
 
+    limits.check_lengths({"note": note, **params}, effects.FIELD_LABELS)
     from_state = petition.state
     ctx = effects.Context(session, petition, actor, now, {"note": note, **params})
     try:

@@ -23,6 +23,7 @@ from models.enums import (
     Resolution,
     Satisfaction,
 )
+from workflow import limits
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,14 @@ class Param:
     required: bool = False
     enum: type[LabelledEnum] | None = None
 
-    def json_schema(self) -> dict[str, Any]:
-        """This parameter as a JSON Schema (OpenAPI 3.1 uses JSON Schema 2020-12)."""
+    def json_schema(self, name: str) -> dict[str, Any]:
+        """This parameter, called `name`, as a JSON Schema (OpenAPI 3.1 uses JSON Schema 2020-12); free text
+        carries its ``maxLength`` from `workflow.limits`."""
         if self.type == "integer[]":
             return {"type": "array", "items": {"type": "integer"}, "description": self.description}
         schema: dict[str, Any] = {"type": self.type, "description": self.description}
+        if self.type == "string" and limits.max_length(name) is not None:
+            schema["maxLength"] = limits.max_length(name)
         if self.enum is not None:
             schema["enum"] = [member.value for member in self.enum]
             schema["description"] += "：" + "，".join(f"{m.value}={m.label}" for m in self.enum)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from workflow.errors import InvalidInput, StateConflict
@@ -72,7 +72,15 @@ def _state_conflict(error: StateConflict) -> Response:
 def _http_error_json(error: HTTPException) -> Response:
     status = error.code or 500
     code, message = _HTTP_CODES.get(status, ("http_error", error.description or "请求失败"))
+    if status == 413:
+        message = too_large_message()
     return error_response(status, code, message)
+
+
+def too_large_message() -> str:
+    """The 413 message, with the configured limit (MAX_CONTENT_LENGTH)."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    return f"请求内容过大：最多 {limit // 1024} KB" if limit else "请求内容过大"
 
 
 def _is_api_path() -> bool:

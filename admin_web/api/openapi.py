@@ -270,7 +270,7 @@ def _schemas() -> dict[str, Any]:
                         "enum": _values(PetitionState),
                         "description": "操作前看到的诉求状态；已被他人改变时返回 409",
                     },
-                    **{name: param.json_schema() for name, param in params.items()},
+                    **{name: param.json_schema(name) for name, param in params.items()},
                 },
                 required=["expected_state", *(name for name, param in params.items() if param.required)],
             ),
@@ -361,6 +361,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "201": _ok("新令牌（只显示这一次）", "Token"),
                     "401": _error("用户名或密码错误"),
+                    "403": _error("初始密码尚未修改（password_change_required）"),
                     "422": _error("请求体缺少字段"),
                     "423": _error("账号已锁定"),
                     "429": _error("该地址失败次数过多"),

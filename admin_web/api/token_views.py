@@ -36,6 +36,10 @@ def create_token() -> ResponseReturnValue:
         # The failure counters and audit rows must be kept even though the request fails.
         session.commit()
         raise ApiError(refused.status, _REFUSALS.get(refused.status, "login_refused"), str(refused)) from None
+    if user.must_change_password:
+        # A password someone else chose opens nothing until its owner has replaced it on the admin site.
+        session.commit()
+        raise ApiError(403, "password_change_required", "请先登录工作平台修改初始密码")
     issued = issue_token(session, user, now, name)
     audit(session, user, "api_token_issued", f"token:{issued.row.id}", issued.row.name)
     session.commit()

@@ -11,6 +11,14 @@
       if (match) { unit.value = match.value; }
     });
   });
+  // A select marked data-autosubmit submits its form when changed (the district pickers).
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+  // The classifier's confidence bars: their width is set here, since the CSP allows no style attributes.
+  document.querySelectorAll(".score[data-width]").forEach(function (bar) {
+    bar.style.width = Number(bar.getAttribute("data-width")) + "px";
+  });
   // A submitted form's buttons are disabled so a double click does not post twice.
   document.querySelectorAll("form[method=post]").forEach(function (form) {
     form.addEventListener("submit", function () {

@@ -201,6 +201,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("admin.login", "GET"): Access(PUBLIC),
     ("admin.login", "POST"): Access(PUBLIC),
     ("admin.logout", "POST"): Access(PUBLIC),
+    ("admin.password", "GET"): Access(ALL),
+    ("admin.password", "POST"): Access(ALL),
     ("admin.home", "GET"): Access(ALL),
     ("admin.queue", "GET"): Access(DISPATCHERS),
     ("admin.review", "GET"): Access(DISPATCHERS | {Role.UNIT_REVIEWER}),

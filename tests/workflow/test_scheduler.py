@@ -177,7 +177,7 @@ def _toml_config(path: Path, app: Flask, base_url: str) -> Path:
     path.write_text(
         "\n".join(
             [
-                'SECRET_KEY = "test-secret"',
+                'SECRET_KEY = "test-secret-key-of-the-scheduler-process"',
                 "[database]",
                 f'url = "{app.config["DATABASE_URL"]}"',
                 "[security]",
