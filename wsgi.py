@@ -1,8 +1,12 @@
 """The WSGI entry point: `gunicorn wsgi:app`."""
 
+from sqlalchemy.orm import configure_mappers
+
 from classifier.lifecycle import preload
 from qingsu import create_app
 
 app = create_app()
-# Each worker loads the classifier model as it starts rather than on its first submitted petition.
+# Work each worker would otherwise do on its first requests: relating the ORM's classes to one another, and loading
+# the classifier model (for the first submitted petition).
+configure_mappers()
 preload(app)

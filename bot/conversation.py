@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -135,6 +135,15 @@ def command_form(text: str) -> str:
     """How a message is compared with command words: NFKC, trimmed, lower case, without a final full stop
     (voice recognition adds one)."""
     return normalize(text).rstrip("。．.！!").lower()
+
+
+# Built once (it keeps its cache key): run on every message of a known citizen.
+_LOCKED_CONVERSATION = (
+    select(Conversation)
+    .where(Conversation.citizen_id == bindparam("citizen_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 class Dialog:
@@ -697,12 +706,7 @@ class Dialog:
 
     def _locked_conversation(self) -> Conversation:
         # Row lock (PostgreSQL): two messages of one citizen handled at once take turns on the dialog state.
-        conversation = self.session.scalar(
-            select(Conversation)
-            .where(Conversation.citizen_id == self.citizen.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        conversation = self.session.scalar(_LOCKED_CONVERSATION, {"citizen_id": self.citizen.id})
         if conversation is not None:
             return conversation
         # A citizen who has never chatted (first seen following the account). Should another message of theirs

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from wechatpy.messages import BaseMessage
 
@@ -95,6 +95,12 @@ class Inbound:
         )
 
 
+# Built once (it keeps its cache key): looked up on every message.
+_CITIZEN = select(Citizen).where(
+    Citizen.district_code == bindparam("district_code"), Citizen.openid == bindparam("openid")
+)
+
+
 def _citizen_for(
     session: Session, district_code: str, openid: str, now: dt.datetime, last_message_at: dt.datetime | None
 ) -> tuple[Citizen, bool]:
@@ -104,9 +110,7 @@ def _citizen_for(
     webhook commits. A concurrent first message of the same citizen then fails that commit on the unique key, and
     the webhook handles the message again, finding the citizen (see `handle_once`).
     """
-    citizen = session.scalar(
-        select(Citizen).where(Citizen.district_code == district_code, Citizen.openid == openid)
-    )
+    citizen = session.scalar(_CITIZEN, {"district_code": district_code, "openid": openid})
     if citizen is not None:
         return citizen, False
     citizen = Citizen(

@@ -22,7 +22,7 @@ from xml.parsers.expat import ExpatError
 
 import xmltodict
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from wechatpy.events import EVENT_TYPES
@@ -195,6 +195,17 @@ def dedupe_key(district_code: str, message: BaseMessage) -> str:
     return key
 
 
+# Built once: a statement object keeps its cache key, so running it again costs no construction and no key.
+_INBOUND = InboundMessage.__table__
+_RECORD_MESSAGE = insert(_INBOUND)
+_STORE_REPLY = (
+    update(_INBOUND)
+    .where(_INBOUND.c.dedupe_key == bindparam("key"))
+    .values(reply=bindparam("reply"), done=True)
+)
+_STORED_REPLY = select(_INBOUND.c.reply).where(_INBOUND.c.dedupe_key == bindparam("key"))
+
+
 def handle_once(session: Session, account: ServedAccount, message: BaseMessage, now: dt.datetime) -> str:
     """The reply text for `message`, doing its work at most once however often WeChat delivers it.
 
@@ -207,26 +218,24 @@ def handle_once(session: Session, account: ServedAccount, message: BaseMessage, 
     """
     key = dedupe_key(account.district_code, message)
     app = current_app._get_current_object()
-    table = InboundMessage.__table__
     for attempt in range(1, ATTEMPTS + 1):
         try:
             # Core statements on the session's connection (its transaction): the dedupe row needs no object, no
             # flush of the session and none of the ORM's statement handling.
             session.connection().execute(
-                insert(table).values(district_code=account.district_code, dedupe_key=key, created_at=now)
+                _RECORD_MESSAGE,
+                {"district_code": account.district_code, "dedupe_key": key, "created_at": now},
             )
         except IntegrityError:
             session.rollback()
-            stored = session.scalar(select(table.c.reply).where(table.c.dedupe_key == key))
+            stored = session.scalar(_STORED_REPLY, {"key": key})
             log.info("retry of %s answered with the stored reply", key)
             return stored or ""
         try:
             reply = texts.fit(
                 dispatch(Inbound(session=session, account=account, message=message, now=now, app=app)) or ""
             )
-            session.connection().execute(
-                update(table).where(table.c.dedupe_key == key).values(reply=reply, done=True)
-            )
+            session.connection().execute(_STORE_REPLY, {"key": key, "reply": reply})
             session.commit()
             return reply
         except IntegrityError:
