@@ -28,6 +28,10 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            if url not in ("sqlite://", "sqlite:///:memory:"):
+                # Readers never block the writer nor it them, and a commit needs no fsync (durable at checkpoints).
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine
