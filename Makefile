@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-pg lint bench browsers clean
+.PHONY: run test test-pg lint bench bench-webhook wrk browsers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## Benchmarks (speed, memory, classifier accuracy on the real data in ../shared).
-bench: $(STAMP)
+## Benchmarks (speed, memory, classifier accuracy on the real data in ../shared, the webhook under load).
+bench: $(STAMP) wrk
 	$(BIN)/python -m pytest -q benchmarks
+
+## The webhook's first intake turn against a bare echo bot, on SQLite and PostgreSQL (gunicorn + wrk, loopback).
+bench-webhook: $(STAMP) wrk
+	$(BIN)/python -m pytest -q benchmarks/test_webhook_load.py
+
+## The HTTP load generator of the webhook benchmark, from Debian.
+wrk:
+	@command -v wrk >/dev/null || (apt-get install -y wrk || sudo apt-get install -y wrk)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

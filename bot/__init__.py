@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     # relay acts with no session at all (it can do only what any WeChat user can).
     csrf.exempt(webhook.bp)
     csrf.exempt(simulator.send_from_page)
+    webhook.init_account_cache(app)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(simulator.bp)
     app.cli.add_command(menu.wechat_group)

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.accounts import DistrictNames
 from bot.menu import MenuKey
 from bot.validators import (
     DISTRICT_NAMES,
@@ -137,6 +137,15 @@ def command_form(text: str) -> str:
     return normalize(text).rstrip("。．.！!").lower()
 
 
+# Built once (it keeps its cache key): run on every message of a known citizen.
+_LOCKED_CONVERSATION = (
+    select(Conversation)
+    .where(Conversation.citizen_id == bindparam("citizen_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 class Dialog:
     """One citizen's conversation with one district account, for the length of one inbound message.
 
@@ -147,14 +156,17 @@ class Dialog:
         self,
         session: Session,
         citizen: Citizen,
-        district: District,
+        district: DistrictNames,
         now: dt.datetime,
         *,
         idle_minutes: int,
         timezone: str,
         screen: Callable[[str], Screening],
         suggest: Callable[[str], Suggestion | None],
+        first_contact: bool = False,
     ) -> None:
+        """`first_contact`: the citizen was created by this very message, so they have no conversation and no
+        petitions yet and nobody else can be changing them (their row is not committed)."""
         self.session = session
         self.citizen = citizen
         self.district = district
@@ -163,7 +175,8 @@ class Dialog:
         self.tz = ZoneInfo(timezone)
         self.screen = screen
         self.suggest = suggest
-        self.conversation = self._locked_conversation()
+        self.first_contact = first_contact
+        self.conversation = self._new_conversation() if first_contact else self._locked_conversation()
         self.flow = self.conversation.flow
         self.step = self.conversation.step
         self.data: dict[str, Any] = _copy(self.conversation.data or {})
@@ -279,6 +292,8 @@ class Dialog:
         return self._start_report(content=text.strip())
 
     def _pending(self) -> list[Petition]:
+        if self.first_contact:
+            return []
         return awaiting_evaluation_of(self.session, self.citizen)
 
     def _pending_hint(self) -> str:
@@ -532,7 +547,11 @@ class Dialog:
     # --- my petitions and progress -------------------------------------------------------------------------------
 
     def _my_petitions(self) -> str:
-        petitions = petitions_of_citizen(self.session, self.citizen, limit=MY_PETITIONS_LIMIT)
+        petitions = (
+            []
+            if self.first_contact
+            else petitions_of_citizen(self.session, self.citizen, limit=MY_PETITIONS_LIMIT)
+        )
         if not petitions:
             return texts.NO_PETITIONS
         lines = [
@@ -684,24 +703,20 @@ class Dialog:
 
     # --- state --------------------------------------------------------------------------------------------------
 
+    def _new_conversation(self) -> Conversation:
+        # Written with the citizen and the dialog's first state when the webhook commits: no flush before.
+        conversation = Conversation(citizen=self.citizen, flow=IDLE, step="", data={})
+        self.session.add(conversation)
+        return conversation
+
     def _locked_conversation(self) -> Conversation:
         # Row lock (PostgreSQL): two messages of one citizen handled at once take turns on the dialog state.
-        query = (
-            select(Conversation)
-            .where(Conversation.citizen_id == self.citizen.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        conversation = self.session.scalar(query)
+        conversation = self.session.scalar(_LOCKED_CONVERSATION, {"citizen_id": self.citizen.id})
         if conversation is not None:
             return conversation
-        try:
-            with self.session.begin_nested():
-                conversation = Conversation(citizen_id=self.citizen.id, flow=IDLE, step="", data={})
-                self.session.add(conversation)
-        except IntegrityError:
-            conversation = self.session.scalars(query).one()
-        return conversation
+        # A citizen who has never chatted (first seen following the account). Should another message of theirs
+        # create the row meanwhile, the commit fails on the unique key and the webhook handles this message again.
+        return self._new_conversation()
 
     def _expire(self) -> str:
         """The notice that an unfinished report lapsed, once: found now, or already reset by the expiry job

@@ -16,16 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from wechatpy.messages import BaseMessage
 
 from bot import texts
+from bot.accounts import DistrictNames, ServedAccount
 from bot.conversation import Dialog
 from classifier import suggest_if_trained
 from classifier.screening import screen
-from models import Citizen, District, WechatAccount
+from models import Citizen
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,13 @@ class Inbound:
     """One parsed message with what a handler needs: the account, the session, the clock and the app."""
 
     session: Session
-    account: WechatAccount
+    account: ServedAccount
     message: BaseMessage
     now: dt.datetime
     app: Flask
     _citizen: Citizen | None = field(default=None, init=False, repr=False)
+    # True when this very message created the citizen: nothing else of theirs exists yet.
+    _first_contact: bool = field(default=False, init=False, repr=False)
 
     def field(self, name: str) -> str:
         """A field of the message as text ("" when absent); the webhook has checked it is not nested XML."""
@@ -50,25 +52,38 @@ class Inbound:
         return value if isinstance(value, str) else ""
 
     @property
-    def district(self) -> District:
+    def district(self) -> DistrictNames:
         return self.account.district
 
     @property
     def citizen(self) -> Citizen:
-        """The sender, created on first contact (safe against a concurrent first message of the same sender)."""
+        """The sender, created on first contact."""
+        return self._sender(wrote=False)
+
+    def writer(self) -> Citizen:
+        """The sender, who has just written: the 48-hour window for customer-service messages opens now."""
+        return self._sender(wrote=True)
+
+    def _sender(self, *, wrote: bool) -> Citizen:
         if self._citizen is None:
-            self._citizen = _citizen_for(
-                self.session, self.account.district_code, self.message.source, self.now
+            self._citizen, self._first_contact = _citizen_for(
+                self.session,
+                self.account.district_code,
+                self.message.source,
+                self.now,
+                last_message_at=self.now if wrote else None,
             )
+        if wrote and self._citizen.last_message_at != self.now:
+            self._citizen.last_message_at = self.now
         return self._citizen
 
     def dialog(self) -> Dialog:
         """The sender's dialog, with the classifier's screening and suggestions."""
         settings = self.app.config["WECHAT"]
-        self.citizen.last_message_at = self.now
+        citizen = self.writer()
         return Dialog(
             self.session,
-            self.citizen,
+            citizen,
             self.district,
             self.now,
             idle_minutes=int(settings["conversation_idle_minutes"]),
@@ -76,21 +91,37 @@ class Inbound:
             screen=lambda content: screen(content, self.account.district_code),
             # Never trains: WeChat gives up after 5 seconds (see suggest_if_trained).
             suggest=lambda content: suggest_if_trained(content, self.account.district_code, self.app),
+            first_contact=self._first_contact,
         )
 
 
-def _citizen_for(session: Session, district_code: str, openid: str, now: dt.datetime) -> Citizen:
-    query = select(Citizen).where(Citizen.district_code == district_code, Citizen.openid == openid)
-    citizen = session.scalar(query)
+# Built once (it keeps its cache key): looked up on every message.
+_CITIZEN = select(Citizen).where(
+    Citizen.district_code == bindparam("district_code"), Citizen.openid == bindparam("openid")
+)
+
+
+def _citizen_for(
+    session: Session, district_code: str, openid: str, now: dt.datetime, last_message_at: dt.datetime | None
+) -> tuple[Citizen, bool]:
+    """The citizen, and whether this message is their first contact.
+
+    A new citizen is only added to the session: the row is written with the rest of the message's work when the
+    webhook commits. A concurrent first message of the same citizen then fails that commit on the unique key, and
+    the webhook handles the message again, finding the citizen (see `handle_once`).
+    """
+    citizen = session.scalar(_CITIZEN, {"district_code": district_code, "openid": openid})
     if citizen is not None:
-        return citizen
-    try:
-        with session.begin_nested():
-            citizen = Citizen(district_code=district_code, openid=openid, subscribed=True, created_at=now)
-            session.add(citizen)
-    except IntegrityError:
-        citizen = session.scalars(query).one()
-    return citizen
+        return citizen, False
+    citizen = Citizen(
+        district_code=district_code,
+        openid=openid,
+        subscribed=True,
+        created_at=now,
+        last_message_at=last_message_at,
+    )
+    session.add(citizen)
+    return citizen, True
 
 
 def registry_key(message: BaseMessage) -> str:
@@ -183,9 +214,8 @@ def _coordinate(value: str) -> float | None:
 @handles("event.subscribe")
 def subscribe(inbound: Inbound) -> str:
     """Following the account: welcome, and the citizen gets notifications again."""
-    inbound.citizen.subscribed = True
     # Following the account opens the 48-hour window for customer-service messages, as a message does.
-    inbound.citizen.last_message_at = inbound.now
+    inbound.writer().subscribed = True
     district = inbound.district
     return texts.welcome(district.platform_name, district.name)
 

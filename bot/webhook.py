@@ -21,18 +21,18 @@ import secrets
 from xml.parsers.expat import ExpatError
 
 import xmltodict
-from flask import Blueprint, Response, current_app, request
-from sqlalchemy import delete, select
+from flask import Blueprint, Flask, Response, current_app, request
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.events import EVENT_TYPES
 from wechatpy.messages import MESSAGE_TYPES, BaseMessage, UnknownMessage
 from wechatpy.replies import TextReply
 
 from bot import texts
+from bot.accounts import AccountCache, ServedAccount
 from bot.handlers import Inbound, dispatch, registry_key
-from models import InboundMessage, WechatAccount, utcnow
+from models import InboundMessage, utcnow
 from qingsu.db import get_session
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,16 @@ bp = Blueprint("bot", __name__)
 # WeChat's "no reply": it shows nothing to the user and does not retry.
 NO_REPLY = "success"
 DEDUPE_KEY_LENGTH = 160
+# How often a message is handled when its transaction meets another one's new rows (see handle_once).
+ATTEMPTS = 2
+ACCOUNTS_KEY = "bot.accounts"
+# A refused request reads its account afresh (a manager may have changed the keys), at most this often per account.
+REREAD_AFTER_SECONDS = 1.0
+# The envelope of a safe-mode reply, as wechatpy writes it.
+_ENCRYPTED_REPLY = (
+    "<xml>\n<Encrypt><![CDATA[{encrypt}]]></Encrypt>\n<MsgSignature><![CDATA[{signature}]]></MsgSignature>\n"
+    "<TimeStamp>{timestamp}</TimeStamp>\n<Nonce><![CDATA[{nonce}]]></Nonce>\n</xml>"
+)
 
 
 class Rejected(Exception):
@@ -73,14 +83,23 @@ def _check_timestamp(timestamp: str, now: dt.datetime, window_seconds: int) -> N
         raise Rejected(403, "timestamp outside the replay window")
 
 
-def _read_body(max_bytes: int) -> bytes:
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise Rejected(413, "body too large")
-    # Read one byte more than allowed, so a body without Content-Length is caught too.
-    body = request.stream.read(max_bytes + 1)
-    if len(body) > max_bytes:
-        raise Rejected(413, "body too large")
-    return body
+class _Body:
+    """The request body, read once however often the pipeline asks (a refused request may be tried again)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._data: bytes | None = None
+
+    def read(self) -> bytes:
+        if self._data is None:
+            max_bytes = self.max_bytes
+            if request.content_length is not None and request.content_length > max_bytes:
+                raise Rejected(413, "body too large")
+            # Read one byte more than allowed, so a body without Content-Length is caught too.
+            self._data = request.stream.read(max_bytes + 1)
+        if len(self._data) > self.max_bytes:
+            raise Rejected(413, "body too large")
+        return self._data
 
 
 def _parse_xml(data: bytes | str) -> dict[str, object]:
@@ -96,7 +115,7 @@ def _parse_xml(data: bytes | str) -> dict[str, object]:
     return root
 
 
-def _decrypt(account: WechatAccount, body: bytes, query: dict[str, str]) -> str:
+def _decrypt(account: ServedAccount, body: bytes, query: dict[str, str]) -> str:
     """The inner message XML of a safe-mode request, after checking msg_signature over its Encrypt field."""
     if query.get("encrypt_type") != "aes":
         raise Rejected(400, "account is in safe mode but the message is not encrypted")
@@ -109,15 +128,12 @@ def _decrypt(account: WechatAccount, body: bytes, query: dict[str, str]) -> str:
         query.get("msg_signature"),
         "msg_signature",
     )
+    assert account.prp is not None
     try:
-        return PrpCrypto(_aes_key(account)).decrypt(encrypted, account.appid)
+        return account.prp.decrypt(encrypted, account.appid)
     except Exception as exc:
         # Anything from base64, the cipher, the padding, the length prefix or the appid check: not for us.
         raise Rejected(400, f"cannot decrypt: {type(exc).__name__}") from None
-
-
-def _aes_key(account: WechatAccount) -> bytes:
-    return WeChatCrypto(account.token, account.encoding_aes_key, account.appid).key
 
 
 # The fields the handlers read; each must be plain text (xmltodict makes nested elements dicts).
@@ -179,43 +195,60 @@ def dedupe_key(district_code: str, message: BaseMessage) -> str:
     return key
 
 
-def handle_once(session: Session, account: WechatAccount, message: BaseMessage, now: dt.datetime) -> str:
+# Built once: a statement object keeps its cache key, so running it again costs no construction and no key.
+_INBOUND = InboundMessage.__table__
+_RECORD_MESSAGE = insert(_INBOUND)
+_STORE_REPLY = (
+    update(_INBOUND)
+    .where(_INBOUND.c.dedupe_key == bindparam("key"))
+    .values(reply=bindparam("reply"), done=True)
+)
+_STORED_REPLY = select(_INBOUND.c.reply).where(_INBOUND.c.dedupe_key == bindparam("key"))
+
+
+def handle_once(session: Session, account: ServedAccount, message: BaseMessage, now: dt.datetime) -> str:
     """The reply text for `message`, doing its work at most once however often WeChat delivers it.
 
-    Commits the work and the stored reply together. An unexpected error rolls everything back, so nothing of a
-    failed attempt remains and a delivery of the same message after it (WeChat's retry, if the failure made us
-    late) does the work afresh; the citizen is asked to send the message again.
+    One transaction: the dedupe row is flushed first (a concurrent delivery of the same message waits on its unique
+    key, or on SQLite's write lock), everything else is written by the commit with the stored reply. An unexpected
+    error rolls everything back, so nothing of a failed attempt remains and a delivery of the same message after
+    it (WeChat's retry, if the failure made us late) does the work afresh; the citizen is asked to send the message
+    again. A unique key taken meanwhile by another message's transaction (two first messages of a new citizen at
+    once) fails the commit: the message is then handled again, once, and finds that row.
     """
     key = dedupe_key(account.district_code, message)
-    district_code = account.district_code
-    record = InboundMessage(district_code=district_code, dedupe_key=key, created_at=now)
-    session.add(record)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        stored = session.scalar(select(InboundMessage.reply).where(InboundMessage.dedupe_key == key))
-        log.info("retry of %s answered with the stored reply", key)
-        return stored or ""
-    try:
-        reply = dispatch(
-            Inbound(
-                session=session,
-                account=account,
-                message=message,
-                now=now,
-                app=current_app._get_current_object(),
+    app = current_app._get_current_object()
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            # Core statements on the session's connection (its transaction): the dedupe row needs no object, no
+            # flush of the session and none of the ORM's statement handling.
+            session.connection().execute(
+                _RECORD_MESSAGE,
+                {"district_code": account.district_code, "dedupe_key": key, "created_at": now},
             )
-        )
-        reply = texts.fit(reply or "")
-        record.reply = reply
-        record.done = True
-        session.commit()
-    except Exception:
-        session.rollback()
-        log.exception("handling %s failed; nothing was kept", key)
-        return texts.SYSTEM_BUSY
-    return reply
+        except IntegrityError:
+            session.rollback()
+            stored = session.scalar(_STORED_REPLY, {"key": key})
+            log.info("retry of %s answered with the stored reply", key)
+            return stored or ""
+        try:
+            reply = texts.fit(
+                dispatch(Inbound(session=session, account=account, message=message, now=now, app=app)) or ""
+            )
+            session.connection().execute(_STORE_REPLY, {"key": key, "reply": reply})
+            session.commit()
+            return reply
+        except IntegrityError:
+            session.rollback()
+            if attempt < ATTEMPTS:
+                log.info("%s met a concurrent write of the same rows; handling it again", key)
+                continue
+            log.exception("handling %s failed; nothing was kept", key)
+        except Exception:
+            session.rollback()
+            log.exception("handling %s failed; nothing was kept", key)
+            break
+    return texts.SYSTEM_BUSY
 
 
 def cdata_safe(text: str) -> str:
@@ -227,48 +260,83 @@ def cdata_safe(text: str) -> str:
     return text.replace("]]>", "]]]]><![CDATA[>").replace("\r", "]]>&#13;<![CDATA[")
 
 
-def render_reply(account: WechatAccount, message: BaseMessage, text: str, now: dt.datetime) -> str:
+def render_reply(account: ServedAccount, message: BaseMessage, text: str, now: dt.datetime) -> str:
     """The HTTP body answering `message` with `text`: a passive text reply, encrypted in safe mode.
 
     Passive replies: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Passive_user_reply_message.html
     """
     if not text:
         return NO_REPLY
-    reply = TextReply(message=message, content=cdata_safe(text), time=int(now.timestamp())).render()
-    if not account.safe_mode:
+    timestamp = str(int(now.timestamp()))
+    reply = TextReply(message=message, content=cdata_safe(text), time=int(timestamp)).render()
+    if account.prp is None:
         return reply
-    crypto = WeChatCrypto(account.token, account.encoding_aes_key, account.appid)
-    return crypto.encrypt_message(reply, secrets.token_hex(8), str(int(now.timestamp())))
+    nonce = secrets.token_hex(8)
+    encrypted = account.prp.encrypt(reply, account.appid).decode("ascii")
+    signature = signature_of(account.token, timestamp, nonce, encrypted)
+    return _ENCRYPTED_REPLY.format(encrypt=encrypted, signature=signature, timestamp=timestamp, nonce=nonce)
+
+
+def init_account_cache(app: Flask) -> None:
+    """Give the app its cache of served accounts (one per application: apps on other databases never share one)."""
+    app.extensions[ACCOUNTS_KEY] = AccountCache(float(app.config["WECHAT"]["account_cache_seconds"]))
+
+
+def account_cache(app: Flask) -> AccountCache:
+    """The app's cache of served accounts."""
+    return app.extensions[ACCOUNTS_KEY]
+
+
+def _accept(
+    account: ServedAccount, query: dict[str, str], body: _Body, now: dt.datetime
+) -> BaseMessage | str:
+    """The message of a verified request, or the echostr a URL verification (GET) answers with.
+
+    :raises Rejected: the signature, timestamp, size, encryption or XML is not right for this account.
+    """
+    settings = current_app.config["WECHAT"]
+    timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+    _check_signed((account.token, timestamp, nonce), query.get("signature"), "signature")
+    _check_timestamp(timestamp, now, int(settings["timestamp_window_seconds"]))
+    if request.method == "GET":
+        return query.get("echostr", "")
+    raw = body.read()
+    inner = _decrypt(account, raw, query) if account.safe_mode else raw
+    return _parse_message(inner)
 
 
 @bp.route("/wechat/<district_code>", methods=["GET", "POST"])
 def webhook(district_code: str) -> Response:
     """URL verification (GET, echostr) and message delivery (POST) for one district account."""
     session = get_session()
-    account = session.scalar(
-        select(WechatAccount).where(
-            WechatAccount.district_code == district_code, WechatAccount.enabled.is_(True)
-        )
-    )
+    accounts = account_cache(current_app)
+    account = accounts.get(session, district_code)
     if account is None:
         return Response("unknown district", status=404, mimetype="text/plain")
-    settings = current_app.config["WECHAT"]
     now = utcnow()
     query = request.args.to_dict()
+    body = _Body(int(current_app.config["WECHAT"]["max_body_bytes"]))
     try:
-        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
-        _check_signed((account.token, timestamp, nonce), query.get("signature"), "signature")
-        _check_timestamp(timestamp, now, int(settings["timestamp_window_seconds"]))
-        if request.method == "GET":
-            return Response(query.get("echostr", ""), mimetype="text/plain")
-        body = _read_body(int(settings["max_body_bytes"]))
-        inner = _decrypt(account, body, query) if account.safe_mode else body
-        message = _parse_message(inner)
+        try:
+            accepted = _accept(account, query, body, now)
+        except Rejected:
+            # Refused with the keys this process holds: a manager may just have changed them in another worker.
+            if accounts.age(account) < REREAD_AFTER_SECONDS:
+                raise
+            fresh = accounts.get(session, district_code, fresh=True)
+            if fresh is None:
+                return Response("unknown district", status=404, mimetype="text/plain")
+            if fresh.same_keys(account):
+                raise
+            account = fresh
+            accepted = _accept(account, query, body, now)
     except Rejected as rejected:
         log.warning("webhook %s: %s (%d)", district_code, rejected.reason, rejected.status)
         return Response(rejected.reason, status=rejected.status, mimetype="text/plain")
-    text = handle_once(session, account, message, now)
-    return Response(render_reply(account, message, text, utcnow()), mimetype="application/xml")
+    if isinstance(accepted, str):
+        return Response(accepted, mimetype="text/plain")
+    text = handle_once(session, account, accepted, now)
+    return Response(render_reply(account, accepted, text, utcnow()), mimetype="application/xml")
 
 
 def forget_handled_messages(session: Session, older_than: dt.datetime) -> int:

@@ -135,6 +135,19 @@ def suggest_if_trained(text: str, district_code: str | None = None, app: Flask |
     return suggester.suggest(text, district_code)
 
 
+def preload(app: Flask) -> bool:
+    """Load the trained model and warm up its word segmentation now, so no request pays for them; never trains.
+
+    For a web server's start (`wsgi.py`): a worker's first submitted petition would otherwise wait for the model
+    file to load and jieba's dictionary to be built. Returns whether a model is ready; without one (or with a file
+    that cannot be read) requests go on as `suggest_if_trained` describes.
+    """
+    if not model_path(app).exists():
+        log.info("no classifier model at %s yet: nothing to preload", model_path(app))
+        return False
+    return suggest_if_trained("小区路灯不亮", None, app) is not None
+
+
 def confirmed_examples(session: Session) -> list[Example]:
     """The dispatchers' decisions as training rows.
 

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
         "timestamp_window_seconds": 300,
         "max_body_bytes": 65536,
         "conversation_idle_minutes": 30,
+        "account_cache_seconds": 10,
         "token_store_redis_url": "",
     },
     "CLASSIFIER": {"model_path": "instance/classifier.joblib"},

@@ -75,3 +75,21 @@ def test_a_model_replaced_on_disk_is_picked_up(
 
 def test_empty_text_gets_no_suggestion(app: Flask, tiny_model: Path) -> None:
     assert classifier.suggest_if_trained("  ", app=app) is None
+
+
+def test_preload_readies_a_trained_model_before_any_request(app: Flask, tiny_model: Path) -> None:
+    from classifier.lifecycle import EXTENSION_KEY, preload
+
+    app.extensions.pop(EXTENSION_KEY, None)
+    assert preload(app) is True
+    assert app.extensions[EXTENSION_KEY][0] == tiny_model.resolve()
+
+
+def test_preload_without_a_model_neither_trains_nor_fails(app: Flask, tmp_path: Path) -> None:
+    from classifier.lifecycle import EXTENSION_KEY, preload
+
+    path = tmp_path / "not-trained-yet.joblib"
+    app.config["CLASSIFIER"]["model_path"] = str(path)
+    app.extensions.pop(EXTENSION_KEY, None)
+    assert preload(app) is False
+    assert not path.exists() and EXTENSION_KEY not in app.extensions

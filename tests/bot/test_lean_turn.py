@@ -1,0 +1,287 @@
+"""A message is one lean transaction, accounts are served from a per-process cache that never answers with stale
+keys, and first messages of a new citizen arriving together (WeChat's retries, or two different messages) make
+one citizen and lose nothing."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, func, select, update
+
+import bot.handlers
+from bot import texts
+from bot.webhook import ACCOUNTS_KEY
+from classifier.lifecycle import EXTENSION_KEY
+from models import Citizen, Conversation, InboundMessage, WechatAccount
+from tests.bot.conftest import verify_dialog
+from tests.wechat_wire import WireAccount, verify_url_params
+
+PROBLEM = "小区楼下烧烤摊每天营业到凌晨两点，油烟和噪音严重扰民，希望有关部门管一管。"
+FIRST_REPLY = texts.CONTENT_NOTED + "\n" + texts.ASK_KIND
+
+
+@contextmanager
+def statements(engine) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    """The SQL statements run on `engine` meanwhile (verb and table), and COMMIT for each commit."""
+    seen: list[str] = []
+
+    def on_statement(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        words = statement.split()
+        verb = words[0].upper()
+        if verb in ("INSERT", "DELETE"):
+            table = words[2]
+        elif verb == "UPDATE":
+            table = words[1]
+        elif verb == "SELECT":
+            table = words[words.index("FROM") + 1] if "FROM" in words else ""
+        else:
+            table = " ".join(words[1:2])
+        seen.append(f"{verb} {table}".strip())
+
+    def on_commit(conn):  # type: ignore[no-untyped-def]
+        seen.append("COMMIT")
+
+    event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine, "commit", on_commit)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+        event.remove(engine, "commit", on_commit)
+
+
+def _count(session, model) -> int:  # type: ignore[no-untyped-def]
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model))
+
+
+# --- one transaction ------------------------------------------------------------------------------------------------
+
+
+def test_a_new_citizens_first_message_is_one_transaction_of_five_statements(phone, bot_app):
+    citizen = phone()
+    citizen.click("GUIDE")  # reads the account into the cache, as any earlier message of the district would
+    newcomer = phone()
+    with statements(bot_app.extensions["qingsu.engine"]) as seen:
+        assert newcomer.say(PROBLEM) == FIRST_REPLY
+    # The dedupe row, the citizen looked up and created, the dialog's state, the stored reply: no savepoint, no
+    # account query, no second transaction.
+    assert sorted(seen) == sorted(
+        [
+            "INSERT inbound_message",
+            "SELECT citizen",
+            "INSERT citizen",
+            "INSERT conversation",
+            "UPDATE inbound_message",
+            "COMMIT",
+        ]
+    )
+    assert seen[0] == "INSERT inbound_message" and seen[-1] == "COMMIT"
+
+
+def test_a_known_citizens_message_locks_the_dialog_and_changes_it_in_the_same_transaction(phone, bot_app):
+    citizen = phone()
+    assert citizen.say(PROBLEM) == FIRST_REPLY
+    with statements(bot_app.extensions["qingsu.engine"]) as seen:
+        assert citizen.say("1") == texts.ASK_LOCATION
+    assert seen.count("COMMIT") == 1
+    assert not [s for s in seen if s.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
+    assert seen[0] == "INSERT inbound_message" and "SELECT conversation" in seen
+
+
+def test_the_first_turn_needs_no_classifier_model(phone, bot_app):
+    # Screening is rules only; the model is for the suggestion stored with a submitted petition.
+    bot_app.extensions.pop(EXTENSION_KEY, None)
+    assert phone().say(PROBLEM) == FIRST_REPLY
+    assert EXTENSION_KEY not in bot_app.extensions
+
+
+def test_a_citizen_first_seen_following_the_account_gets_a_dialog_on_their_first_message(phone, db_session):
+    citizen = phone()
+    assert "暖南诉办" in citizen.send(citizen.wire.build_event(citizen.openid, "subscribe"))
+    assert _count(db_session, Conversation) == 0
+    verify_dialog(citizen, [(PROBLEM, FIRST_REPLY), ("1", texts.ASK_LOCATION)])
+    assert citizen.citizen(db_session).last_message_at is not None
+
+
+# --- the account cache ----------------------------------------------------------------------------------------------
+
+
+def _account_queries(seen: list[str]) -> int:
+    return sum(1 for s in seen if s == "SELECT wechat_account")
+
+
+def test_the_account_is_read_once_and_then_served_from_the_cache(phone, bot_app):
+    citizen = phone()
+    engine = bot_app.extensions["qingsu.engine"]
+    with statements(engine) as first:
+        citizen.click("GUIDE")
+    with statements(engine) as later:
+        citizen.click("MY_PETITIONS")
+        phone().say(PROBLEM)
+    assert (_account_queries(first), _account_queries(later)) == (1, 0)
+
+
+def test_an_account_changed_in_this_process_is_used_at_once(phone, accounts, client, db_session):
+    citizen = phone()
+    citizen.click("GUIDE")
+    account = db_session.scalars(select(WechatAccount).filter_by(district_code="shinan")).one()
+    account.token = "renewedtoken"
+    db_session.commit()
+    renewed = WireAccount(
+        appid=accounts.safe.appid, token="renewedtoken", encoding_aes_key=accounts.safe.encoding_aes_key
+    )
+    assert (
+        client.get("/wechat/shinan", query_string=verify_url_params(renewed, "e1")).get_data(as_text=True)
+        == "e1"
+    )
+    assert (
+        client.get("/wechat/shinan", query_string=verify_url_params(accounts.safe, "e2")).status_code == 403
+    )
+    account.enabled = False
+    db_session.commit()
+    assert client.get("/wechat/shinan", query_string=verify_url_params(renewed, "e3")).status_code == 404
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(bot_app) -> _Clock:  # type: ignore[no-untyped-def]
+    clock = _Clock()
+    bot_app.extensions[ACCOUNTS_KEY].clock = clock
+    return clock
+
+
+def _change_elsewhere(db_session, **values) -> None:  # type: ignore[no-untyped-def]
+    """Change the shinan account as another worker process would: no ORM event reaches this process's cache."""
+    table = WechatAccount.__table__
+    db_session.execute(update(table).where(table.c.district_code == "shinan").values(**values))
+    db_session.commit()
+
+
+def test_new_keys_set_by_another_worker_are_used_from_their_first_message(
+    accounts, client, db_session, clock
+):
+    assert (
+        client.get("/wechat/shinan", query_string=verify_url_params(accounts.safe, "e0")).status_code == 200
+    )
+    _change_elsewhere(db_session, token="elsewheretoken")
+    renewed = WireAccount(
+        appid=accounts.safe.appid, token="elsewheretoken", encoding_aes_key=accounts.safe.encoding_aes_key
+    )
+    # Within a second of reading the account, a refusal is not worth a query: a flood of forged requests costs none.
+    assert client.get("/wechat/shinan", query_string=verify_url_params(renewed, "e1")).status_code == 403
+    clock.now += 1.5
+    assert (
+        client.get("/wechat/shinan", query_string=verify_url_params(renewed, "e2")).get_data(as_text=True)
+        == "e2"
+    )
+    assert (
+        client.get("/wechat/shinan", query_string=verify_url_params(accounts.safe, "e3")).status_code == 403
+    )
+
+
+def test_an_account_disabled_by_another_worker_stops_answering_when_its_entry_expires(
+    accounts, bot_app, client, db_session, clock
+):
+    assert (
+        client.get("/wechat/shinan", query_string=verify_url_params(accounts.safe, "e0")).status_code == 200
+    )
+    _change_elsewhere(db_session, enabled=False)
+    assert (
+        client.get("/wechat/shinan", query_string=verify_url_params(accounts.safe, "e1")).status_code == 200
+    )
+    clock.now += bot_app.config["WECHAT"]["account_cache_seconds"]
+    assert (
+        client.get("/wechat/shinan", query_string=verify_url_params(accounts.safe, "e2")).status_code == 404
+    )
+
+
+# --- first messages arriving together -------------------------------------------------------------------------------
+
+
+def _deliver_together(citizen, messages: list[str]) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    barrier = threading.Barrier(len(messages))
+    results: dict[int, tuple[int, str]] = {}
+    errors: list[BaseException] = []
+
+    def deliver(index: int, xml: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = citizen.post(xml)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver, args=(i, xml)) for i, xml in enumerate(messages)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    return [results[i] for i in range(len(messages))]
+
+
+@pytest.fixture
+def slow_first_lookup(monkeypatch):  # type: ignore[no-untyped-def]
+    """Every delivery looks the citizen up, then waits, so that all of them have found no citizen before any
+    commits (on PostgreSQL; on SQLite the dedupe row's write lock already makes them take turns)."""
+    real = bot.handlers._citizen_for
+
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = real(*args, **kwargs)
+        time.sleep(0.3)
+        return found
+
+    monkeypatch.setattr(bot.handlers, "_citizen_for", slow)
+
+
+def test_a_first_message_delivered_three_times_at_once_makes_one_citizen_and_one_reply(
+    phone, db_session, slow_first_lookup
+):
+    citizen = phone()
+    xml = citizen.wire.build_text(citizen.openid, PROBLEM, msg_id=7_100_000_001)
+    assert _deliver_together(citizen, [xml] * 3) == [(200, FIRST_REPLY)] * 3
+    assert (
+        _count(db_session, Citizen),
+        _count(db_session, Conversation),
+        _count(db_session, InboundMessage),
+    ) == (
+        1,
+        1,
+        1,
+    )
+    verify_dialog(citizen, [("1", texts.ASK_LOCATION)])
+
+
+def test_two_different_first_messages_at_once_are_both_handled(phone, db_session, slow_first_lookup, caplog):
+    caplog.set_level(logging.INFO, logger="bot.webhook")
+    citizen = phone()
+    subscribe = citizen.wire.build_event(citizen.openid, "subscribe")
+    problem = citizen.wire.build_text(citizen.openid, PROBLEM)
+    [(status_1, welcome), (status_2, first)] = _deliver_together(citizen, [subscribe, problem])
+    assert (status_1, status_2) == (200, 200)
+    assert "暖南诉办" in welcome and first == FIRST_REPLY
+    assert (
+        _count(db_session, Citizen),
+        _count(db_session, Conversation),
+        _count(db_session, InboundMessage),
+    ) == (
+        1,
+        1,
+        2,
+    )
+    if db_session.get_bind().dialect.name == "postgresql":
+        # Both found no citizen and wrote one; the second commit met the first's row and was done again.
+        assert "handling it again" in caplog.text
+    verify_dialog(citizen, [("1", texts.ASK_LOCATION)])
