@@ -91,6 +91,7 @@ class PetitionState(LabelledEnum):
     AWAITING_EVALUATION = "awaiting_evaluation", "待评价"
     ASSESSMENT = "assessment", "履职评估"
     CLOSED = "closed", "办结"
+    UNRATED = "unrated", "未评价"
     ACCOUNTABILITY = "accountability", "移交问责"
 
 

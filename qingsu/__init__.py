@@ -40,11 +40,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import bot
     import classifier
     import workflow
-    from qingsu import db, demo, health
+    from qingsu import db, demo, health, volume
 
     db.init_app(app)
     health.init_app(app)
     demo.init_app(app)
+    volume.init_app(app)
     workflow.init_app(app)
     classifier.init_app(app)
     bot.init_app(app)
