@@ -37,7 +37,9 @@ def not_generated(session: Session) -> tuple[int, str | None]:
     """How many petitions seed-volume did not generate, and the number of one of them."""
     query = or_(Petition.external_id.is_(None), Petition.external_id.not_like(f"{MARKER}%"))
     count = session.scalar(select(func.count(Petition.id)).where(query)) or 0
-    example = session.scalar(select(Petition.number).where(query).order_by(Petition.id).limit(1)) if count else None
+    example = (
+        session.scalar(select(Petition.number).where(query).order_by(Petition.id).limit(1)) if count else None
+    )
     return count, example
 
 
@@ -47,7 +49,9 @@ def ensure_reference_data(app: Flask, session: Session) -> list[str]:
     from qingsu.demo import seed_accounts, seed_demo_users, seed_reference_data
 
     made = []
-    if not session.scalar(select(func.count(District.code))) or not session.scalar(select(func.count(Unit.id))):
+    if not session.scalar(select(func.count(District.code))) or not session.scalar(
+        select(func.count(Unit.id))
+    ):
         seed_reference_data(session)
         seed_accounts(session, app.config["ACCOUNTS"])
         made.append("districts and units")
@@ -86,14 +90,32 @@ def _instant(value: str | None) -> dt.datetime:
 
 
 @click.command("seed-volume")
-@click.option("--petitions", "count", type=click.IntRange(min=1), required=True, help="How many petitions to add.")
-@click.option("--seed", type=int, default=1, show_default=True, help="The same seed (and --now) gives the same data.")
-@click.option("--months", type=click.IntRange(1, 120), default=12, show_default=True,
-              help="The petitions are submitted over this many months up to --now.")
-@click.option("--force", is_flag=True, help="Add generated volume even where petitions it did not generate exist.")
-@click.option("--now", "now_text", default=None, help="The instant the period ends (ISO 8601 with offset; default now).")
-@click.option("--chunk-size", type=click.IntRange(min=100), default=10_000, show_default=True,
-              help="Petitions per transaction.")
+@click.option(
+    "--petitions", "count", type=click.IntRange(min=1), required=True, help="How many petitions to add."
+)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="The same seed (and --now) gives the same data."
+)
+@click.option(
+    "--months",
+    type=click.IntRange(1, 120),
+    default=12,
+    show_default=True,
+    help="The petitions are submitted over this many months up to --now.",
+)
+@click.option(
+    "--force", is_flag=True, help="Add generated volume even where petitions it did not generate exist."
+)
+@click.option(
+    "--now", "now_text", default=None, help="The instant the period ends (ISO 8601 with offset; default now)."
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=100),
+    default=10_000,
+    show_default=True,
+    help="Petitions per transaction.",
+)
 @with_appcontext
 def seed_volume_command(
     count: int, seed: int, months: int, force: bool, now_text: str | None, chunk_size: int
@@ -115,10 +137,15 @@ def seed_volume_command(
     try:
         world = load_world(session)
     except WorldIncomplete as exc:
-        raise click.ClickException(f"cannot generate petitions: {exc} (qingsu seed-demo creates them)") from None
+        raise click.ClickException(
+            f"cannot generate petitions: {exc} (qingsu seed-demo creates them)"
+        ) from None
     calendar = load_calendar(session, app.config["CALENDAR"]["timezone"])
     session.rollback()
-    with _quiet_deadline_warnings(), click.progressbar(length=count, label="seed-volume", file=sys.stderr) as bar:
+    with (
+        _quiet_deadline_warnings(),
+        click.progressbar(length=count, label="seed-volume", file=sys.stderr) as bar,
+    ):
         try:
             report = generate_volume(
                 get_engine(),
@@ -139,7 +166,10 @@ def seed_volume_command(
         click.echo(f"seed-volume: could not place {', '.join(report.missed_targets)}", err=True)
     if report.uncertain_years:
         years = ", ".join(map(str, report.uncertain_years))
-        click.echo(f"seed-volume: deadlines in {years} were counted on plain weekends (no holiday schedule)", err=True)
+        click.echo(
+            f"seed-volume: deadlines in {years} were counted on plain weekends (no holiday schedule)",
+            err=True,
+        )
     rows = report.rows
     seconds = time.perf_counter() - started
     click.echo(

@@ -43,7 +43,9 @@ class Clock:
     :raises ValueError: if the offset changes between `start` and `now`.
     """
 
-    def __init__(self, calendar: WorkingCalendar, now: dt.datetime, start: dt.datetime, yellow_fraction: float):
+    def __init__(
+        self, calendar: WorkingCalendar, now: dt.datetime, start: dt.datetime, yellow_fraction: float
+    ):
         self.calendar = calendar
         self.now = epoch(now)
         self.now_aware = now.astimezone(dt.UTC)
@@ -152,4 +154,6 @@ class Clock:
 
     def light(self, accepted: int, due: int) -> str:
         """The light's enum name at `now` (BLUE, YELLOW, RED)."""
-        return light_for(self.now_aware, aware(accepted), aware(due), self.calendar, self.yellow_fraction).name
+        return light_for(
+            self.now_aware, aware(accepted), aware(due), self.calendar, self.yellow_fraction
+        ).name

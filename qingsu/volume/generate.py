@@ -235,8 +235,12 @@ def place_targets(
     missed: list[str] = []
     for j, target in enumerate(targets):
         spec = drawer.draw(
-            random.Random(f"{seed}:cover:{j}"), month, kind=target.kind, reject=target.reject,
-            via_city=target.via_city, new_petitioner=True,
+            random.Random(f"{seed}:cover:{j}"),
+            month,
+            kind=target.kind,
+            reject=target.reject,
+            via_city=target.via_city,
+            new_petitioner=True,
         )
         placed_one = None
         # Working hours make the times of a life depend on when it starts, and a weekend can swallow a short state
@@ -316,19 +320,19 @@ def generate_volume(
                     )
                 counters[key] = sequences[key] = seq
                 pid = writer.take_id("petition")
-                outcome = lifecycle.run(spec, pid, f"{spec.district.abbreviation}{text}{seq:04d}", created, life,
-                                        sink, force)
+                outcome = lifecycle.run(
+                    spec, pid, f"{spec.district.abbreviation}{text}{seq:04d}", created, life, sink, force
+                )
                 if spec.new_citizen is not None and outcome.citizen_id is not None:
                     kind, name, phone = spec.new_citizen[0], spec.new_citizen[1], spec.new_citizen[2]
                     drawer.remember(spec.district.code, kind, outcome.citizen_id, name, phone)
-            writer.write(sink, sequences)
+            writer.submit(sink, sequences)
             report.petitions += len(arrivals)
             progress(len(arrivals))
-        writer.finish()
     except BaseException:
-        writer.conn.rollback()
-        writer.conn.close()
+        writer.abandon()
         raise
+    writer.close()
     report.rows = dict(writer.rows)
     report.uncertain_years = sorted(clock.uncertain_years)
     return report

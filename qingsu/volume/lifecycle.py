@@ -39,10 +39,15 @@ EVALUATION_WINDOW_SECONDS = 7 * DAY_SECONDS
 PD, REJECTED, AT_CITY, ASSIGNED, HANDLING = "PENDING_DISPATCH", "REJECTED", "AT_CITY", "ASSIGNED", "HANDLING"
 UNIT_REVIEW, CITY_REVIEW, PLATFORM_REVIEW = "UNIT_REVIEW", "CITY_REVIEW", "PLATFORM_REVIEW"
 AWAITING, ASSESSMENT, CLOSED, UNRATED, ACCOUNTABILITY = (
-    "AWAITING_EVALUATION", "ASSESSMENT", "CLOSED", "UNRATED", "ACCOUNTABILITY"
+    "AWAITING_EVALUATION",
+    "ASSESSMENT",
+    "CLOSED",
+    "UNRATED",
+    "ACCOUNTABILITY",
 )
 CLOCK_RUNNING = frozenset({PD, AT_CITY, ASSIGNED, HANDLING, UNIT_REVIEW, CITY_REVIEW, PLATFORM_REVIEW})
 SYSTEM: Actor = (None, None, "系统", None)
+JSON_BOOL = {True: "true", False: "false"}
 CITIZEN_LABEL = "诉求人"
 
 PASSED = (("SATISFIED", "satisfied"), ("BASICALLY_SATISFIED", "basically_satisfied"))
@@ -188,23 +193,57 @@ class Lifecycle:
             c_kind, c_name, c_phone, c_credit, subscribed, before = spec.new_citizen
             citizen_id = self.take_id("citizen")
             sink.citizens.append(
-                (citizen_id, d.code, f"{MARKER}{citizen_id:012d}", c_kind, c_name, c_credit, c_phone, subscribed,
-                 ts(created), ts(created - before))
+                (
+                    citizen_id,
+                    d.code,
+                    f"{MARKER}{citizen_id:012d}",
+                    c_kind,
+                    c_name,
+                    c_credit,
+                    c_phone,
+                    subscribed,
+                    ts(created),
+                    ts(created - before),
+                )
             )
         citizen: Actor | None = (None, citizen_id, CITIZEN_LABEL, None) if citizen_id is not None else None
 
         # The petition's columns as the workflow changes them.
         p: dict[str, Any] = {
-            "state": PD, "unit": d.platform, "lead": None, "via_city": False, "accepted": None, "limit": None,
-            "due": None, "round": 1, "closed": None, "suggestion_accepted": None, "coop": (),
+            "state": None,
+            "unit": d.platform,
+            "lead": None,
+            "via_city": False,
+            "accepted": None,
+            "limit": None,
+            "due": None,
+            "round": 1,
+            "closed": None,
+            "suggestion_accepted": None,
+            "coop": (),
         }
 
         # Every change to `p` follows its `emit`: an action later than `now` must change nothing.
-        def emit(action: str, to: str, actor: Actor, t: int, data: dict[str, Any], note: str = "") -> None:
+        # `data` is the event's JSON, or a dict to serialise (the frequent events write their JSON directly).
+        def emit(
+            action: str, to: str, actor: Actor, t: int, data: dict[str, Any] | str, note: str = ""
+        ) -> None:
             if t > now:
                 raise _Stop
             events.append(
-                (pid, action, p["state"], to, actor[0], actor[1], actor[2], actor[3], note, json.dumps(data), ts(t))
+                (
+                    pid,
+                    action,
+                    p["state"],
+                    to,
+                    actor[0],
+                    actor[1],
+                    actor[2],
+                    actor[3],
+                    note,
+                    data if isinstance(data, str) else json.dumps(data),
+                    ts(t),
+                )
             )
             times.append((action, t))
             p["state"] = to
@@ -231,8 +270,15 @@ class Lifecycle:
             coop: tuple[UnitRef, ...] = ()
             if kind == PetitionKind.ENFORCEMENT and not unit.city:
                 coop = self._cooperating(d, unit, rng)
-            data.update(unit_id=unit.id, unit_name=unit.name, cooperating=[u.id for u in coop])
-            emit(action, ASSIGNED, actor, t, data)
+            head = json.dumps(data)[1:-1] + ", " if data else ""
+            cooperating = ", ".join(str(u.id) for u in coop)
+            emit(
+                action,
+                ASSIGNED,
+                actor,
+                t,
+                f'{{{head}"unit_id": {unit.id}, "unit_name": {unit.name_json}, "cooperating": [{cooperating}]}}',
+            )
             p.update(changes)
             p["unit"] = unit
             if kind == PetitionKind.ENFORCEMENT and not unit.city:
@@ -248,7 +294,12 @@ class Lifecycle:
             p["unit"] = d.platform
 
         if kind == PetitionKind.ENFORCEMENT:
-            submitter = spec.creator or (None, None, f"{spec.origin.name}工作人员" if spec.origin else "工作人员", None)
+            submitter = spec.creator or (
+                None,
+                None,
+                f"{spec.origin.name}工作人员" if spec.origin else "工作人员",
+                None,
+            )
         elif citizen is not None:
             submitter = citizen
         elif spec.creator is not None:
@@ -261,7 +312,13 @@ class Lifecycle:
         next_unit: UnitRef | None = None
         t = created
         try:
-            emit("submit", PD, submitter, t, {"channel": spec.channel.value, "external_id": external_id})
+            emit(
+                "submit",
+                PD,
+                submitter,
+                t,
+                f'{{"channel": "{spec.channel.value}", "external_id": "{external_id}"}}',
+            )
             while True:
                 # --- at the district platform (待研判) ---
                 t = clock.after_working(t, 0.02 + _exp(rng, 0.25), rng)
@@ -288,24 +345,40 @@ class Lifecycle:
                     if not plain and unit.level == "COMMUNITY" and u < 0.12:
                         street = next(s for c, s in d.communities if c.id == unit.id)
                         t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
-                        emit("escalate", ASSIGNED, world.handler(unit), t,
-                             {"from_unit": unit.id, "to_unit": street.id, "to_level": "street"},
-                             texts.pick(rng, texts.ESCALATE_NOTES))
+                        emit(
+                            "escalate",
+                            ASSIGNED,
+                            world.handler(unit),
+                            t,
+                            {"from_unit": unit.id, "to_unit": street.id, "to_level": "street"},
+                            texts.pick(rng, texts.ESCALATE_NOTES),
+                        )
                         p["unit"] = unit = street
                         u = rng.random() * 0.5
                     if not plain and unit.level == "STREET" and kind == PetitionKind.LIVELIHOOD and u < 0.05:
                         t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
-                        emit("escalate", PD, world.handler(unit), t,
-                             {"from_unit": unit.id, "to_unit": d.platform.id, "to_level": "district_platform"},
-                             texts.pick(rng, texts.ESCALATE_NOTES))
+                        emit(
+                            "escalate",
+                            PD,
+                            world.handler(unit),
+                            t,
+                            {"from_unit": unit.id, "to_unit": d.platform.id, "to_level": "district_platform"},
+                            texts.pick(rng, texts.ESCALATE_NOTES),
+                        )
                         back_to_platform()
                         t = clock.after_working(t, 0.05 + _exp(rng, 0.2), rng)
                         unit = world.department(d, spec.dept or DeptType.URBAN_MGMT)
                         dispatch(t, unit, dispatcher)
                     elif not plain and unit.level == "DISTRICT_DEPARTMENT" and 0.95 < u < 0.975:
                         t = clock.after_working(t, 0.05 + _exp(rng, 0.2), rng)
-                        emit("return", PD, world.handler(unit), t, {"unit_id": unit.id},
-                             texts.pick(rng, texts.UNIT_RETURN_NOTES))
+                        emit(
+                            "return",
+                            PD,
+                            world.handler(unit),
+                            t,
+                            {"unit_id": unit.id},
+                            texts.pick(rng, texts.UNIT_RETURN_NOTES),
+                        )
                         back_to_platform()
                         t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
                         others = list(d.departments.values())
@@ -317,10 +390,12 @@ class Lifecycle:
 
                 # --- the unit handles it ---
                 t = clock.after_working(t, 0.01 + _exp(rng, 0.08), rng)
-                emit("accept", HANDLING, handler, t, {})
+                emit("accept", HANDLING, handler, t, "{}")
                 limit = p["limit"]
-                extension = force.extension if force is not None else (
-                    rng.random() < (0.015 if kind == PetitionKind.LIVELIHOOD else 0.08)
+                extension = (
+                    force.extension
+                    if force is not None
+                    else (rng.random() < (0.015 if kind == PetitionKind.LIVELIHOOD else 0.08))
                 )
                 if force is not None and force.handling_factor is not None:
                     factor = force.handling_factor
@@ -332,10 +407,28 @@ class Lifecycle:
                     t = clock.after_working(t, limit * (0.3 + rng.random() * 0.4), rng)
                     request_id = self.take_id("extension_request")
                     extra = 3 + int(rng.random() * 10)
-                    request = [request_id, pid, unit.id, handler[0], extra, texts.pick(rng, texts.EXTENSION_REASONS),
-                               "PENDING", None, None, "", p["due"], None, t]
-                    emit("request_extension", HANDLING, handler, t,
-                         {"request_id": request_id, "extra_working_days": extra})
+                    request = [
+                        request_id,
+                        pid,
+                        unit.id,
+                        handler[0],
+                        extra,
+                        texts.pick(rng, texts.EXTENSION_REASONS),
+                        "PENDING",
+                        None,
+                        None,
+                        "",
+                        p["due"],
+                        None,
+                        t,
+                    ]
+                    emit(
+                        "request_extension",
+                        HANDLING,
+                        handler,
+                        t,
+                        {"request_id": request_id, "extra_working_days": extra},
+                    )
                     extensions.append(request)
                     t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
                     approved = rng.random() < 0.85
@@ -352,35 +445,57 @@ class Lifecycle:
                         request[11] = p["due"] = new_due
                 t = clock.after_working(t, limit * factor, rng)
                 reply = self._reply(spec, pid, p["round"], unit, handler, t, rng)
-                emit("submit_reply", UNIT_REVIEW, handler, t, {"reply_id": reply[0]})
+                emit("submit_reply", UNIT_REVIEW, handler, t, f'{{"reply_id": {reply[0]}}}')
                 replies.append(reply)
                 if not plain and rng.random() < 0.05:
                     t = clock.after_working(t, 0.05 + _exp(rng, 0.2), rng)
                     note = texts.pick(rng, texts.REPLY_RETURN_NOTES)
-                    emit("return_reply", HANDLING, world.reviewer(unit), t, {"reply_id": reply[0]}, note)
+                    emit(
+                        "return_reply", HANDLING, world.reviewer(unit), t, f'{{"reply_id": {reply[0]}}}', note
+                    )
                     reply[10], reply[11] = "RETURNED", note
                     t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
                     reply = self._reply(spec, pid, p["round"], unit, handler, t, rng)
-                    emit("submit_reply", UNIT_REVIEW, handler, t, {"reply_id": reply[0]})
+                    emit("submit_reply", UNIT_REVIEW, handler, t, f'{{"reply_id": {reply[0]}}}')
                     replies.append(reply)
                 t = clock.after_working(t, 0.02 + _exp(rng, 0.15), rng)
                 if unit.city:
-                    emit("approve_reply", CITY_REVIEW, world.reviewer(unit), t, {"reply_id": reply[0]})
+                    emit("approve_reply", CITY_REVIEW, world.reviewer(unit), t, f'{{"reply_id": {reply[0]}}}')
                     reply[10] = "CITY_REVIEW"
                     t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
-                    emit("approve_city_reply", PLATFORM_REVIEW, world.city_dispatcher, t, {"reply_id": reply[0]})
+                    emit(
+                        "approve_city_reply",
+                        PLATFORM_REVIEW,
+                        world.city_dispatcher,
+                        t,
+                        f'{{"reply_id": {reply[0]}}}',
+                    )
                 else:
-                    emit("approve_reply", PLATFORM_REVIEW, world.reviewer(unit), t, {"reply_id": reply[0]})
+                    emit(
+                        "approve_reply",
+                        PLATFORM_REVIEW,
+                        world.reviewer(unit),
+                        t,
+                        f'{{"reply_id": {reply[0]}}}',
+                    )
                 reply[10] = "PLATFORM_REVIEW"
                 t = clock.after_working(t, 0.02 + _exp(rng, 0.12), rng)
                 on_time = t <= p["due"]
-                emit("send_reply", AWAITING, dispatcher, t, {"reply_id": reply[0], "on_time": on_time})
+                emit(
+                    "send_reply",
+                    AWAITING,
+                    dispatcher,
+                    t,
+                    f'{{"reply_id": {reply[0]}, "on_time": {JSON_BOOL[on_time]}}}',
+                )
                 reply[10], reply[13], reply[14], reply[15] = "SENT", t, p["due"], on_time
                 sent = t
 
                 # --- the citizen rates it, or the window passes ---
-                rated = force.rated if force is not None and force.rated is not None else (
-                    rng.random() < (0.9 if citizen is not None else 0.95)
+                rated = (
+                    force.rated
+                    if force is not None and force.rated is not None
+                    else (rng.random() < (0.9 if citizen is not None else 0.95))
                 )
                 delay = self._rating_delay(rng)
                 if not rated:
@@ -468,16 +583,43 @@ class Lifecycle:
         lead = p["lead"]
         sink.petitions.append(
             (
-                pid, number, d.code, citizen_id, kind.name, spec.nature.name, spec.complexity.name,
-                spec.dept.name if spec.dept is not None else None, spec.title, spec.content, spec.location,
-                spec.latitude, spec.longitude, spec.contact_name, spec.contact_phone, spec.channel.name,
-                external_id, state_now, unit.level, unit.id, lead.id if lead is not None else None, p["via_city"],
-                spec.origin.id if spec.origin is not None else None, spec.creator[0] if spec.creator else None,
-                ts(accepted) if accepted is not None else None, p["limit"], ts(due) if due is not None else None,
-                light, p["round"], ts(p["closed"]) if p["closed"] is not None else None,
+                pid,
+                number,
+                d.code,
+                citizen_id,
+                kind.name,
+                spec.nature.name,
+                spec.complexity.name,
+                spec.dept.name if spec.dept is not None else None,
+                spec.title,
+                spec.content,
+                spec.location,
+                spec.latitude,
+                spec.longitude,
+                spec.contact_name,
+                spec.contact_phone,
+                spec.channel.name,
+                external_id,
+                state_now,
+                unit.level,
+                unit.id,
+                lead.id if lead is not None else None,
+                p["via_city"],
+                spec.origin.id if spec.origin is not None else None,
+                spec.creator[0] if spec.creator else None,
+                ts(accepted) if accepted is not None else None,
+                p["limit"],
+                ts(due) if due is not None else None,
+                light,
+                p["round"],
+                ts(p["closed"]) if p["closed"] is not None else None,
                 spec.reject.name if spec.reject is not None and state_now == REJECTED else None,
                 (spec.reject_note or None) if state_now == REJECTED else None,
-                spec.suggestion, p["suggestion_accepted"], ts(created), ts(last), len(events),
+                spec.suggestion,
+                p["suggestion_accepted"],
+                ts(created),
+                ts(last),
+                len(events),
             )
         )
         sink.events.extend(events)
@@ -521,12 +663,35 @@ class Lifecycle:
         return tuple(sorted((u for u in others if u.id in chosen), key=lambda u: u.id))
 
     def _reply(
-        self, spec: Spec, pid: int, handling_round: int, unit: UnitRef, handler: Actor, t: int, rng: random.Random
+        self,
+        spec: Spec,
+        pid: int,
+        handling_round: int,
+        unit: UnitRef,
+        handler: Actor,
+        t: int,
+        rng: random.Random,
     ) -> list[Any]:
         info, basis, result = texts.reply_texts(rng, spec.dept, spec.contact_name or "匿名", spec.title)
         phone = unit.phone if unit.phone and rng.random() < 0.3 else texts.office_phone(rng)
-        return [self.take_id("reply"), pid, handling_round, unit.id, handler[0], info, basis, result,
-                texts.responsible(rng), phone, "UNIT_REVIEW", "", t, None, None, None]
+        return [
+            self.take_id("reply"),
+            pid,
+            handling_round,
+            unit.id,
+            handler[0],
+            info,
+            basis,
+            result,
+            texts.responsible(rng),
+            phone,
+            "UNIT_REVIEW",
+            "",
+            t,
+            None,
+            None,
+            None,
+        ]
 
     @staticmethod
     def _rating_delay(rng: random.Random) -> int:

@@ -17,23 +17,63 @@ from workflow.intake import make_title
 
 # Shares of the petitions by district (roughly by population), kind and department type.
 DISTRICT_SHARES = {
-    "shinan": 9, "shibei": 14, "licang": 9, "laoshan": 6, "huangdao": 20,
-    "chengyang": 10, "jimo": 10, "jiaozhou": 8, "pingdu": 8, "laixi": 6,
+    "shinan": 9,
+    "shibei": 14,
+    "licang": 9,
+    "laoshan": 6,
+    "huangdao": 20,
+    "chengyang": 10,
+    "jimo": 10,
+    "jiaozhou": 8,
+    "pingdu": 8,
+    "laixi": 6,
 }
 KIND_SHARES = ((PetitionKind.LIVELIHOOD, 80), (PetitionKind.DEVELOPMENT, 12), (PetitionKind.ENFORCEMENT, 8))
 LIVELIHOOD_DEPTS = {
-    DeptType.HOUSING: 16, DeptType.URBAN_MGMT: 12, DeptType.ECOLOGY: 6, DeptType.TRANSPORT: 7,
-    DeptType.EDUCATION: 6, DeptType.HRSS: 7, DeptType.HEALTH: 5, DeptType.MARKET: 6, DeptType.POLICE: 4,
-    DeptType.CIVIL: 4, DeptType.NATURAL_RES: 3, DeptType.AGRI: 3, DeptType.WATER: 4, DeptType.COMMERCE: 2,
-    DeptType.CULTURE_TOURISM: 2, DeptType.MEDICAL_INS: 3, DeptType.TAX: 1, DeptType.APPROVAL: 1,
-    DeptType.INDUSTRY: 1, DeptType.HEATING: 4, DeptType.UTILITIES: 5,
+    DeptType.HOUSING: 16,
+    DeptType.URBAN_MGMT: 12,
+    DeptType.ECOLOGY: 6,
+    DeptType.TRANSPORT: 7,
+    DeptType.EDUCATION: 6,
+    DeptType.HRSS: 7,
+    DeptType.HEALTH: 5,
+    DeptType.MARKET: 6,
+    DeptType.POLICE: 4,
+    DeptType.CIVIL: 4,
+    DeptType.NATURAL_RES: 3,
+    DeptType.AGRI: 3,
+    DeptType.WATER: 4,
+    DeptType.COMMERCE: 2,
+    DeptType.CULTURE_TOURISM: 2,
+    DeptType.MEDICAL_INS: 3,
+    DeptType.TAX: 1,
+    DeptType.APPROVAL: 1,
+    DeptType.INDUSTRY: 1,
+    DeptType.HEATING: 4,
+    DeptType.UTILITIES: 5,
 }
 DEVELOPMENT_DEPTS = {
-    DeptType.APPROVAL: 15, DeptType.TAX: 12, DeptType.INDUSTRY: 15, DeptType.MARKET: 10, DeptType.COMMERCE: 10,
-    DeptType.HRSS: 8, DeptType.NATURAL_RES: 6, DeptType.HOUSING: 4, DeptType.URBAN_MGMT: 3, DeptType.ECOLOGY: 3,
-    DeptType.TRANSPORT: 3, DeptType.UTILITIES: 3, DeptType.WATER: 2, DeptType.AGRI: 2, DeptType.EDUCATION: 1,
-    DeptType.HEALTH: 1, DeptType.CIVIL: 1, DeptType.CULTURE_TOURISM: 1, DeptType.MEDICAL_INS: 1,
-    DeptType.POLICE: 1, DeptType.HEATING: 1,
+    DeptType.APPROVAL: 15,
+    DeptType.TAX: 12,
+    DeptType.INDUSTRY: 15,
+    DeptType.MARKET: 10,
+    DeptType.COMMERCE: 10,
+    DeptType.HRSS: 8,
+    DeptType.NATURAL_RES: 6,
+    DeptType.HOUSING: 4,
+    DeptType.URBAN_MGMT: 3,
+    DeptType.ECOLOGY: 3,
+    DeptType.TRANSPORT: 3,
+    DeptType.UTILITIES: 3,
+    DeptType.WATER: 2,
+    DeptType.AGRI: 2,
+    DeptType.EDUCATION: 1,
+    DeptType.HEALTH: 1,
+    DeptType.CIVIL: 1,
+    DeptType.CULTURE_TOURISM: 1,
+    DeptType.MEDICAL_INS: 1,
+    DeptType.POLICE: 1,
+    DeptType.HEATING: 1,
 }
 ENFORCEMENT_DEPTS = {dept: 1 for dept in texts.ENFORCEMENT_TOPICS}
 # 供热 petitions come in the heating season (15 November to 31 March in Qingdao).
@@ -74,6 +114,9 @@ class SpecDrawer:
             (PetitionKind.ENFORCEMENT, True): _Weighted(ENFORCEMENT_DEPTS),
         }
         self.pools: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
+        # The first admissible citizens' petitions go to each department type in turn, so even a small volume has
+        # every one.
+        self.uncovered = list(DeptType)
 
     def remember(self, district: str, citizen_kind: str, citizen_id: int, name: str, phone: str) -> None:
         """Keep a new petitioner for later petitions (a bounded pool per district and kind)."""
@@ -99,7 +142,9 @@ class SpecDrawer:
         d = self.world.districts[district or str(self.district(rng))]
         kind = kind or self.kind(rng)  # type: ignore[assignment]
         assert isinstance(kind, PetitionKind)
-        rejected = kind != PetitionKind.ENFORCEMENT and rng.random() < REJECT_SHARE if reject is None else reject
+        rejected = (
+            kind != PetitionKind.ENFORCEMENT and rng.random() < REJECT_SHARE if reject is None else reject
+        )
         street = d.streets[int(rng.random() * len(d.streets))]
         location, latitude, longitude = texts.location(rng, d.code, d.name, street.name)
         code: InadmissibleCode | None = None
@@ -109,12 +154,12 @@ class SpecDrawer:
             dept_type, nature, code = None, text.nature, text.inadmissible
             content = texts.frame(rng, text.content)
         else:
+            if dept is None and self.uncovered and kind != PetitionKind.ENFORCEMENT:
+                dept = self.uncovered.pop(0)
             dept_type = dept or self.depts[(kind, month in HEATING_MONTHS)](rng)  # type: ignore[assignment]
             assert isinstance(dept_type, DeptType)
             if kind == PetitionKind.ENFORCEMENT:
-                origin = (
-                    street if rng.random() < 0.6 else self.world.department(d, DeptType.URBAN_MGMT)
-                )
+                origin = street if rng.random() < 0.6 else self.world.department(d, DeptType.URBAN_MGMT)
                 content = texts.enforcement_text(rng, origin.name, location, dept_type)
                 nature = Nature.COMPLAINT if rng.random() < 0.8 else Nature.SUGGEST
                 creator = self.world.handlers.get(origin.id)
@@ -127,7 +172,13 @@ class SpecDrawer:
             complexity = Complexity.SIMPLE if rng.random() < simple else Complexity.COMPLEX
         else:
             u = rng.random()
-            complexity = Complexity.SIMPLE if u < 0.5 else Complexity.COMPLEX if u < 0.9 else Complexity.ESPECIALLY_COMPLEX
+            complexity = (
+                Complexity.SIMPLE
+                if u < 0.5
+                else Complexity.COMPLEX
+                if u < 0.9
+                else Complexity.ESPECIALLY_COMPLEX
+            )
 
         citizen_id: int | None = None
         new_citizen = None
@@ -139,7 +190,9 @@ class SpecDrawer:
             u = rng.random()
             channel = Channel.WECHAT if u < 0.85 else Channel.HOTLINE if u < 0.97 else Channel.WORKAPP
             if channel == Channel.WECHAT:
-                citizen_kind = CitizenKind.ENTERPRISE if kind == PetitionKind.DEVELOPMENT else CitizenKind.PERSON
+                citizen_kind = (
+                    CitizenKind.ENTERPRISE if kind == PetitionKind.DEVELOPMENT else CitizenKind.PERSON
+                )
                 pool = self.pools.get((d.code, citizen_kind.name))
                 if pool and not new_petitioner and rng.random() < REPEAT_PETITIONER_SHARE:
                     citizen_id, contact_name, contact_phone = pool[int(rng.random() * len(pool))]
@@ -151,8 +204,14 @@ class SpecDrawer:
                         credit = texts.credit_code(rng)
                     else:
                         contact_name, credit = person, None
-                    new_citizen = (citizen_kind.name, contact_name, contact_phone, credit, rng.random() < 0.95,
-                                   int(rng.random() * 200 * 86_400))
+                    new_citizen = (
+                        citizen_kind.name,
+                        contact_name,
+                        contact_phone,
+                        credit,
+                        rng.random() < 0.95,
+                        int(rng.random() * 200 * 86_400),
+                    )
             else:
                 contact_name, contact_phone = texts.person_name(rng), texts.mobile(rng)
                 creator = self.world.hotline if channel == Channel.HOTLINE else self.world.workapp.get(d.code)
@@ -194,7 +253,11 @@ ALL_DEPTS = tuple(DeptType)
 
 
 def _suggestion(
-    rng: random.Random, dept: DeptType | None, nature: Nature, kind: PetitionKind, code: InadmissibleCode | None
+    rng: random.Random,
+    dept: DeptType | None,
+    nature: Nature,
+    kind: PetitionKind,
+    code: InadmissibleCode | None,
 ) -> tuple[str, str]:
     """The classifier's suggestion as `Petition.suggestion` stores it: right about the department most of the time."""
     if dept is not None and rng.random() < 0.85:
@@ -215,4 +278,3 @@ def _suggestion(
         "terms": [],
     }
     return json.dumps(value), top
-

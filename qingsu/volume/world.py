@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ class UnitRef:
     level: str  # the UnitLevel name, as stored
     phone: str | None
     city: bool
+    name_json: str
 
 
 # Who an event is by: (actor_user_id, actor_citizen_id, actor_label, unit_id).
@@ -65,7 +67,9 @@ class World:
 
 
 def _ref(unit: Unit) -> UnitRef:
-    return UnitRef(unit.id, unit.name, unit.level.name, unit.phone, unit.district_code is None)
+    return UnitRef(
+        unit.id, unit.name, unit.level.name, unit.phone, unit.district_code is None, json.dumps(unit.name)
+    )
 
 
 def _actor(user: User) -> Actor:
@@ -99,7 +103,8 @@ def load_world(session: Session) -> World:
     districts: dict[str, DistrictWorld] = {}
     for district in session.scalars(select(District).order_by(District.position, District.code)):
         platform = next(
-            (u for u in units if u.district_code == district.code and u.level == UnitLevel.DISTRICT_PLATFORM), None
+            (u for u in units if u.district_code == district.code and u.level == UnitLevel.DISTRICT_PLATFORM),
+            None,
         )
         if platform is None:
             raise WorldIncomplete(f"{district.name} ({district.code}) has no platform unit")
@@ -119,10 +124,16 @@ def load_world(session: Session) -> World:
                 world.departments.setdefault(unit.dept_type, _ref(unit))
         for unit in units:
             parent = by_id.get(unit.parent_id) if unit.parent_id else None
-            if unit.district_code == district.code and unit.level == UnitLevel.COMMUNITY and parent is not None:
+            if (
+                unit.district_code == district.code
+                and unit.level == UnitLevel.COMMUNITY
+                and parent is not None
+            ):
                 world.communities.append((_ref(unit), _ref(parent)))
         if not world.departments or not world.streets:
-            raise WorldIncomplete(f"{district.name} ({district.code}) needs at least one street and one department")
+            raise WorldIncomplete(
+                f"{district.name} ({district.code}) needs at least one street and one department"
+            )
         districts[district.code] = world
     if not districts:
         raise WorldIncomplete("there are no districts")
