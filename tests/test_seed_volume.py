@@ -40,7 +40,7 @@ from models.enums import (
     Role,
     UnitLevel,
 )
-from qingsu.volume.lifecycle import EVALUATION_WINDOW_SECONDS, MARKER
+from qingsu.volume.lifecycle import EXPIRE_EVALUATION, MARKER
 from qingsu.volume.writer import check_columns
 from tests.factories import make_user
 from workflow.calendar import load_calendar
@@ -54,6 +54,7 @@ from workflow.lights import CLOCK_RUNNING, light_for
 NOW_TEXT = "2026-11-27T10:00:00+08:00"
 NOW = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
 FINAL = {PetitionState.REJECTED, PetitionState.CLOSED, PetitionState.UNRATED, PetitionState.ACCOUNTABILITY}
+WINDOW = dt.timedelta(days=7)
 NUMBER = re.compile(r"^(SN|SB|LC|LS|HD|CY|JM|JZ|PD|LX)(\d{8})(\d{4})$")
 
 
@@ -217,10 +218,10 @@ def test_every_petition_keeps_the_workflows_invariants(app, volume, db_session):
             ), p.number
         if p.state == PetitionState.UNRATED:
             assert p.handling_round not in rated and len(sent) == 1
-            assert p.closed_at >= sent[0].sent_at + dt.timedelta(seconds=EVALUATION_WINDOW_SECONDS)
+            assert p.closed_at >= sent[0].sent_at + WINDOW and trail[-1].action == EXPIRE_EVALUATION
         if p.state == PetitionState.AWAITING_EVALUATION:
             assert p.handling_round not in rated and len(sent) == 1
-            assert NOW - sent[0].sent_at < dt.timedelta(seconds=EVALUATION_WINDOW_SECONDS)
+            assert NOW - sent[0].sent_at < WINDOW
         if p.state == PetitionState.ASSESSMENT:
             assert p.handling_round >= 2 and not rated[p.handling_round].passed
             assert p.current_unit_id == sent[0].unit_id

@@ -28,9 +28,14 @@ from sqlalchemy.orm import Session
 from models import District, Petition, Unit, User, utcnow
 from qingsu.db import get_engine, get_session
 from qingsu.volume.generate import TooManyPerDay, generate_volume
-from qingsu.volume.lifecycle import MARKER
+from qingsu.volume.lifecycle import EVALUATION_WINDOW_DAYS, MARKER
 from qingsu.volume.world import WorldIncomplete, load_world
 from workflow.calendar import load_calendar
+
+
+def evaluation_window_days(app: Flask) -> int:
+    """The days a citizen has to rate a reply: ``[evaluation] window_days`` where configured, else 7."""
+    return int(app.config.get("EVALUATION", {}).get("window_days", EVALUATION_WINDOW_DAYS))
 
 
 def not_generated(session: Session) -> tuple[int, str | None]:
@@ -158,6 +163,7 @@ def seed_volume_command(
                 seed=seed,
                 chunk_size=chunk_size,
                 yellow_fraction=float(app.config["LIGHTS"]["yellow_fraction_left"]),
+                window_days=evaluation_window_days(app),
                 progress=bar.update,
             )
         except TooManyPerDay as exc:

@@ -224,11 +224,11 @@ def _place(trial: Lifecycle, target: Target, spec: Spec, life_seed: str, now: in
 
 
 def place_targets(
-    targets: tuple[Target, ...], drawer: SpecDrawer, world: World, clock: Clock, seed: int
+    targets: tuple[Target, ...], drawer: SpecDrawer, world: World, clock: Clock, seed: int, window_days: int
 ) -> tuple[list[Cover], list[str]]:
     """Find, for each target, a submission time at which the lifecycle leaves its petition in the target's state
     (and light and round) at `now`. Returns the placed petitions and the targets that could not be placed."""
-    trial = Lifecycle(world, clock, lambda t: t, lambda _table: 0)
+    trial = Lifecycle(world, clock, lambda t: t, lambda _table: 0, window_days)
     now = clock.now
     month = clock.date(clock.day(now)).month
     placed: list[Cover] = []
@@ -268,6 +268,7 @@ def generate_volume(
     seed: int,
     chunk_size: int,
     yellow_fraction: float,
+    window_days: int,
     progress: Callable[[int], None],
 ) -> Report:
     """Write `count` petitions submitted over the `months` months up to `now`, in chunks of about `chunk_size`.
@@ -278,13 +279,13 @@ def generate_volume(
     clock = Clock(calendar, now, start_at, yellow_fraction)
     start = epoch(start_at)
     drawer = SpecDrawer(world, texts.TextBank())
-    covers, missed = place_targets(TARGETS[:count], drawer, world, clock, seed)
+    covers, missed = place_targets(TARGETS[:count], drawer, world, clock, seed, window_days)
     covers.sort(key=lambda c: c.created)
     counts = daily_counts(clock, start, count - len(covers))
     counters = {(row.district_code, row.day): row.last for row in session.scalars(select(PetitionSequence))}
     session.rollback()
     writer = writer_for(engine)
-    lifecycle = Lifecycle(world, clock, writer.ts, writer.take_id)
+    lifecycle = Lifecycle(world, clock, writer.ts, writer.take_id, window_days)
     rng = random.Random(seed)
     day_text: dict[int, str] = {}
     report = Report(missed_targets=missed)

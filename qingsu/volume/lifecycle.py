@@ -30,10 +30,10 @@ from qingsu.volume.clock import DAY_SECONDS, Clock
 from qingsu.volume.world import Actor, DistrictWorld, UnitRef, World
 from workflow.deadlines import time_limit
 
-# The action that closes a petition whose reply went unrated through the evaluation window (state 未评价).
-CLOSE_UNRATED = "close_unrated"
-# How long a citizen may rate a reply that reached them; afterwards the petition is closed as 未评价.
-EVALUATION_WINDOW_SECONDS = 7 * DAY_SECONDS
+# The system's action that closes a petition whose reply went unrated through the evaluation window (未评价), and
+# the window's default length in days (``[evaluation] window_days`` where the configuration has it).
+EXPIRE_EVALUATION = "expire_evaluation"
+EVALUATION_WINDOW_DAYS = 7
 
 # States by the name SQLAlchemy stores.
 PD, REJECTED, AT_CITY, ASSIGNED, HANDLING = "PENDING_DISPATCH", "REJECTED", "AT_CITY", "ASSIGNED", "HANDLING"
@@ -144,8 +144,17 @@ class Lifecycle:
     """Runs petitions through the workflow up to `clock.now`. `ts` turns epoch seconds into the writer's instants;
     `take_id(table)` hands out primary keys."""
 
-    def __init__(self, world: World, clock: Clock, ts: Callable[[int], Any], take_id: Callable[[str], int]):
+    def __init__(
+        self,
+        world: World,
+        clock: Clock,
+        ts: Callable[[int], Any],
+        take_id: Callable[[str], int],
+        window_days: int = EVALUATION_WINDOW_DAYS,
+    ):
         self.world = world
+        self.window_days = window_days
+        self.window = window_days * DAY_SECONDS
         self.clock = clock
         self.ts = ts
         self.take_id = take_id
@@ -497,10 +506,16 @@ class Lifecycle:
                     if force is not None and force.rated is not None
                     else (rng.random() < (0.9 if citizen is not None else 0.95))
                 )
-                delay = self._rating_delay(rng)
+                delay = self._rating_delay(rng, self.window)
                 if not rated:
-                    t = sent + EVALUATION_WINDOW_SECONDS + 60 + int(rng.random() * 600)
-                    emit(CLOSE_UNRATED, UNRATED, SYSTEM, t, {"round": p["round"]})
+                    t = sent + self.window + 60 + int(rng.random() * 600)
+                    emit(
+                        EXPIRE_EVALUATION,
+                        UNRATED,
+                        SYSTEM,
+                        t,
+                        {"round": p["round"], "window_days": self.window_days},
+                    )
                     p["closed"] = t
                     break
                 t = sent + delay
@@ -694,14 +709,16 @@ class Lifecycle:
         ]
 
     @staticmethod
-    def _rating_delay(rng: random.Random) -> int:
+    def _rating_delay(rng: random.Random, window: int) -> int:
         """Seconds from the reply reaching the citizen to their rating: most within hours, all within the window."""
         u = rng.random()
         if u < 0.6:
             return 300 + int(rng.random() * 3 * 3600)
         if u < 0.9:
             return 3 * 3600 + int(rng.random() * 45 * 3600)
-        return 2 * DAY_SECONDS + int(rng.random() * (EVALUATION_WINDOW_SECONDS - 2 * DAY_SECONDS - 3600))
+        if window <= 2 * DAY_SECONDS + 3600:
+            return 300 + int(rng.random() * (window - 600))
+        return 2 * DAY_SECONDS + int(rng.random() * (window - 2 * DAY_SECONDS - 3600))
 
 
 MARKER = "seedvol-"
