@@ -92,7 +92,7 @@ def test_a_year_on_postgresql(record: Callable[..., None]) -> None:
             "< 600 s for 1,000,000",
         )
         record(SECTION, "PostgreSQL: rows written", _rows(summary))
-        record(SECTION, "PostgreSQL: tables and indexes", f"{size / 1e9:.2f} GB")
+        record(SECTION, "PostgreSQL: tables and indexes", f"{int(size) / 1e9:.2f} GB")
         record(SECTION, "PostgreSQL: load average at the end", f"{load:.1f}")
     finally:
         if os.environ.get("QINGSU_BENCH_KEEP") != "1":
