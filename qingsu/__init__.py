@@ -46,12 +46,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import bot
     import classifier
     import workflow
-    from qingsu import data_key, db, demo, health
+    from qingsu import data_key, db, demo, health, volume
 
     db.init_app(app)
     health.init_app(app)
     demo.init_app(app)
     data_key.init_app(app)
+    volume.init_app(app)
     workflow.init_app(app)
     classifier.init_app(app)
     bot.init_app(app)
