@@ -47,7 +47,7 @@ from workflow.calendar import load_calendar
 from workflow.deadlines import compute_deadline, time_limit
 from workflow.engine import perform
 from workflow.intake import SHANGHAI, submit_petition
-from workflow.jobs import recompute_lights
+from workflow.jobs import close_unrated_evaluations, recompute_lights, remind_evaluations, request_evaluations
 from workflow.lights import CLOCK_RUNNING, light_for
 
 # Friday 27 November 2026, 10:00 in Qingdao: the instant every generated volume here ends at.
@@ -243,6 +243,20 @@ def test_every_petition_keeps_the_workflows_invariants(app, volume, db_session):
 def test_the_lights_job_finds_nothing_to_change(app, volume, db_session):
     report = recompute_lights(app, NOW)
     assert report.changed == 0
+
+
+def test_the_evaluation_jobs_find_nothing_owed_at_the_seeded_instant(app, volume, db_session):
+    # Every reply awaiting a rating was asked for once, reminded once after [evaluation] reminder_after_hours, and
+    # no window has run out: the jobs have nothing to do, so nobody is asked, reminded or closed twice.
+    reminder = dt.timedelta(hours=app.config["EVALUATION"]["reminder_after_hours"])
+    awaiting = [p for p in volume if p.state == PetitionState.AWAITING_EVALUATION]
+    assert awaiting
+    for p in awaiting:
+        assert p.reply_delivered_at is not None and p.evaluation_requested_at == p.reply_delivered_at
+        assert (p.evaluation_reminded_at is not None) == (p.reply_delivered_at + reminder < NOW)
+    assert request_evaluations(app, NOW) == 0
+    assert remind_evaluations(app, NOW) == 0
+    assert close_unrated_evaluations(app, NOW) == 0
 
 
 def test_the_workflow_carries_generated_petitions_on(volume, db_session):

@@ -165,6 +165,7 @@ def seed_volume_command(
                 yellow_fraction=float(app.config["LIGHTS"]["yellow_fraction_left"]),
                 window_days=evaluation_window_days(app),
                 progress=bar.update,
+                reminder_hours=float(app.config["EVALUATION"]["reminder_after_hours"]),
             )
         except TooManyPerDay as exc:
             raise click.ClickException(str(exc)) from None

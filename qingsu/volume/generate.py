@@ -32,6 +32,7 @@ from qingsu.volume.lifecycle import (
     AWAITING,
     CITY_REVIEW,
     CLOSED,
+    EVALUATION_REMINDER_HOURS,
     HANDLING,
     PD,
     PLATFORM_REVIEW,
@@ -270,6 +271,7 @@ def generate_volume(
     yellow_fraction: float,
     window_days: int,
     progress: Callable[[int], None],
+    reminder_hours: float = EVALUATION_REMINDER_HOURS,
 ) -> Report:
     """Write `count` petitions submitted over the `months` months up to `now`, in chunks of about `chunk_size`.
 
@@ -285,7 +287,7 @@ def generate_volume(
     counters = {(row.district_code, row.day): row.last for row in session.scalars(select(PetitionSequence))}
     session.rollback()
     writer = writer_for(engine)
-    lifecycle = Lifecycle(world, clock, writer.ts, writer.take_id, window_days)
+    lifecycle = Lifecycle(world, clock, writer.ts, writer.take_id, window_days, reminder_hours)
     rng = random.Random(seed)
     day_text: dict[int, str] = {}
     report = Report(missed_targets=missed)

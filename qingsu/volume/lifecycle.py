@@ -34,6 +34,8 @@ from workflow.deadlines import time_limit
 # the window's default length in days (``[evaluation] window_days`` where the configuration has it).
 EXPIRE_EVALUATION = "expire_evaluation"
 EVALUATION_WINDOW_DAYS = 7
+# When the evaluation jobs remind a citizen who has not rated (``[evaluation] reminder_after_hours``).
+EVALUATION_REMINDER_HOURS = 72
 
 # States by the name SQLAlchemy stores.
 PD, REJECTED, AT_CITY, ASSIGNED, HANDLING = "PENDING_DISPATCH", "REJECTED", "AT_CITY", "ASSIGNED", "HANDLING"
@@ -151,10 +153,12 @@ class Lifecycle:
         ts: Callable[[int], Any],
         take_id: Callable[[str], int],
         window_days: int = EVALUATION_WINDOW_DAYS,
+        reminder_hours: float = EVALUATION_REMINDER_HOURS,
     ):
         self.world = world
         self.window_days = window_days
         self.window = window_days * DAY_SECONDS
+        self.reminder = int(reminder_hours * 3600)
         self.clock = clock
         self.ts = ts
         self.take_id = take_id
@@ -230,6 +234,10 @@ class Lifecycle:
             "closed": None,
             "suggestion_accepted": None,
             "coop": (),
+            # The evaluation jobs' bookkeeping of the round's reply: reached the citizen (and was asked to rate it at
+            # once), and when the citizen or the window's end answered it.
+            "delivered": None,
+            "answered": None,
         }
 
         # Every change to `p` follows its `emit`: an action later than `now` must change nothing.
@@ -499,6 +507,7 @@ class Lifecycle:
                 )
                 reply[10], reply[13], reply[14], reply[15] = "SENT", t, p["due"], on_time
                 sent = t
+                p["delivered"], p["answered"] = t, None
 
                 # --- the citizen rates it, or the window passes ---
                 rated = (
@@ -516,7 +525,7 @@ class Lifecycle:
                         t,
                         {"round": p["round"], "window_days": self.window_days},
                     )
-                    p["closed"] = t
+                    p["closed"] = p["answered"] = t
                     break
                 t = sent + delay
                 r = p["round"]
@@ -543,6 +552,7 @@ class Lifecycle:
                     to = ASSESSMENT
                     data["assessed_unit"] = unit.id
                 emit("evaluate", to, citizen or dispatcher, t, data)
+                p["answered"] = t
                 if to == PD:
                     start_new_round()
                 evaluations.append((pid, r, unit.id, sat[0], res[0], comment, ts(t)))
@@ -596,6 +606,11 @@ class Lifecycle:
             light = clock.light(accepted, due)
         last = times[-1][1]
         lead = p["lead"]
+        delivered = p["delivered"]
+        reminded = delivered + self.reminder if delivered is not None else None
+        answered = p["answered"] if p["answered"] is not None else self.clock.now
+        if reminded is not None and reminded >= answered:
+            reminded = None
         sink.petitions.append(
             (
                 pid,
@@ -626,8 +641,13 @@ class Lifecycle:
                 p["limit"],
                 ts(due) if due is not None else None,
                 light,
+                # yellow_at: left to the lights job, which computes it for rows written in bulk.
+                None,
                 p["round"],
                 ts(p["closed"]) if p["closed"] is not None else None,
+                ts(delivered) if delivered is not None else None,
+                ts(delivered) if delivered is not None else None,
+                ts(reminded) if reminded is not None else None,
                 spec.reject.name if spec.reject is not None and state_now == REJECTED else None,
                 (spec.reject_note or None) if state_now == REJECTED else None,
                 spec.suggestion,
