@@ -2,14 +2,16 @@
 
 Derived data, kept by `workflow.tallies` from the same queries that count them live (`workflow.rates`,
 `classifier.stats`): a year's rates are then the sum of a few hundred rows a day instead of a year of ratings and
-replies. Nothing else writes them; `qingsu tallies rebuild` recomputes them from scratch.
+replies. Each month is also rolled up (`whole_month`, dated the first of the month: the sum of its daily rows),
+so a long period reads a row per month and group for its whole months. Nothing else writes them;
+`qingsu tallies rebuild` recomputes them from scratch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Enum, Index, String
+from sqlalchemy import Enum, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -28,6 +30,7 @@ class RateTally(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[dt.date]
+    whole_month: Mapped[bool] = mapped_column(default=False, server_default=false())
     district_code: Mapped[str] = mapped_column(String(20))
     unit_id: Mapped[int | None]
     kind: Mapped[PetitionKind] = mapped_column(Enum(PetitionKind, native_enum=False, length=30))
@@ -47,6 +50,7 @@ class AcceptanceTally(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[dt.date]
+    whole_month: Mapped[bool] = mapped_column(default=False, server_default=false())
     district_code: Mapped[str] = mapped_column(String(20))
     department: Mapped[str] = mapped_column(String(40))
     decided: Mapped[int] = mapped_column(default=0)

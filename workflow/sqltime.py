@@ -53,6 +53,14 @@ class day_month(FunctionElement[str]):
     name = "day_month"
 
 
+class month_start(FunctionElement[dt.date]):
+    """The first day of the month of a stored local day (a `Date` column), as a DATE value."""
+
+    type = Date()
+    inherit_cache = True
+    name = "month_start"
+
+
 class local_seconds(FunctionElement[float]):
     """Seconds since local midnight of a stored instant, fractions included."""
 
@@ -111,6 +119,16 @@ def _day_month_sqlite(element: day_month, compiler: Any, **kw: Any) -> str:
 @compiles(day_month, "postgresql")
 def _day_month_pg(element: day_month, compiler: Any, **kw: Any) -> str:
     return f"date_trunc('month', CAST({_arg(compiler, element, **kw)} AS TIMESTAMP))"
+
+
+@compiles(month_start)
+def _month_start_sqlite(element: month_start, compiler: Any, **kw: Any) -> str:
+    return f"date({_arg(compiler, element, **kw)}, 'start of month')"
+
+
+@compiles(month_start, "postgresql")
+def _month_start_pg(element: month_start, compiler: Any, **kw: Any) -> str:
+    return f"CAST(date_trunc('month', CAST({_arg(compiler, element, **kw)} AS TIMESTAMP)) AS DATE)"
 
 
 @compiles(local_seconds)

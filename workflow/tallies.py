@@ -42,6 +42,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
     union,
     union_all,
 )
@@ -62,7 +63,7 @@ from workflow.rates import (
     roomy_aggregates,
     unrated_counts_query,
 )
-from workflow.sqltime import day_month, local_clock, local_date
+from workflow.sqltime import day_month, local_clock, local_date, month_start
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,8 @@ MARGIN = dt.timedelta(minutes=10)
 BATCH_DAYS = 14
 _DAY = dt.timedelta(days=1)
 _TALLY_DIMENSIONS = ("district", "unit", "kind", DAY)
-_RATE_COLUMNS = ["district_code", "unit_id", "kind", "day", "rated", "resolved", "satisfied", "sent", "on_time",
-                 "unrated"]  # fmt: skip
+_RATE_COUNTS = ("rated", "resolved", "satisfied", "sent", "on_time", "unrated")
+_RATE_COLUMNS = ["district_code", "unit_id", "kind", "day", *_RATE_COUNTS]
 
 
 # --- when the tallies were last brought up to date ---------------------------------------------------------------
@@ -154,10 +155,30 @@ def _tally_key(name: str) -> ColumnElement[Any]:
     }[name].label(name)
 
 
-def _tally_days(query: Select[Any], column: Any, district_code: str | None, split: Split) -> Select[Any]:
-    query = query.where(column.day >= split.first_day, column.day < split.last_day)
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _tally_days(query: Select[Any], model: Any, district_code: str | None, split: Split) -> Select[Any]:
+    """Limit a query of a tally table to the days of `split`: the month roll-ups of its whole months, the daily
+    rows of the days before and after them."""
+    first, last = split.first_day, split.last_day
+    assert first is not None and last is not None
+    months_from = first if first.day == 1 else _next_month(first)
+    months_until = last.replace(day=1)
+    daily = ~model.whole_month
+    if months_from < months_until:
+        query = query.where(
+            or_(
+                and_(model.whole_month, model.day >= months_from, model.day < months_until),
+                and_(daily, model.day >= first, model.day < months_from),
+                and_(daily, model.day >= months_until, model.day < last),
+            )
+        )
+    else:
+        query = query.where(daily, model.day >= first, model.day < last)
     if district_code:
-        query = query.where(column.district_code == district_code)
+        query = query.where(model.district_code == district_code)
     return query
 
 
@@ -183,10 +204,7 @@ def period_rates(
     roomy_aggregates(session)
     if split.first_day is not None:
         keys = [_tally_key(name) for name in dimensions]
-        sums = [
-            func.coalesce(func.sum(getattr(RateTally, name)), 0)
-            for name in ("rated", "resolved", "satisfied", "sent", "on_time", "unrated")
-        ]
+        sums = [func.coalesce(func.sum(getattr(RateTally, name)), 0) for name in _RATE_COUNTS]
         query = _tally_days(select(*keys, *sums), RateTally, district_code, split).group_by(*keys)
         n = len(keys)
         for row in session.execute(query):
@@ -242,7 +260,7 @@ def _spans(days: Sequence[dt.date]) -> list[tuple[dt.datetime, dt.datetime]]:
 def _rate_rows(spans: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select[Any]:
     """The rate tally rows of the days in `spans`: the three live queries grouped by day, summed per key."""
     names = list(_TALLY_DIMENSIONS)
-    counts = ("rated", "resolved", "satisfied", "sent", "on_time", "unrated")
+    counts = _RATE_COUNTS
     parts = [
         query.subquery()
         for query in (
@@ -273,7 +291,8 @@ def _acceptance_rows(spans: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select
 
 
 def recompute_days(session: Session, days: Sequence[dt.date]) -> None:
-    """Replace the tallies of `days` with what the database counts now (four statements whatever their number).
+    """Replace the tallies of `days`, and the roll-ups of their months, with what the database counts now (a few
+    statements whatever their number).
 
     Locks the "tallies" job state first, so two refreshes never interleave their deletes and inserts (which could
     count a day twice). The caller commits.
@@ -285,8 +304,10 @@ def recompute_days(session: Session, days: Sequence[dt.date]) -> None:
     session.scalar(select(JobState.name).where(JobState.name == TALLIES).with_for_update())
     spans = _spans(days)
     roomy_aggregates(session)
-    session.execute(delete(RateTally).where(RateTally.day.in_(days)))
-    session.execute(delete(AcceptanceTally).where(AcceptanceTally.day.in_(days)))
+    session.execute(delete(RateTally).where(~RateTally.whole_month, RateTally.day.in_(days)))
+    session.execute(
+        delete(AcceptanceTally).where(~AcceptanceTally.whole_month, AcceptanceTally.day.in_(days))
+    )
     session.execute(
         insert(RateTally).from_select(
             _RATE_COLUMNS,
@@ -298,6 +319,25 @@ def recompute_days(session: Session, days: Sequence[dt.date]) -> None:
             ["day", "district_code", "department", "decided", "accepted"], _acceptance_rows(spans)
         )
     )
+    months = sorted({day.replace(day=1) for day in days})
+    for model, keys, counts in (
+        (RateTally, ("district_code", "unit_id", "kind"), _RATE_COUNTS),
+        (AcceptanceTally, ("district_code", "department"), ("decided", "accepted")),
+    ):
+        session.execute(delete(model).where(model.whole_month, model.day.in_(months)))
+        month = month_start(model.day)
+        columns = [getattr(model, key) for key in keys]
+        rolled = (
+            select(month, true(), *columns, *(func.sum(getattr(model, name)) for name in counts))
+            .where(
+                ~model.whole_month,
+                model.day >= months[0],
+                model.day < _next_month(months[-1]),
+                month.in_(months),
+            )
+            .group_by(month, *columns)
+        )
+        session.execute(insert(model).from_select(["day", "whole_month", *keys, *counts], rolled))
 
 
 def changed_days(session: Session, since: dt.datetime) -> list[dt.date]:
@@ -378,7 +418,14 @@ def rebuild(
     with session_scope(app) as session:
         if since is None:
             for table in (RateTally, AcceptanceTally):
-                session.execute(delete(table).where(or_(table.day < first, table.day > today)))
+                session.execute(
+                    delete(table).where(
+                        or_(
+                            and_(~table.whole_month, or_(table.day < first, table.day > today)),
+                            and_(table.whole_month, or_(table.day < first.replace(day=1), table.day > today)),
+                        )
+                    )
+                )
         _set_watermark(session, now, now)
     return TallyReport(days=len(days), rebuilt=True)
 

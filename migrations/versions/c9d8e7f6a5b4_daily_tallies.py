@@ -5,7 +5,7 @@ Revises: b7c41d9e2a10
 Create Date: 2026-12-01 23:30:00
 
 ``rate_tally`` and ``acceptance_tally``: per local day, district, unit and kind (per suggested department for the
-acceptance), what the dashboard's rates count (`workflow.tallies`). Created empty: the scheduler's
+acceptance), what the dashboard's rates count (`workflow.tallies`), and each month rolled up. Created empty: the scheduler's
 ``refresh_tallies`` builds them at its first run (or ``qingsu tallies rebuild``), and until then the dashboard
 counts everything live.
 """
@@ -28,6 +28,7 @@ def upgrade() -> None:
         "rate_tally",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("whole_month", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("district_code", sa.String(length=20), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=True),
         sa.Column(
@@ -46,6 +47,7 @@ def upgrade() -> None:
         "acceptance_tally",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("whole_month", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("district_code", sa.String(length=20), nullable=False),
         sa.Column("department", sa.String(length=40), nullable=False),
         sa.Column("decided", sa.Integer(), nullable=False),

@@ -99,6 +99,9 @@ def test_after_a_rebuild_the_tallies_and_the_live_rest_give_the_live_figures(
     db_session.commit()
     assert db_session.scalar(select(func.count()).select_from(RateTally)) > 100
     assert db_session.scalar(select(func.count()).select_from(AcceptanceTally)) > 50
+    # Whole months rolled up, for the long periods.
+    assert db_session.scalar(select(func.count()).where(RateTally.whole_month)) > 20
+    assert db_session.scalar(select(func.count()).where(AcceptanceTally.whole_month)) > 10
     # No tally of a day after today: today and what follows are counted live.
     assert db_session.scalar(select(func.max(RateTally.day))) <= (now + dt.timedelta(hours=8)).date()
     assert assert_tallies_match(db_session, now, (None, "laoshan")) >= 8
