@@ -8,6 +8,8 @@ Create Date: 2026-12-01 23:30:00
 acceptance), what the dashboard's rates count (`workflow.tallies`), and each month rolled up. Created empty: the scheduler's
 ``refresh_tallies`` builds them at its first run (or ``qingsu tallies rebuild``), and until then the dashboard
 counts everything live.
+
+``ix_petition_running_lights``: the dashboard's light counts read the open petitions from this partial index only.
 """
 
 from __future__ import annotations
@@ -58,8 +60,23 @@ def upgrade() -> None:
         "ix_acceptance_tally_day_district", "acceptance_tally", ["day", "district_code"], unique=False
     )
 
+    op.create_index(
+        "ix_petition_running_lights",
+        "petition",
+        ["state", "district_code", "deadline", "yellow_at", "accepted_at"],
+        unique=False,
+        postgresql_where=sa.text("closed_at IS NULL"),
+        sqlite_where=sa.text("closed_at IS NULL"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_index(
+        "ix_petition_running_lights",
+        table_name="petition",
+        postgresql_where=sa.text("closed_at IS NULL"),
+        sqlite_where=sa.text("closed_at IS NULL"),
+    )
     op.drop_index("ix_acceptance_tally_day_district", table_name="acceptance_tally")
     op.drop_table("acceptance_tally")
     op.drop_index("ix_rate_tally_day_district", table_name="rate_tally")
