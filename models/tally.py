@@ -26,7 +26,7 @@ class RateTally(Base):
     """
 
     __tablename__ = "rate_tally"
-    __table_args__ = (Index("ix_rate_tally_day_district", "day", "district_code"),)
+    __table_args__ = (Index("ix_rate_tally_whole_month_day", "whole_month", "day", "district_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[dt.date]
@@ -46,7 +46,7 @@ class AcceptanceTally(Base):
     """One local day's petitions (by creation) a dispatcher decided on, per district and suggested department."""
 
     __tablename__ = "acceptance_tally"
-    __table_args__ = (Index("ix_acceptance_tally_day_district", "day", "district_code"),)
+    __table_args__ = (Index("ix_acceptance_tally_whole_month_day", "whole_month", "day", "district_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[dt.date]

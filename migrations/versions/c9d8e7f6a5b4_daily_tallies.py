@@ -44,7 +44,9 @@ def upgrade() -> None:
         sa.Column("unrated", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rate_tally")),
     )
-    op.create_index("ix_rate_tally_day_district", "rate_tally", ["day", "district_code"], unique=False)
+    op.create_index(
+        "ix_rate_tally_whole_month_day", "rate_tally", ["whole_month", "day", "district_code"], unique=False
+    )
     op.create_table(
         "acceptance_tally",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -57,7 +59,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_acceptance_tally")),
     )
     op.create_index(
-        "ix_acceptance_tally_day_district", "acceptance_tally", ["day", "district_code"], unique=False
+        "ix_acceptance_tally_whole_month_day",
+        "acceptance_tally",
+        ["whole_month", "day", "district_code"],
+        unique=False,
     )
 
     op.create_index(
@@ -77,7 +82,7 @@ def downgrade() -> None:
         postgresql_where=sa.text("closed_at IS NULL"),
         sqlite_where=sa.text("closed_at IS NULL"),
     )
-    op.drop_index("ix_acceptance_tally_day_district", table_name="acceptance_tally")
+    op.drop_index("ix_acceptance_tally_whole_month_day", table_name="acceptance_tally")
     op.drop_table("acceptance_tally")
-    op.drop_index("ix_rate_tally_day_district", table_name="rate_tally")
+    op.drop_index("ix_rate_tally_whole_month_day", table_name="rate_tally")
     op.drop_table("rate_tally")
