@@ -3,8 +3,9 @@ month; red / yellow / blue light counts; overdue petitions; this week's hot issu
 classifier's suggestion.
 
 City leadership and the city platform's roles see every district (and may pick one); district platform roles see
-their own district only. The rates come from `workflow.rates`, where they are defined once; the lights are
-computed at request time with `workflow.lights`. A district manager also finds the district's unread daily summaries
+their own district only. The rates come from `workflow.rates`, where they are defined once, summed from the daily
+tallies of `workflow.tallies` for the past days (as of their last refresh, which the page shows) and counted live
+for the rest; the lights are computed at request time with `workflow.lights`. A district manager also finds the district's unread daily summaries
 here (the dashboard is their first page).
 """
 
@@ -29,7 +30,8 @@ from models.enums import DeptType, Light, PetitionKind, Role
 from qingsu.db import get_session
 from workflow.calendar import WorkingCalendar, load_calendar
 from workflow.lights import light_counts, overdue
-from workflow.rates import ALL, GroupBy, Rate, rates_by, unrated_count
+from workflow.rates import ALL, GroupBy, Rate
+from workflow.tallies import period_acceptance, period_rates, refreshed_at
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/admin/dashboard")
 
@@ -105,15 +107,23 @@ def period_from_args(today: dt.date, tz: ZoneInfo) -> Period:
 
 
 def rate_tables(
-    session: Session, district_code: str | None, period: Period
+    session: Session, district_code: str | None, period: Period, refreshed: dt.datetime | None = None
 ) -> tuple[dict[str | None, list[RateRow]], int]:
     """The three rates per group for the overall line (key None) and each grouping, one row per group that has
-    any rating or reply in the period (two statements for all of them), and the petitions left unrated."""
+    any rating or reply in the period, and the petitions left unrated: from the daily tallies as of `refreshed`
+    (see `workflow.tallies`) and a live count of the rest (all of it live when `refreshed` is None)."""
     groupings: tuple[GroupBy, ...] = (None, "district", "unit", "kind", "month")
-    kwargs: dict[str, Any] = {"district_code": district_code, "start": period.start, "end": period.end}
+    counted = period_rates(
+        session,
+        groupings,
+        district_code=district_code,
+        start=period.start,
+        end=period.end,
+        refreshed=refreshed,
+    )
     empty = Rate(0, 0)
     tables: dict[str | None, list[RateRow]] = {}
-    for group_by, rates in rates_by(session, groupings, **kwargs).items():
+    for group_by, rates in counted.rates.items():
         tables[group_by] = [
             RateRow(
                 key,
@@ -124,7 +134,7 @@ def rate_tables(
             )
             for key in sorted({*rates.resolution, *rates.satisfaction, *rates.on_time})
         ]
-    return tables, unrated_count(session, **kwargs)
+    return tables, counted.unrated
 
 
 def _labelled(rows: list[RateRow], labels: dict[str, str]) -> list[RateRow]:
@@ -222,9 +232,6 @@ def hot_issues(
 @role_required(*DASHBOARD_ROLES)
 def index() -> ResponseReturnValue:
     """The dashboard for the chosen district (or all) and period."""
-    # Imported here: the classifier package loads scikit-learn, which the rest of the admin site never needs.
-    from classifier.stats import acceptance_stats
-
     user = staff()
     session = get_session()
     tz = ZoneInfo(current_app.config["CALENDAR"]["timezone"])
@@ -238,7 +245,9 @@ def index() -> ResponseReturnValue:
     if district_code is not None and district_code not in district_names:
         abort(404)
 
-    tables, unrated = rate_tables(session, district_code, period)
+    # Past days come from the daily tallies as of their last refresh, the rest is counted live.
+    refreshed = refreshed_at(session)
+    tables, unrated = rate_tables(session, district_code, period, refreshed)
     unit_rows = tables["unit"]
     unit_names = {
         str(u.id): u.name
@@ -287,7 +296,8 @@ def index() -> ResponseReturnValue:
         summaries=open_alerts(session, user, kinds=(DAILY_SUMMARY,)),
         hot_departments=departments,
         hot_terms=terms,
-        acceptance=acceptance_stats(session, district_code, since=period.start),
+        acceptance=period_acceptance(session, district_code, since=period.start, refreshed=refreshed),
+        tallied_at=refreshed.astimezone(tz) if refreshed else None,
         dept_labels={d.value: d.label for d in DeptType},
         now=now,
     )

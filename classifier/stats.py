@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from models import Petition
@@ -31,29 +32,40 @@ def suggested_department_sql() -> ColumnElement[str]:
     return func.coalesce(func.nullif(first, ""), UNKNOWN)
 
 
-def acceptance_stats(
-    session: Session, district_code: str | None = None, since: datetime | None = None
-) -> dict:
-    """Acceptance of suggestions among petitions a dispatcher has decided on (`suggestion_accepted` not null).
-
-    Returns `{"total": n, "accepted": k, "rate": k / n or None, "by_department": {type: {"total", "accepted",
-    "rate"}}}`, where `by_department` groups by the department the classifier suggested first, so it shows which
-    suggestions dispatchers trust. `since` compares with `Petition.created_at`. One GROUP BY: a row per suggested
-    department type.
-    """
+def acceptance_counts_query(
+    keys: Sequence[ColumnElement[Any]],
+    district_code: str | None,
+    since: datetime | None,
+    until: datetime | None = None,
+) -> Select[Any]:
+    """Petitions a dispatcher has decided on (`suggestion_accepted` not null), created in [since, until), grouped by
+    `keys` (columns of `Petition`) and the department the classifier suggested first: the keys, the department,
+    then decided and accepted."""
     department = suggested_department_sql().label("department")
     query = (
-        select(department, func.count(), func.count().filter(Petition.suggestion_accepted.is_(True)))
+        select(
+            *keys,
+            department,
+            func.count().label("decided"),
+            func.count().filter(Petition.suggestion_accepted.is_(True)).label("accepted"),
+        )
         .where(Petition.suggestion_accepted.is_not(None))
-        .group_by(department)
+        .group_by(*keys, department)
     )
     if district_code is not None:
         query = query.where(Petition.district_code == district_code)
     if since is not None:
         query = query.where(Petition.created_at >= since)
+    if until is not None:
+        query = query.where(Petition.created_at < until)
+    return query
+
+
+def fold_acceptance(rows: Iterable[tuple[str, int, int]]) -> dict:
+    """`acceptance_stats`' answer from (department, decided, accepted) rows; rows of one department add up."""
     total = accepted = 0
     by_department: dict[str, dict[str, Any]] = {}
-    for key, n, kept in session.execute(query):
+    for key, n, kept in rows:
         total += n
         accepted += kept
         group = by_department.setdefault(str(key), {"total": 0, "accepted": 0})
@@ -67,3 +79,16 @@ def acceptance_stats(
         "rate": _rate(accepted, total),
         "by_department": dict(sorted(by_department.items())),
     }
+
+
+def acceptance_stats(
+    session: Session, district_code: str | None = None, since: datetime | None = None
+) -> dict:
+    """Acceptance of suggestions among petitions a dispatcher has decided on (`suggestion_accepted` not null).
+
+    Returns `{"total": n, "accepted": k, "rate": k / n or None, "by_department": {type: {"total", "accepted",
+    "rate"}}}`, where `by_department` groups by the department the classifier suggested first, so it shows which
+    suggestions dispatchers trust. `since` compares with `Petition.created_at`. One GROUP BY: a row per suggested
+    department type.
+    """
+    return fold_acceptance(session.execute(acceptance_counts_query((), district_code, since)).tuples())

@@ -15,10 +15,12 @@ from models.messaging import (
     SchedulerLease,
 )
 from models.petition import Attachment, Petition, PetitionEvent, PetitionSequence, petition_cooperating_unit
+from models.tally import AcceptanceTally, RateTally
 from models.unit import Unit
 from models.user import ApiToken, AuditLog, User
 
 __all__ = [
+    "AcceptanceTally",
     "AccessToken",
     "ApiToken",
     "Assessment",
@@ -38,6 +40,7 @@ __all__ = [
     "Petition",
     "PetitionEvent",
     "PetitionSequence",
+    "RateTally",
     "Reply",
     "SchedulerLease",
     "StaffAlert",

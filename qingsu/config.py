@@ -57,6 +57,7 @@ DEFAULTS: dict[str, Any] = {
         "leader_renew_seconds": 10,
         "housekeeping_interval_seconds": 60,
         "token_refresh_interval_seconds": 300,
+        "tallies_interval_seconds": 300,
         "daily_summary_hour": 8,
     },
     "ACCOUNTS": [],

@@ -9,10 +9,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the workflow's commands (`qingsu calendar …`, `qingsu scheduler`) and, if configured, the embedded
-    scheduler."""
+    """Register the workflow's commands (`qingsu calendar …`, `qingsu scheduler`, `qingsu tallies …`) and, if
+    configured, the embedded scheduler."""
     from workflow import scheduler
     from workflow.calendar_cli import calendar_group
+    from workflow.tallies import tallies_group
 
     app.cli.add_command(calendar_group)
+    app.cli.add_command(tallies_group)
     scheduler.init_app(app)

@@ -50,7 +50,7 @@ from qingsu.db import session_scope
 from workflow.actors import SYSTEM
 from workflow.calendar import WorkingCalendar, load_calendar
 from workflow.engine import perform_many
-from workflow.lights import CLOCK_RUNNING, yellow_from
+from workflow.lights import CLOCK_RUNNING, LIGHTS_BASIS, lights_basis, yellow_from
 from workflow.messages import format_deadline
 from workflow.notify import enqueue_many
 from workflow.outbox import DeliveryReport, deliver_due
@@ -62,7 +62,6 @@ IDLE_FLOW = "idle"
 
 # --- lights ------------------------------------------------------------------------------------------------------
 
-LIGHTS_BASIS = "lights_basis"
 _PETITION = Petition.__table__
 
 
@@ -173,7 +172,7 @@ def _check_basis(
     session: Session, calendar: WorkingCalendar, settings: LightsSettings, now: dt.datetime
 ) -> None:
     """Reset every running petition's `yellow_at` when what it was computed on has changed since the last run."""
-    basis = f"{settings.yellow_fraction_left!r}:{calendar.fingerprint()}"
+    basis = lights_basis(calendar, settings.yellow_fraction_left)
     stored = session.get(JobState, LIGHTS_BASIS)
     if stored is not None and stored.value == basis:
         return

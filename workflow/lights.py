@@ -17,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, Select, String, column, func, select, text
+from sqlalchemy import ColumnElement, Float, Integer, Select, String, and_, column, exists, func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from models.enums import Light, PetitionState
+from models.messaging import JobState
 from models.petition import Petition
 from workflow.calendar import DAY, WORKING_DAY_LENGTH, WorkingCalendar, require_aware
 from workflow.deadlines import is_overdue, working_time_left
@@ -38,6 +39,9 @@ CLOCK_RUNNING: tuple[PetitionState, ...] = (
     PetitionState.CITY_REVIEW,
     PetitionState.PLATFORM_REVIEW,
 )
+
+# The `JobState` row holding what the stored `yellow_at` instants were computed with (see `lights_basis`).
+LIGHTS_BASIS = "lights_basis"
 
 # How far `yellow_from` looks back for a working day before giving up (no calendar has a year without one).
 _LOOK_BACK_DAYS = 400
@@ -210,6 +214,12 @@ class _WorkingClock:
         return seconds + (since_midnight.total_seconds() if self.working[clock.date()] else 0.0)
 
 
+def lights_basis(calendar: WorkingCalendar, yellow_fraction_left: float) -> str:
+    """What every stored `Petition.yellow_at` depends on: the threshold and the calendar. The lights job stores it
+    (`JobState` ``lights_basis``) with the instants it computes, and recomputes them all when it changes."""
+    return f"{yellow_fraction_left!r}:{calendar.fingerprint()}"
+
+
 def light_counts(
     session: Session,
     district_code: str | None,
@@ -218,7 +228,12 @@ def light_counts(
     yellow_fraction_left: float,
 ) -> dict[str, dict[Light, int]]:
     """How many petitions have each light at `now`, per district: `petition_light` for every petition, counted by
-    the database in two statements (the span of days the petitions need, then one GROUP BY).
+    the database in one or two statements.
+
+    A petition whose stored `yellow_at` was computed on the settings in force (`lights_basis`) is counted from it
+    (red: ``deadline < now``, yellow: ``yellow_at <= now <= deadline``, blue: otherwise — exact at any `now`, see
+    `yellow_from`). The others — a deadline moved since the lights job last ran, a changed threshold or calendar,
+    rows written in bulk — are few, and counted from the calendar itself by a second statement (`_calendar_counts`).
 
     :raises ValueError: if `now` is naive, the fraction is not within 0–1, or the calendar's time zone is not
         UTC+8 all year (the SQL works on the stored UTC instants plus eight hours).
@@ -230,11 +245,53 @@ def light_counts(
         if calendar.tz.utcoffset(probe.replace(tzinfo=None)) != LOCAL_OFFSET:
             raise ValueError(f"the lights are counted in UTC+8; the calendar's time zone is {calendar.tz}")
     lit = lit_petitions(district_code)
-    earliest, latest = session.execute(
-        select(func.min(Petition.accepted_at), func.max(Petition.deadline)).where(*lit)
-    ).one()
-    if earliest is None:
-        return {}
+    basis = lights_basis(calendar, yellow_fraction_left)
+    trusted = and_(
+        Petition.yellow_at.is_not(None),
+        exists().where(JobState.name == LIGHTS_BASIS, JobState.value == basis),
+    )
+    red = Petition.deadline < now
+    rows = session.execute(
+        select(
+            Petition.district_code,
+            func.count().filter(trusted, red),
+            func.count().filter(trusted, ~red, Petition.yellow_at <= now),
+            func.count().filter(trusted),
+            func.count().filter(~trusted),
+            func.min(Petition.accepted_at).filter(~trusted),
+            func.max(Petition.deadline).filter(~trusted),
+        )
+        .where(*lit)
+        .group_by(Petition.district_code)
+    ).all()
+    counts = {
+        district: {Light.RED: reds, Light.YELLOW: yellows, Light.BLUE: n - reds - yellows}
+        for district, reds, yellows, n, *_ in rows
+    }
+    untrusted = [row for row in rows if row[4]]
+    if untrusted:
+        earliest = min(row[5] for row in untrusted)
+        latest = max(row[6] for row in untrusted)
+        exact = _calendar_counts(
+            session, [*lit, ~trusted], now, calendar, yellow_fraction_left, earliest, latest
+        )
+        for district, by_light in exact.items():
+            for light, n in by_light.items():
+                counts[district][light] += n
+    return counts
+
+
+def _calendar_counts(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    now: dt.datetime,
+    calendar: WorkingCalendar,
+    yellow_fraction_left: float,
+    earliest: dt.datetime,
+    latest: dt.datetime,
+) -> dict[str, dict[Light, int]]:
+    """`petition_light` of the petitions meeting `conditions` (accepted from `earliest`, due by `latest`), counted
+    per district in one statement from the calendar's working days."""
     today = local_clock(now).date()
     # A month's margin for petitions written between the two statements.
     clock = _WorkingClock(
@@ -263,7 +320,7 @@ def light_counts(
         .select_from(Petition)
         .join(accepted_day, accepted_day.c.column1 == local_day(Petition.accepted_at))
         .join(deadline_day, deadline_day.c.column1 == local_day(Petition.deadline))
-        .where(*lit)
+        .where(*conditions)
         .group_by(Petition.district_code)
     )
     return {

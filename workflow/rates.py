@@ -10,7 +10,8 @@
 
 Each rate can be grouped by district, unit, kind or month (Asia/Shanghai), and limited to a district and a period
 [start, end). The database does the counting: one GROUP BY with conditional counts per question, so the cost does
-not depend on how many rows Python would otherwise have to read.
+not depend on how many rows Python would otherwise have to read. The same queries grouped by local day fill the
+daily tallies of `workflow.tallies`, which the dashboard sums instead of counting a whole year again.
 """
 
 from __future__ import annotations
@@ -22,16 +23,20 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select, text
+from sqlalchemy import ColumnElement, Integer, Select, and_, cast, exists, func, null, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from models import Evaluation, Petition, Reply
 from models.enums import PetitionState, ReplyState, Resolution, Satisfaction
-from workflow.sqltime import local_month, month_label
+from workflow.sqltime import local_date, local_month, month_label
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GroupBy = Literal["district", "unit", "kind", "month"] | None
 GROUPINGS: tuple[Literal["district", "unit", "kind", "month"], ...] = ("district", "unit", "kind", "month")
+# Beyond the groupings: the local day, by which the daily tallies are filled.
+DAY = "day"
+# Instants [start, end): the parts of a period a query counts, when it is not one span.
+Spans = Sequence[tuple[dt.datetime, dt.datetime]]
 ALL = "all"
 AGGREGATE_WORK_MEM = "32MB"
 
@@ -100,6 +105,7 @@ def _dimension(name: str, unit: ColumnElement[Any], at: ColumnElement[Any]) -> C
         "unit": unit,
         "kind": Petition.kind,
         "month": local_month(at),
+        DAY: local_date(at),
     }[name]
 
 
@@ -119,6 +125,7 @@ def _limit(
     district_code: str | None,
     start: dt.datetime | None,
     end: dt.datetime | None,
+    spans: Spans = (),
 ) -> Select[Any]:
     if district_code:
         query = query.where(Petition.district_code == district_code)
@@ -126,13 +133,22 @@ def _limit(
         query = query.where(at >= start)
     if end:
         query = query.where(at < end)
+    if spans:
+        query = query.where(or_(*(and_(at >= first, at < last) for first, last in spans)))
     return query
 
 
 def evaluation_counts_query(
-    dimensions: Sequence[str], district_code: str | None, start: dt.datetime | None, end: dt.datetime | None
+    dimensions: Sequence[str],
+    district_code: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    spans: Spans = (),
 ) -> Select[Any]:
-    """Latest ratings given in the period, grouped by `dimensions`: the keys, then rated, resolved, satisfied."""
+    """Latest ratings given in the period, grouped by `dimensions`: the keys, then rated, resolved, satisfied.
+
+    `spans`, when given, limits the period further to the union of those [start, end) spans.
+    """
     keys = [_dimension(name, Evaluation.unit_id, Evaluation.created_at).label(name) for name in dimensions]
     query = (
         select(
@@ -146,14 +162,21 @@ def evaluation_counts_query(
         .where(_latest_rating())
         .group_by(*keys)
     )
-    return _limit(query, Evaluation.created_at, district_code, start, end)
+    return _limit(query, Evaluation.created_at, district_code, start, end, spans)
 
 
 def reply_counts_query(
-    dimensions: Sequence[str], district_code: str | None, start: dt.datetime | None, end: dt.datetime | None
+    dimensions: Sequence[str],
+    district_code: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    spans: Spans = (),
 ) -> Select[Any]:
-    """Replies sent in the period, grouped by `dimensions`: the keys, then sent and on time."""
-    at = Reply.sent_at if (start or end) else func.coalesce(Reply.sent_at, Reply.created_at)
+    """Replies sent in the period, grouped by `dimensions`: the keys, then sent and on time.
+
+    Without any limit in time, a reply marked sent whose sending instant was not recorded counts by its creation.
+    """
+    at = Reply.sent_at if (start or end or spans) else func.coalesce(Reply.sent_at, Reply.created_at)
     keys = [_dimension(name, Reply.unit_id, at).label(name) for name in dimensions]
     query = (
         select(*keys, func.count().label("sent"), func.count().filter(_on_time()).label("on_time"))
@@ -162,7 +185,31 @@ def reply_counts_query(
         .where(Reply.state == ReplyState.SENT)
         .group_by(*keys)
     )
-    return _limit(query, Reply.sent_at, district_code, start, end)
+    return _limit(query, Reply.sent_at, district_code, start, end, spans)
+
+
+def unrated_counts_query(
+    dimensions: Sequence[str],
+    district_code: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    spans: Spans = (),
+) -> Select[Any]:
+    """Petitions closed as unrated (未评价) in the period, grouped by `dimensions`: the keys (the unit NULL: an
+    unrated petition is nobody's rating), then unrated."""
+    keys = {
+        name: _dimension(name, Petition.current_unit_id, Petition.closed_at).label(name)
+        for name in dimensions
+        if name != "unit"
+    }
+    columns = [keys[name] if name in keys else cast(null(), Integer).label(name) for name in dimensions]
+    query = (
+        select(*columns, func.count().label("unrated"))
+        .select_from(Petition)
+        .where(Petition.state == PetitionState.UNRATED)
+        .group_by(*keys.values())
+    )
+    return _limit(query, Petition.closed_at, district_code, start, end, spans)
 
 
 def _fold(rows: Iterable[tuple[str, int, int]]) -> dict[str, Rate]:
@@ -193,13 +240,35 @@ def rates_by(
     The database groups by every dimension asked for at once (a bounded set of rows: units × kinds × months at
     most); each grouping is then the sum of those groups.
     """
-    dimensions = [name for name in GROUPINGS if name in group_bys]
-    if session.get_bind().dialect.name == "postgresql":
-        # Room to hash the groups (thousands of them) and the petitions they join, rather than sort them on disk
-        # (the default 4 MB halves the speed at 150 k petitions); for this transaction only.
-        session.execute(text(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'"))
+    dimensions = dimensions_of(group_bys)
+    roomy_aggregates(session)
     ratings = session.execute(evaluation_counts_query(dimensions, district_code, start, end)).all()
     replies = session.execute(reply_counts_query(dimensions, district_code, start, end)).all()
+    return fold_rates(dimensions, group_bys, ratings, replies)
+
+
+def dimensions_of(group_bys: Sequence[GroupBy]) -> list[str]:
+    """The dimensions to group by at once for `group_bys`, in the order the count rows have them."""
+    return [name for name in GROUPINGS if name in group_bys]
+
+
+def roomy_aggregates(session: Session) -> None:
+    """On PostgreSQL, room to hash the groups (thousands of them) and the petitions they join, rather than sort
+    them on disk (the default 4 MB halves the speed at 150 k petitions); for this transaction only."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'"))
+
+
+def fold_rates(
+    dimensions: Sequence[str],
+    group_bys: Sequence[GroupBy],
+    ratings: Iterable[Sequence[Any]],
+    replies: Iterable[Sequence[Any]],
+) -> dict[GroupBy, Rates]:
+    """Each grouping's rates from count rows grouped by `dimensions`: rating rows (keys, rated, resolved,
+    satisfied) and reply rows (keys, sent, on time), as `evaluation_counts_query` and `reply_counts_query` give
+    them. Rows with the same key add up, so counts of several parts of a period can be given together."""
+    ratings, replies = list(ratings), list(replies)
     n = len(dimensions)
     result: dict[GroupBy, Rates] = {}
     for group_by in group_bys:
@@ -274,5 +343,4 @@ def unrated_count(
     end: dt.datetime | None = None,
 ) -> int:
     """Petitions closed as unrated (未评价) in the period: the citizen let the evaluation window pass."""
-    query = select(func.count()).select_from(Petition).where(Petition.state == PetitionState.UNRATED)
-    return session.scalar(_limit(query, Petition.closed_at, district_code, start, end)) or 0
+    return session.scalar(unrated_counts_query([], district_code, start, end)) or 0

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from models import SchedulerLease, utcnow
 from qingsu.db import make_engine, session_scope
-from workflow import jobs
+from workflow import jobs, tallies
 from workflow.outbox import worker_name
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ JOBS: dict[str, Callable[[Flask, dt.datetime], Any]] = {
     "refresh_tokens": jobs.refresh_tokens,
     "daily_summary": jobs.daily_summary,
     "prune_handled_messages": jobs.prune_handled_messages,
+    "refresh_tallies": tallies.refresh_tallies,
 }
 
 
@@ -81,6 +82,7 @@ def job_triggers(app: Flask) -> dict[str, BaseTrigger]:
         "refresh_tokens": every("token_refresh_interval_seconds"),
         "daily_summary": CronTrigger(hour=int(s["daily_summary_hour"]), minute=0, timezone=tz),
         "prune_handled_messages": CronTrigger(hour=3, minute=30, timezone=tz),
+        "refresh_tallies": every("tallies_interval_seconds"),
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Float, String
+from sqlalchemy import Date, Float, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -36,6 +36,29 @@ class local_day(FunctionElement[str]):
     type = String()
     inherit_cache = True
     name = "local_day"
+
+
+class local_date(FunctionElement[dt.date]):
+    """The local calendar day of a stored instant as a DATE value (what a `Date` column stores)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "local_date"
+
+
+class day_month(FunctionElement[str]):
+    """The month of a stored local day (a `Date` column), to GROUP BY; `month_label` turns a result into "YYYY-MM"."""
+
+    inherit_cache = True
+    name = "day_month"
+
+
+class month_start(FunctionElement[dt.date]):
+    """The first day of the month of a stored local day (a `Date` column), as a DATE value."""
+
+    type = Date()
+    inherit_cache = True
+    name = "month_start"
 
 
 class local_seconds(FunctionElement[float]):
@@ -75,6 +98,37 @@ def _day_sqlite(element: local_day, compiler: Any, **kw: Any) -> str:
 @compiles(local_day, "postgresql")
 def _day_pg(element: local_day, compiler: Any, **kw: Any) -> str:
     return f"to_char({_arg(compiler, element, **kw)} + {_PG_SHIFT}, 'YYYY-MM-DD')"
+
+
+@compiles(local_date)
+def _date_sqlite(element: local_date, compiler: Any, **kw: Any) -> str:
+    # SQLite's DATE columns hold "YYYY-MM-DD" text, which `date()` returns.
+    return f"date({_whole_seconds(compiler, element, **kw)}, {_SQLITE_SHIFT})"
+
+
+@compiles(local_date, "postgresql")
+def _date_pg(element: local_date, compiler: Any, **kw: Any) -> str:
+    return f"CAST({_arg(compiler, element, **kw)} + {_PG_SHIFT} AS DATE)"
+
+
+@compiles(day_month)
+def _day_month_sqlite(element: day_month, compiler: Any, **kw: Any) -> str:
+    return f"substr({_arg(compiler, element, **kw)}, 1, 7)"
+
+
+@compiles(day_month, "postgresql")
+def _day_month_pg(element: day_month, compiler: Any, **kw: Any) -> str:
+    return f"date_trunc('month', CAST({_arg(compiler, element, **kw)} AS TIMESTAMP))"
+
+
+@compiles(month_start)
+def _month_start_sqlite(element: month_start, compiler: Any, **kw: Any) -> str:
+    return f"date({_arg(compiler, element, **kw)}, 'start of month')"
+
+
+@compiles(month_start, "postgresql")
+def _month_start_pg(element: month_start, compiler: Any, **kw: Any) -> str:
+    return f"CAST(date_trunc('month', CAST({_arg(compiler, element, **kw)} AS TIMESTAMP)) AS DATE)"
 
 
 @compiles(local_seconds)
