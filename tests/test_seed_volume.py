@@ -49,6 +49,7 @@ from workflow.engine import perform
 from workflow.intake import SHANGHAI, submit_petition
 from workflow.jobs import close_unrated_evaluations, recompute_lights, remind_evaluations, request_evaluations
 from workflow.lights import CLOCK_RUNNING, light_for
+from workflow.tallies import rebuild, refresh_tallies, refreshed_at
 
 # Friday 27 November 2026, 10:00 in Qingdao: the instant every generated volume here ends at.
 NOW_TEXT = "2026-11-27T10:00:00+08:00"
@@ -98,6 +99,17 @@ def test_the_summary_line_counts_what_was_written(app, db_session):
         rf"\d+ assessments, {citizens} citizens in \d+\.\d s",
         summary[0],
     )
+
+
+def test_the_dashboard_stops_trusting_its_tallies_until_they_are_rebuilt(app, db_session):
+    # Generated rows carry past instants that the tallies' refresh cannot see as changes.
+    with app.app_context():
+        rebuild(app, NOW)
+    assert refreshed_at(db_session) is not None
+    db_session.rollback()
+    assert seed(app, "--petitions", "60", "--seed", "3").exit_code == 0
+    assert refreshed_at(db_session) is None
+    assert refresh_tallies(app, NOW).rebuilt
 
 
 def test_every_state_kind_light_and_department_appears(volume):

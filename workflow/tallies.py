@@ -88,6 +88,12 @@ def refreshed_at(session: Session) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
 
 
+def forget_tallies(session: Session, now: dt.datetime) -> None:
+    """Stop trusting the tallies (after rows were written in bulk with past instants, which the refresh cannot see):
+    the dashboard counts live until the next `refresh_tallies` run, which then rebuilds them all. Does not commit."""
+    _set_watermark(session, None, now)
+
+
 def _set_watermark(session: Session, at: dt.datetime | None, now: dt.datetime) -> None:
     state = session.get(JobState, TALLIES)
     value = at.isoformat() if at else ""

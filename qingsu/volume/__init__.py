@@ -31,6 +31,7 @@ from qingsu.volume.generate import TooManyPerDay, generate_volume
 from qingsu.volume.lifecycle import EVALUATION_WINDOW_DAYS, MARKER
 from qingsu.volume.world import WorldIncomplete, load_world
 from workflow.calendar import load_calendar
+from workflow.tallies import forget_tallies
 
 
 def evaluation_window_days(app: Flask) -> int:
@@ -146,7 +147,10 @@ def seed_volume_command(
             f"cannot generate petitions: {exc} (qingsu seed-demo creates them)"
         ) from None
     calendar = load_calendar(session, app.config["CALENDAR"]["timezone"])
-    session.rollback()
+    # The rows come with past instants the tallies' refresh cannot see: the dashboard counts live until the
+    # scheduler's next refresh (or `qingsu tallies rebuild`) has rebuilt them.
+    forget_tallies(session, utcnow())
+    session.commit()
     with (
         _quiet_deadline_warnings(),
         click.progressbar(length=count, label="seed-volume", file=sys.stderr) as bar,
@@ -183,6 +187,11 @@ def seed_volume_command(
         f"seed-volume: {report.petitions} petitions, {rows['petition_event']} events, {rows['reply']} replies, "
         f"{rows['evaluation']} evaluations, {rows['extension_request']} extensions, {rows['assessment']} assessments, "
         f"{rows['citizen']} citizens in {seconds:.1f} s"
+    )
+    click.echo(
+        "seed-volume: the dashboard counts live until the scheduler's next refresh_tallies run rebuilds its tallies "
+        "(or run `qingsu tallies rebuild` now)",
+        err=True,
     )
 
 
