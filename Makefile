@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-pg lint bench bench-webhook wrk browsers clean
+.PHONY: run test test-pg lint bench bench-volume bench-webhook wrk browsers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: $(STAMP) wrk
 ## The webhook's first intake turn against a bare echo bot, on SQLite and PostgreSQL (gunicorn + wrk, loopback).
 bench-webhook: $(STAMP) wrk
 	$(BIN)/python -m pytest -q benchmarks/test_webhook_load.py
+
+## A year of petitions: seed-volume (1 M on PostgreSQL, 155 k on SQLite), then the jobs, dashboards and list pages.
+bench-volume: $(STAMP)
+	bash benchmarks/volume.sh
 
 ## The HTTP load generator of the webhook benchmark, from Debian.
 wrk:

@@ -45,7 +45,9 @@ def volume_app() -> Iterator[Flask]:
             "QINGSU_BENCH_DATABASE_URL is not set: point it at a database filled by `qingsu seed-volume` "
             "to measure the dashboards"
         )
-    app = create_app({"SECRET_KEY": "bench", "DATABASE": {"url": url}, "SECURITY": {"data_key": "bench"}})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "bench", "DATABASE": {"url": url}, "SECURITY": {"data_key": "bench"}}
+    )
     with app.app_context():
         yield app
     app.extensions["qingsu.engine"].dispose()

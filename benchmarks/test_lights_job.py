@@ -5,7 +5,7 @@ them: accepted, with a deadline, no `yellow_at` yet. The first run computes ever
 and the reminders and alerts; a steady-state run at the same instant finds nothing to do; a run five minutes later
 (the scheduler's period) moves the few lights that changed.
 
-``QINGSU_BENCH_PETITIONS`` (default 50,000) sets the number; ``QINGSU_BENCH_DATABASE_URL`` a PostgreSQL database to
+``QINGSU_BENCH_PETITIONS`` (default 50,000) sets the number; ``QINGSU_BENCH_LIGHTS_PG_URL`` a PostgreSQL database to
 run on besides SQLite (its ``public`` schema is replaced by a fresh one: give it a database of its own, e.g.
 ``createdb -h 127.0.0.1 -U postgres qingsu_bench``).
 """
@@ -36,7 +36,7 @@ SECTION = "Lights job (set-wise)"
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 25, 12, tzinfo=SH)  # a Wednesday
 PETITIONS = int(os.environ.get("QINGSU_BENCH_PETITIONS", "50000"))
-PG_URL = os.environ.get("QINGSU_BENCH_DATABASE_URL")
+PG_URL = os.environ.get("QINGSU_BENCH_LIGHTS_PG_URL")
 
 
 def _databases(tmp: Path) -> list[tuple[str, str]]:
@@ -150,7 +150,7 @@ def _run(app, now: dt.datetime) -> tuple[float, int, jobs.LightsReport]:  # type
 def test_lights_job_over_many_running_petitions(database: str, tmp_path: Path, record) -> None:  # type: ignore[no-untyped-def]
     urls = dict(_databases(tmp_path))
     if database not in urls:
-        pytest.skip("set QINGSU_BENCH_DATABASE_URL to a PostgreSQL database of its own")
+        pytest.skip("set QINGSU_BENCH_LIGHTS_PG_URL to a PostgreSQL database of its own")
     app = create_app(
         {
             "SECRET_KEY": "bench",
