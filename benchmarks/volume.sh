@@ -4,7 +4,7 @@
 #   QINGSU_BENCH_PG_PETITIONS petitions (default 1,000,000); the tallies rebuilt and the lights job run twice (first
 #   run, then steady state); then the dashboards, the list pages and the API polling measured against it.
 #   SQLite: a file of QINGSU_BENCH_SQLITE_PETITIONS petitions (default 155,000), the same steps, the dashboards.
-# QINGSU_BENCH_REUSE=1 keeps an already filled database instead of making it anew. Figures: benchmarks/results.md.
+# QINGSU_BENCH_PG_PETITIONS=0 skips PostgreSQL. QINGSU_BENCH_REUSE=1 keeps an already filled database instead of making it anew. Figures: benchmarks/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -38,6 +38,7 @@ prepare() { # prepare URL PETITIONS
     step "close unrated evaluations" "$BIN/qingsu" scheduler run-once close_unrated_evaluations
 }
 
+if [ "$PG_PETITIONS" != 0 ]; then
 echo "== PostgreSQL, $PG_PETITIONS petitions ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$LOG"
 if [ "${QINGSU_BENCH_REUSE:-0}" != 1 ]; then
     $BIN/python - "$PG_SERVER" "$PG_DB" <<'EOF'
@@ -53,6 +54,7 @@ fi
 prepare "$PG_SERVER/$PG_DB" "$PG_PETITIONS"
 QINGSU_BENCH_DATABASE_URL="$PG_SERVER/$PG_DB" $BIN/python -m pytest -q -p no:cacheprovider \
     benchmarks/test_dashboard_speed.py benchmarks/test_list_pages.py | tee -a "$LOG"
+fi
 
 echo "== SQLite, $SQLITE_PETITIONS petitions (load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$LOG"
 [ "${QINGSU_BENCH_REUSE:-0}" = 1 ] || rm -f "$SQLITE_FILE" "$SQLITE_FILE-wal" "$SQLITE_FILE-shm"
