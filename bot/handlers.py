@@ -33,15 +33,27 @@ Handler = Callable[["Inbound"], str]
 HANDLERS: dict[str, Handler] = {}
 
 
+def _nothing_to_claim() -> bool:
+    return False
+
+
 @dataclass
 class Inbound:
-    """One parsed message with what a handler needs: the account, the session, the clock and the app."""
+    """One parsed message with what a handler needs: the account, the session, the clock and the app.
+
+    `claim` is called once, right before the sender's stored state is read to be changed (a known citizen): the
+    webhook writes the message's dedupe row there, which makes deliveries of one message, and messages of one
+    citizen, take turns from that point on. It returns True when what was read before it may have changed meanwhile
+    (the citizen is then read again). A new citizen needs no claim: nothing of theirs exists to be changed, and the
+    webhook writes their rows after the reply is known (see `new_citizen`).
+    """
 
     session: Session
     account: ServedAccount
     message: BaseMessage
     now: dt.datetime
     app: Flask
+    claim: Callable[[], bool] = _nothing_to_claim
     _citizen: Citizen | None = field(default=None, init=False, repr=False)
     # True when this very message created the citizen: nothing else of theirs exists yet.
     _first_contact: bool = field(default=False, init=False, repr=False)
@@ -60,19 +72,29 @@ class Inbound:
         """The sender, created on first contact."""
         return self._sender(wrote=False)
 
+    @property
+    def new_citizen(self) -> Citizen | None:
+        """The sender when this message is their first contact: a new `Citizen` (with its `conversation`, if the
+        dialog began one) that is not in the session unless a handler put something related there; the webhook
+        writes it. None otherwise."""
+        return self._citizen if self._first_contact else None
+
     def writer(self) -> Citizen:
         """The sender, who has just written: the 48-hour window for customer-service messages opens now."""
         return self._sender(wrote=True)
 
     def _sender(self, *, wrote: bool) -> Citizen:
         if self._citizen is None:
-            self._citizen, self._first_contact = _citizen_for(
+            citizen, first_contact = _citizen_for(
                 self.session,
                 self.account.district_code,
                 self.message.source,
                 self.now,
                 last_message_at=self.now if wrote else None,
             )
+            if not first_contact and self.claim():
+                self.session.refresh(citizen)
+            self._citizen, self._first_contact = citizen, first_contact
         if wrote and self._citizen.last_message_at != self.now:
             self._citizen.last_message_at = self.now
         return self._citizen
@@ -106,9 +128,9 @@ def _citizen_for(
 ) -> tuple[Citizen, bool]:
     """The citizen, and whether this message is their first contact.
 
-    A new citizen is only added to the session: the row is written with the rest of the message's work when the
-    webhook commits. A concurrent first message of the same citizen then fails that commit on the unique key, and
-    the webhook handles the message again, finding the citizen (see `handle_once`).
+    A new citizen is not added to the session: the webhook writes the row with the rest of the message's work when
+    the reply is known. A concurrent first message of the same citizen then fails that commit on the unique key,
+    and the webhook handles the message again, finding the citizen (see `handle_once`).
     """
     citizen = session.scalar(_CITIZEN, {"district_code": district_code, "openid": openid})
     if citizen is not None:
@@ -120,7 +142,6 @@ def _citizen_for(
         created_at=now,
         last_message_at=last_message_at,
     )
-    session.add(citizen)
     return citizen, True
 
 

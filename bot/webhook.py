@@ -23,6 +23,7 @@ from xml.parsers.expat import ExpatError
 import xmltodict
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from wechatpy.events import EVENT_TYPES
@@ -32,7 +33,7 @@ from wechatpy.replies import TextReply
 from bot import texts
 from bot.accounts import AccountCache, ServedAccount
 from bot.handlers import Inbound, dispatch, registry_key
-from models import InboundMessage, utcnow
+from models import Citizen, Conversation, InboundMessage, utcnow
 from qingsu.db import get_session
 
 log = logging.getLogger(__name__)
@@ -204,42 +205,100 @@ _STORE_REPLY = (
     .values(reply=bindparam("reply"), done=True)
 )
 _STORED_REPLY = select(_INBOUND.c.reply).where(_INBOUND.c.dedupe_key == bindparam("key"))
+_INSERT_CITIZEN = insert(Citizen.__table__)
+_INSERT_CONVERSATION = insert(Conversation.__table__)
+
+
+def _columns_of(model: type) -> tuple[tuple[str, str], ...]:
+    """(attribute, column) of every mapped column of `model` but its primary key."""
+    return tuple(
+        (prop.key, prop.columns[0].key)
+        for prop in sa_inspect(model).column_attrs
+        if not prop.columns[0].primary_key
+    )
+
+
+_CITIZEN_COLUMNS = _columns_of(Citizen)
+_CONVERSATION_COLUMNS = _columns_of(Conversation)
+
+
+def _row(obj: object, columns: tuple[tuple[str, str], ...]) -> dict[str, object]:
+    # Only the attributes that were set: a column left out gets its default, as the ORM's INSERT would give it.
+    values = obj.__dict__
+    return {column: values[attribute] for attribute, column in columns if attribute in values}
+
+
+def _write_new_citizen(session: Session, citizen: Citizen) -> None:
+    """Write a first contact's citizen and conversation (if the dialog began one).
+
+    Core INSERTs when they are all the message changed (the common case: the ORM's unit of work would cost more
+    than the rest of the turn); otherwise they join the session and its flush writes them with the rest.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.add(citizen)  # cascades to its conversation
+        return
+    connection = session.connection()
+    citizen_id = connection.execute(_INSERT_CITIZEN, _row(citizen, _CITIZEN_COLUMNS)).inserted_primary_key[0]
+    conversation = citizen.__dict__.get("conversation")
+    if conversation is not None:
+        row = _row(conversation, _CONVERSATION_COLUMNS)
+        row["citizen_id"] = citizen_id
+        connection.execute(_INSERT_CONVERSATION, row)
 
 
 def handle_once(session: Session, account: ServedAccount, message: BaseMessage, now: dt.datetime) -> str:
     """The reply text for `message`, doing its work at most once however often WeChat delivers it.
 
-    One transaction: the dedupe row is flushed first (a concurrent delivery of the same message waits on its unique
-    key, or on SQLite's write lock), everything else is written by the commit with the stored reply. An unexpected
-    error rolls everything back, so nothing of a failed attempt remains and a delivery of the same message after
-    it (WeChat's retry, if the failure made us late) does the work afresh; the citizen is asked to send the message
-    again. A unique key taken meanwhile by another message's transaction (two first messages of a new citizen at
-    once) fails the commit: the message is then handled again, once, and finds that row.
+    One transaction, whose dedupe row (unique per message) makes every other delivery of the message fail: the
+    losers roll back and answer with the stored reply. When the row is written depends on the sender:
+
+    - a known citizen: right before their state is read to be changed (`Inbound.claim`), so that deliveries of one
+      message and messages of one citizen take turns from there (SQLite: the write lock; PostgreSQL: a concurrent
+      delivery waits on the row's unique key, and the dialog locks its conversation row);
+    - a new citizen, or a message that changes nobody: at the end, with the reply and the new rows, after the
+      dialog has run; on SQLite the write lock is then held only for those INSERTs. Concurrent deliveries of such a
+      message all do the (read-only) work; only the first to commit keeps it.
+
+    An unexpected error rolls everything back, so nothing of a failed attempt remains and a delivery of the same
+    message after it (WeChat's retry, if the failure made us late) does the work afresh; the citizen is asked to
+    send the message again. A unique key taken meanwhile by another message's transaction (two first messages of a
+    new citizen at once) fails the commit: the message is then handled again, once, and finds that row.
     """
     key = dedupe_key(account.district_code, message)
     app = current_app._get_current_object()
+    record = {"district_code": account.district_code, "dedupe_key": key, "created_at": now}
+    # On SQLite the transaction begins at its first write: rows read before it may have changed when it begins.
+    # On PostgreSQL each statement sees what was committed when it began, and the dialog locks its own row.
+    reread_after_claim = session.get_bind().dialect.name == "sqlite"
     for attempt in range(1, ATTEMPTS + 1):
-        try:
+        claimed = False
+
+        def claim() -> bool:
+            nonlocal claimed
             # Core statements on the session's connection (its transaction): the dedupe row needs no object, no
             # flush of the session and none of the ORM's statement handling.
-            session.connection().execute(
-                _RECORD_MESSAGE,
-                {"district_code": account.district_code, "dedupe_key": key, "created_at": now},
-            )
-        except IntegrityError:
-            session.rollback()
-            stored = session.scalar(_STORED_REPLY, {"key": key})
-            log.info("retry of %s answered with the stored reply", key)
-            return stored or ""
+            session.connection().execute(_RECORD_MESSAGE, record)
+            claimed = True
+            return reread_after_claim
+
+        inbound = Inbound(session=session, account=account, message=message, now=now, app=app, claim=claim)
         try:
-            reply = texts.fit(
-                dispatch(Inbound(session=session, account=account, message=message, now=now, app=app)) or ""
-            )
-            session.connection().execute(_STORE_REPLY, {"key": key, "reply": reply})
+            reply = texts.fit(dispatch(inbound) or "")
+            connection = session.connection()
+            if claimed:
+                connection.execute(_STORE_REPLY, {"key": key, "reply": reply})
+            else:
+                connection.execute(_RECORD_MESSAGE, {**record, "reply": reply, "done": True})
+            if inbound.new_citizen is not None:
+                _write_new_citizen(session, inbound.new_citizen)
             session.commit()
             return reply
         except IntegrityError:
             session.rollback()
+            stored = session.execute(_STORED_REPLY, {"key": key}).first()
+            if stored is not None:
+                log.info("retry of %s answered with the stored reply", key)
+                return stored.reply or ""
             if attempt < ATTEMPTS:
                 log.info("%s met a concurrent write of the same rows; handling it again", key)
                 continue
