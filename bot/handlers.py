@@ -14,10 +14,11 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from flask import Flask
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 from wechatpy.messages import BaseMessage
 
 from bot import texts
@@ -85,16 +86,14 @@ class Inbound:
 
     def _sender(self, *, wrote: bool) -> Citizen:
         if self._citizen is None:
-            citizen, first_contact = _citizen_for(
+            self._citizen, self._first_contact = _citizen_for(
                 self.session,
                 self.account.district_code,
                 self.message.source,
                 self.now,
                 last_message_at=self.now if wrote else None,
+                claim=self.claim,
             )
-            if not first_contact and self.claim():
-                self.session.refresh(citizen)
-            self._citizen, self._first_contact = citizen, first_contact
         if wrote and self._citizen.last_message_at != self.now:
             self._citizen.last_message_at = self.now
         return self._citizen
@@ -117,32 +116,56 @@ class Inbound:
         )
 
 
-# Built once (it keeps its cache key): looked up on every message.
-_CITIZEN = select(Citizen).where(
+# Built once (it keeps its cache key): looked up on every message. A Core query: most senders are new, and for
+# them nothing is loaded into the session.
+_CITIZEN_ROW = select(*Citizen.__table__.columns).where(
     Citizen.district_code == bindparam("district_code"), Citizen.openid == bindparam("openid")
 )
 
 
 def _citizen_for(
-    session: Session, district_code: str, openid: str, now: dt.datetime, last_message_at: dt.datetime | None
+    session: Session,
+    district_code: str,
+    openid: str,
+    now: dt.datetime,
+    last_message_at: dt.datetime | None,
+    claim: Callable[[], bool] = _nothing_to_claim,
 ) -> tuple[Citizen, bool]:
-    """The citizen, and whether this message is their first contact.
+    """The citizen, and whether this message is their first contact; `claim` is called before a known citizen is
+    returned (see `Inbound`).
 
     A new citizen is not added to the session: the webhook writes the row with the rest of the message's work when
     the reply is known. A concurrent first message of the same citizen then fails that commit on the unique key,
     and the webhook handles the message again, finding the citizen (see `handle_once`).
     """
-    citizen = session.scalar(_CITIZEN, {"district_code": district_code, "openid": openid})
-    if citizen is not None:
-        return citizen, False
-    citizen = Citizen(
-        district_code=district_code,
-        openid=openid,
-        subscribed=True,
-        created_at=now,
-        last_message_at=last_message_at,
-    )
-    return citizen, True
+    key = {"district_code": district_code, "openid": openid}
+    connection = session.connection()
+    row = connection.execute(_CITIZEN_ROW, key).first()
+    if row is None:
+        citizen = Citizen(
+            district_code=district_code,
+            openid=openid,
+            subscribed=True,
+            created_at=now,
+            last_message_at=last_message_at,
+        )
+        return citizen, True
+    if claim():
+        row = connection.execute(_CITIZEN_ROW, key).one()
+    return _persistent_citizen(session, row), False
+
+
+def _persistent_citizen(session: Session, row: Row[Any]) -> Citizen:
+    """The session's `Citizen` for a row just read, as a query would have loaded it (without querying again)."""
+    known = session.identity_map.get(session.identity_key(Citizen, row.id))
+    if known is not None:
+        # Loaded before in this session (a message handled a second time): bring it up to date.
+        session.refresh(known)
+        return cast(Citizen, known)
+    citizen = Citizen(**row._mapping)
+    make_transient_to_detached(citizen)
+    session.add(citizen)
+    return citizen
 
 
 def registry_key(message: BaseMessage) -> str:
