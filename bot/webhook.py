@@ -24,7 +24,7 @@ import xmltodict
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from wechatpy.events import EVENT_TYPES
 from wechatpy.messages import MESSAGE_TYPES, BaseMessage, UnknownMessage
@@ -259,7 +259,8 @@ def handle_once(session: Session, account: ServedAccount, message: BaseMessage, 
       dialog has run; on SQLite the write lock is then held only for those INSERTs. Concurrent deliveries of such a
       message all do the (read-only) work; only the first to commit keeps it.
 
-    An unexpected error rolls everything back, so nothing of a failed attempt remains and a delivery of the same
+    A lost database connection is met by handling the message again on a new one. An unexpected error rolls
+    everything back, so nothing of a failed attempt remains and a delivery of the same
     message after it (WeChat's retry, if the failure made us late) does the work afresh; the citizen is asked to
     send the message again. A unique key taken meanwhile by another message's transaction (two first messages of a
     new citizen at once) fails the commit: the message is then handled again, once, and finds that row.
@@ -303,6 +304,15 @@ def handle_once(session: Session, account: ServedAccount, message: BaseMessage, 
                 log.info("%s met a concurrent write of the same rows; handling it again", key)
                 continue
             log.exception("handling %s failed; nothing was kept", key)
+        except DBAPIError as exc:
+            session.rollback()
+            if exc.connection_invalidated and attempt < ATTEMPTS:
+                # The server closed the connection (restart, terminated backend): nothing was kept, and the pool has
+                # discarded it with every connection opened before; the next attempt gets a new one.
+                log.warning("lost the database connection handling %s; handling it again", key)
+                continue
+            log.exception("handling %s failed; nothing was kept", key)
+            break
         except Exception:
             session.rollback()
             log.exception("handling %s failed; nothing was kept", key)

@@ -29,6 +29,8 @@ DEFAULT_BUSY_TIMEOUT = 30.0
 _NOT_A_WRITE = frozenset(
     {"SELECT", "PRAGMA", "EXPLAIN", "VALUES", "BEGIN", "COMMIT", "END", "ROLLBACK", "RELEASE"}
 )
+# A pooled connection older than this is closed and replaced at its next checkout.
+POOL_RECYCLE_SECONDS = 1800
 # Where a pooled SQLite connection keeps its engine's busy timeout (for `lock_for_write`).
 _BUSY_TIMEOUT = "qingsu.busy_timeout"
 _WRITES_IN_CTE = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
@@ -65,7 +67,12 @@ def make_engine(url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
     "Serializable isolation / Savepoints / Transactional DDL", with the BEGIN moved to the first write.
 
     PostgreSQL: lock waits (row locks of concurrent updates) end after `busy_timeout` with a lock-timeout error,
-    which the web layer answers with 503 like SQLite's "database is locked".
+    which the web layer answers with 503 like SQLite's "database is locked". Pooled connections are not pinged at
+    checkout (a round trip on every request): a connection the server closed (a restart, an administrator's
+    `pg_terminate_backend`) fails the statement that meets it, SQLAlchemy then discards it and every other
+    connection of the pool opened before, and the request answers 503 (`classify_failure`: busy) or, in the
+    webhook, handles the message again on a new connection. Connections are renewed after `POOL_RECYCLE_SECONDS`,
+    before any idle timeout of the server or a firewall on the way closes them.
     """
     timeout_ms = int(busy_timeout * 1000)
     if url.startswith("sqlite"):
@@ -94,7 +101,7 @@ def make_engine(url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
                 begin_immediate(cursor.connection, busy_timeout)
 
         return engine
-    engine = create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS)
     if engine.dialect.name == "postgresql":
 
         @event.listens_for(engine, "connect")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import create_engine, event, func, select, text, update
 
 import bot.handlers
 from bot import texts
@@ -300,3 +300,44 @@ def test_two_different_first_messages_at_once_are_both_handled(phone, db_session
         # Both found no citizen and wrote one; the second commit met the first's row and was done again.
         assert "handling it again" in caplog.text
     verify_dialog(citizen, [("1", texts.ASK_LOCATION)])
+
+
+# --- a connection the server closed ---------------------------------------------------------------------------------
+
+
+def test_a_message_that_meets_a_connection_closed_by_the_server_is_answered_right_on_a_new_one(
+    phone, bot_app, db_session, caplog
+):
+    """Pooled PostgreSQL connections are not pinged at checkout: the first statement on a connection the server
+    terminated fails, and the webhook handles the message again on a new connection (no SYSTEM_BUSY, no 500)."""
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("terminating a server backend is PostgreSQL's")
+    caplog.set_level(logging.WARNING, logger="bot.webhook")
+    engine = bot_app.extensions["qingsu.engine"]
+    known, newcomer = phone(), phone()
+    assert known.say(PROBLEM) == FIRST_REPLY
+    db_session.close()
+
+    def terminate_the_pooled_connection() -> None:
+        # One connection left in the app's pool, whose server process is then terminated from outside the pool.
+        engine.dispose()
+        with engine.connect() as conn:
+            pid = conn.scalar(text("SELECT pg_backend_pid()"))
+        administrator = create_engine(bot_app.config["DATABASE_URL"])
+        with administrator.connect() as conn:
+            assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        administrator.dispose()
+
+    terminate_the_pooled_connection()
+    assert newcomer.say(PROBLEM) == FIRST_REPLY
+    assert "lost the database connection" in caplog.text
+    # The same for a known citizen's turn; nothing was written twice.
+    terminate_the_pooled_connection()
+    assert known.say("1") == texts.ASK_LOCATION
+    assert newcomer.say("1") == texts.ASK_LOCATION
+    assert caplog.text.count("lost the database connection") == 2
+    assert (
+        _count(db_session, Citizen),
+        _count(db_session, Conversation),
+        _count(db_session, InboundMessage),
+    ) == (2, 2, 4)
