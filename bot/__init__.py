@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     csrf.exempt(webhook.bp)
     csrf.exempt(simulator.send_from_page)
     serves_no_staff(webhook.bp)
+    app.session_interface = webhook.WithoutSessionFor(app.session_interface, "/wechat/")
     webhook.init_account_cache(app)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(simulator.bp)

@@ -17,12 +17,14 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from typing import Any
 from xml.parsers.expat import ExpatError
 
 import xmltodict
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Request, Response, current_app, request
+from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import Column, Executable, bindparam, delete, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -117,12 +119,23 @@ def _parse_xml(data: bytes | str) -> dict[str, object]:
     return root
 
 
+# The envelope exactly as WeChat sends it: its Encrypt field is read without an XML parser. A body in any other form
+# (other fields, other spacing, entities, comments) is parsed.
+_CANONICAL_ENVELOPE = re.compile(
+    rb"\s*<xml>\s*(?:<ToUserName><!\[CDATA\[[A-Za-z0-9_-]*\]\]></ToUserName>\s*)?"
+    rb"<Encrypt><!\[CDATA\[([A-Za-z0-9+/=]+)\]\]></Encrypt>\s*</xml>\s*"
+)
+
+
 def _decrypt(account: ServedAccount, body: bytes, query: dict[str, str]) -> str:
     """The inner message XML of a safe-mode request, after checking msg_signature over its Encrypt field."""
     if query.get("encrypt_type") != "aes":
         raise Rejected(400, "account is in safe mode but the message is not encrypted")
-    envelope = _parse_xml(body)
-    encrypted = envelope.get("Encrypt")
+    canonical = _CANONICAL_ENVELOPE.fullmatch(body)
+    if canonical is not None:
+        encrypted: object = canonical.group(1).decode("ascii")
+    else:
+        encrypted = _parse_xml(body).get("Encrypt")
     if not isinstance(encrypted, str) or not encrypted:
         raise Rejected(400, "no Encrypt field")
     _check_signed(
@@ -401,6 +414,24 @@ def render_reply(account: ServedAccount, message: BaseMessage, text: str, now: d
     encrypted = account.prp.encrypt(reply, account.appid).decode("ascii")
     signature = signature_of(account.token, timestamp, nonce, encrypted)
     return _ENCRYPTED_REPLY.format(encrypt=encrypted, signature=signature, timestamp=timestamp, nonce=nonce)
+
+
+class WithoutSessionFor(SessionInterface):
+    """The app's session interface, except that requests whose path starts with `prefix` get no session: the
+    webhook is authenticated by WeChat's signature, never by a cookie, so reading (and signing) one would be wasted
+    on every message."""
+
+    def __init__(self, inner: SessionInterface, prefix: str) -> None:
+        self.inner = inner
+        self.prefix = prefix
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if request.path.startswith(self.prefix):
+            return self.make_null_session(app)
+        return self.inner.open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        self.inner.save_session(app, session, response)
 
 
 def init_account_cache(app: Flask) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from flask import session
+from flask.sessions import NullSession
 from sqlalchemy import create_engine, event, func, select, text, update
 
 import bot.handlers
@@ -20,7 +22,7 @@ from bot.webhook import ACCOUNTS_KEY
 from classifier.lifecycle import EXTENSION_KEY
 from models import Citizen, Conversation, InboundMessage, WechatAccount
 from tests.bot.conftest import verify_dialog
-from tests.wechat_wire import WireAccount, verify_url_params
+from tests.wechat_wire import WireAccount, decrypt_reply, parse_reply, sign_request, verify_url_params
 
 PROBLEM = "小区楼下烧烤摊每天营业到凌晨两点，油烟和噪音严重扰民，希望有关部门管一管。"
 FIRST_REPLY = texts.CONTENT_NOTED + "\n" + texts.ASK_KIND
@@ -344,3 +346,53 @@ def test_a_message_that_meets_a_connection_closed_by_the_server_is_answered_righ
         _count(db_session, Conversation),
         _count(db_session, InboundMessage),
     ) == (2, 2, 4)
+
+
+# --- request handling that a message does not need ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        # As WeChat sends it: read without the XML parser.
+        "<xml><ToUserName><![CDATA[{to}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>",
+        # Any other form goes through the parser: an extra field, a comment, an entity in the envelope.
+        "<xml><ToUserName><![CDATA[{to}]]></ToUserName><AgentID>1</AgentID><Encrypt>{encrypt}</Encrypt></xml>",
+        "<?xml version='1.0'?><xml><!-- c --><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>",
+        "<xml><ToUserName>a&amp;b</ToUserName><Encrypt>{encrypt}</Encrypt></xml>",
+    ],
+)
+def test_every_well_formed_envelope_is_read(phone, accounts, envelope: str) -> None:
+    citizen = phone()
+    query, body = sign_request(accounts.safe, accounts.safe.build_text(citizen.openid, PROBLEM))
+    encrypted = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]>", body.decode()).group(1)  # type: ignore[union-attr]
+    rewritten = envelope.format(to=accounts.safe.original_id, encrypt=encrypted).encode()
+    response = citizen.client.post(
+        "/wechat/shinan", query_string=query, data=rewritten, content_type="text/xml"
+    )
+    assert response.status_code == 200
+    assert parse_reply(decrypt_reply(accounts.safe, query, response.get_data()))["Content"] == FIRST_REPLY
+
+
+def test_an_envelope_with_two_encrypt_fields_is_refused(phone, accounts) -> None:
+    citizen = phone()
+    query, body = sign_request(accounts.safe, accounts.safe.build_text(citizen.openid, PROBLEM))
+    doubled = body.replace(b"</xml>", b"<Encrypt><![CDATA[QUJD]]></Encrypt></xml>")
+    response = citizen.client.post(
+        "/wechat/shinan", query_string=query, data=doubled, content_type="text/xml"
+    )
+    assert response.status_code == 400
+
+
+def test_the_webhook_neither_reads_nor_writes_a_cookie_session(phone, bot_app) -> None:
+    citizen = phone()
+    citizen.client.set_cookie(bot_app.config.get("SESSION_COOKIE_NAME", "session"), "not-a-signed-session")
+    seen: list[object] = []
+
+    @bot_app.after_request
+    def look(response):  # type: ignore[no-untyped-def]
+        seen.append(type(session._get_current_object()))  # type: ignore[attr-defined]
+        return response
+
+    assert citizen.say(PROBLEM) == FIRST_REPLY
+    assert seen == [NullSession]
