@@ -332,11 +332,11 @@ def handle_once(session: Session, account: ServedAccount, message: BaseMessage, 
       dialog has run; on SQLite the write lock is then held only for those INSERTs. Concurrent deliveries of such a
       message all do the (read-only) work; only the first to commit keeps it.
 
-    A lost database connection is met by handling the message again on a new one. An unexpected error rolls
-    everything back, so nothing of a failed attempt remains and a delivery of the same
-    message after it (WeChat's retry, if the failure made us late) does the work afresh; the citizen is asked to
-    send the message again. A unique key taken meanwhile by another message's transaction (two first messages of a
-    new citizen at once) fails the commit: the message is then handled again, once, and finds that row.
+    A connection the database server closed is met by handling the message again on a new one. An unexpected error
+    rolls everything back, so nothing of a failed attempt remains and a delivery of the same message after it
+    (WeChat's retry, if the failure made us late) does the work afresh; the citizen is asked to send the message
+    again. A unique key taken meanwhile by another message's transaction (two first messages of a new citizen at
+    once) fails the commit: the message is then handled again, once, and finds that row.
     """
     key = dedupe_key(account.district_code, message)
     app = current_app._get_current_object()
