@@ -27,6 +27,7 @@ from bot.conversation import Dialog
 from classifier import suggest_if_trained
 from classifier.screening import screen
 from models import Citizen
+from qingsu.db import execute_alone
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +140,8 @@ def _citizen_for(
     and the webhook handles the message again, finding the citizen (see `handle_once`).
     """
     key = {"district_code": district_code, "openid": openid}
-    connection = session.connection()
-    row = connection.execute(_CITIZEN_ROW, key).first()
+    # Outside any transaction when the message has read nothing yet: a first contact then needs none until it writes.
+    row = execute_alone(session, _CITIZEN_ROW, key).first()
     if row is None:
         citizen = Citizen(
             district_code=district_code,
@@ -151,7 +152,7 @@ def _citizen_for(
         )
         return citizen, True
     if claim():
-        row = connection.execute(_CITIZEN_ROW, key).one()
+        row = session.connection().execute(_CITIZEN_ROW, key).one()
     return _persistent_citizen(session, row), False
 
 

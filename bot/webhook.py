@@ -37,7 +37,7 @@ from bot import texts
 from bot.accounts import AccountCache, ServedAccount
 from bot.handlers import Inbound, dispatch, registry_key
 from models import Citizen, Conversation, InboundMessage, utcnow
-from qingsu.db import get_session
+from qingsu.db import execute_alone, get_session
 
 log = logging.getLogger(__name__)
 
@@ -289,34 +289,39 @@ def _write_first_contact(session: Session, record: dict[str, Any], citizen: Citi
     conversation the dialog began (if any).
 
     Core statements when that is all the message changed (the common case: the ORM's unit of work would cost more
-    than the rest of the turn), one on PostgreSQL; otherwise the citizen joins the session and its flush writes it
-    with the rest, after the dedupe row.
+    than the rest of the turn), one on PostgreSQL, in autocommit mode if no transaction has begun; otherwise the
+    citizen joins the session and its flush writes it with the rest, after the dedupe row.
     """
-    connection = session.connection()
-    if citizen is not None and not (session.new or session.dirty or session.deleted):
-        conversation = citizen.__dict__.get("conversation")
-        if connection.dialect.name == "postgresql":
-            parameters = {f"m_{name}": value for name, value in record.items()}
-            for name, value in _row(citizen, _CITIZEN_COLUMNS, complete=True).items():
-                parameters[f"c_{name}"] = value
-            if conversation is not None:
-                for name, value in _row(conversation, _CONVERSATION_COLUMNS, complete=True).items():
-                    if name != "citizen_id":
-                        parameters[f"v_{name}"] = value
-            connection.execute(_FIRST_CONTACT[conversation is not None], parameters)
-            return
-        connection.execute(_RECORD_MESSAGE, record)
-        citizen_id = connection.execute(
-            _INSERT_CITIZEN, _row(citizen, _CITIZEN_COLUMNS, complete=False)
-        ).inserted_primary_key[0]
-        if conversation is not None:
-            row = _row(conversation, _CONVERSATION_COLUMNS, complete=False)
-            row["citizen_id"] = citizen_id
-            connection.execute(_INSERT_CONVERSATION, row)
+    if session.new or session.dirty or session.deleted:
+        session.connection().execute(_RECORD_MESSAGE, record)
+        if citizen is not None:
+            session.add(citizen)  # cascades to its conversation
         return
+    if citizen is None:
+        # A message that changes nobody: its dedupe row alone, atomic by itself.
+        execute_alone(session, _RECORD_MESSAGE, record)
+        return
+    conversation = citizen.__dict__.get("conversation")
+    if session.get_bind().dialect.name == "postgresql":
+        parameters = {f"m_{name}": value for name, value in record.items()}
+        for name, value in _row(citizen, _CITIZEN_COLUMNS, complete=True).items():
+            parameters[f"c_{name}"] = value
+        if conversation is not None:
+            for name, value in _row(conversation, _CONVERSATION_COLUMNS, complete=True).items():
+                if name != "citizen_id":
+                    parameters[f"v_{name}"] = value
+        # Atomic by itself: outside a transaction if the message has read nothing in one (no BEGIN, no COMMIT).
+        execute_alone(session, _FIRST_CONTACT[conversation is not None], parameters)
+        return
+    connection = session.connection()
     connection.execute(_RECORD_MESSAGE, record)
-    if citizen is not None:
-        session.add(citizen)  # cascades to its conversation
+    citizen_id = connection.execute(
+        _INSERT_CITIZEN, _row(citizen, _CITIZEN_COLUMNS, complete=False)
+    ).inserted_primary_key[0]
+    if conversation is not None:
+        row = _row(conversation, _CONVERSATION_COLUMNS, complete=False)
+        row["citizen_id"] = citizen_id
+        connection.execute(_INSERT_CONVERSATION, row)
 
 
 def handle_once(session: Session, account: ServedAccount, message: BaseMessage, now: dt.datetime) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Executable, Result, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
@@ -154,6 +156,33 @@ def begin_immediate(dbapi_connection: sqlite3.Connection, busy_timeout: float) -
 def _is_busy(exc: sqlite3.Error) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     return code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+
+
+_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _autocommit(engine: Engine) -> Engine:
+    """`engine` in autocommit mode, sharing its pool (built once per engine)."""
+    autocommit = _AUTOCOMMIT.get(engine)
+    if autocommit is None:
+        autocommit = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return autocommit
+
+
+def execute_alone(session: Session, statement: Executable, parameters: Mapping[str, Any]) -> Result[Any]:
+    """Run one statement that needs no transaction around it: a read, or a write that is atomic by itself.
+
+    On PostgreSQL, while `session` has not begun a transaction, it runs in autocommit mode on a pooled connection:
+    no BEGIN and no COMMIT, two round trips of three. Otherwise (SQLite, whose reads before the first write run
+    outside any transaction anyway, or a session that has begun one) on the session's connection, in its
+    transaction. Its rows can be read after it returns.
+    """
+    bind = session.get_bind()
+    if session.in_transaction() or bind.dialect.name != "postgresql":
+        return session.connection().execute(statement, parameters)
+    with _autocommit(bind).connect() as connection:  # type: ignore[arg-type]
+        result = connection.execute(statement, parameters)
+        return result.freeze()() if result.returns_rows else result
 
 
 def lock_for_write(session: Session) -> None:
