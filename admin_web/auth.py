@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from flask import (
+    Blueprint,
     Flask,
     abort,
     current_app,
@@ -362,12 +363,21 @@ def password() -> ResponseReturnValue:
 
 # Endpoints a user who must change their password may still reach.
 _ALLOWED_BEFORE_CHANGE = frozenset({"admin.password", "admin.logout", "admin.login"})
+# Blueprints that serve no staff (see `serves_no_staff`).
+_STAFFLESS: set[str] = set()
+
+
+def serves_no_staff(blueprint: Blueprint) -> None:
+    """Mark `blueprint` as serving no staff (the WeChat webhook): its requests skip the staff checks, which would
+    otherwise read the session and the signed-in user on every one of them for nothing."""
+    _STAFFLESS.add(blueprint.name)
 
 
 def _require_password_change() -> ResponseReturnValue | None:
     """Send a signed-in user whose password was set by someone else to the change-password page first."""
     if (
         request.endpoint is None
+        or request.blueprint in _STAFFLESS
         or request.endpoint in _ALLOWED_BEFORE_CHANGE
         or request.endpoint.endswith(".static")
     ):

@@ -80,9 +80,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for section in dict.fromkeys(f.section for f in _figures):
         rows = [[f.name, f.value, f.target] for f in _figures if f.section == section]
         stored["sections"][section] = {"run": stamp, "rows": rows}
+    print("\n" + write_results(stored))
+
+
+def write_results(stored: dict) -> str:
+    """Write results.json and results.md (one table a section) from `stored`; returns the Markdown."""
     RESULTS_JSON.write_text(json.dumps(stored, ensure_ascii=False, indent=1), encoding="utf-8")
     lines = [
-        "# Classifier benchmarks",
+        "# Benchmarks",
         "",
         "Reproduce with `make bench` (runs `pytest benchmarks`; the data is read from `../shared/data/taidi2020/`,",
         "never copied into the repository). Timings depend on what else the machine is doing: each section says",
@@ -102,4 +107,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         lines.append("")
     text = "\n".join(lines)
     RESULTS.write_text(text, encoding="utf-8")
-    print("\n" + text)
+    return text

@@ -28,7 +28,8 @@ from models.district import TEN_DISTRICTS
 from tests.wechat_wire import WireAccount, decrypt_reply, parse_reply, sign_request
 
 REPO = Path(__file__).resolve().parents[1]
-_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# Reversed, so that no key is one of config.example.toml's public demo keys (the production check refuses those).
+_ALPHABET = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvutsrqponmlkjihgfedcba"
 
 # What citizens first type: ordinary, admissible problems that name no other district.
 FIRST_MESSAGES = (
@@ -74,12 +75,13 @@ def bench_accounts() -> list[BenchAccount]:
 def write_config(path: Path, database_url: str, model_path: Path) -> Path:
     """A configuration file for the app and the echo bot: the database, the ten accounts, no demo, no scheduler."""
     lines = [
-        'SECRET_KEY = "bench-secret"',
+        # Long enough for the production check (`qingsu.config.production_problems`), as a real deployment's.
+        'SECRET_KEY = "bench-secret-key-for-the-webhook-benchmark"',
         "DEMO = false",
         "[database]",
         f'url = "{database_url}"',
         "[security]",
-        'data_key = "bench-data-key"',
+        'data_key = "bench-data-key-for-the-webhook-benchmark"',
         "[classifier]",
         f'model_path = "{model_path}"',
         "[scheduler]",

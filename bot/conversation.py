@@ -166,7 +166,8 @@ class Dialog:
         first_contact: bool = False,
     ) -> None:
         """`first_contact`: the citizen was created by this very message, so they have no conversation and no
-        petitions yet and nobody else can be changing them (their row is not committed)."""
+        petitions yet and nobody else can be changing them (their row is not written yet: the webhook writes it
+        with the new conversation, see `Inbound.new_citizen`)."""
         self.session = session
         self.citizen = citizen
         self.district = district
@@ -704,9 +705,11 @@ class Dialog:
     # --- state --------------------------------------------------------------------------------------------------
 
     def _new_conversation(self) -> Conversation:
-        # Written with the citizen and the dialog's first state when the webhook commits: no flush before.
+        # Written with the dialog's first state when the webhook commits: no flush before. A new citizen's is
+        # written by the webhook with the citizen (it hangs on `citizen.conversation`).
         conversation = Conversation(citizen=self.citizen, flow=IDLE, step="", data={})
-        self.session.add(conversation)
+        if not self.first_contact:
+            self.session.add(conversation)
         return conversation
 
     def _locked_conversation(self) -> Conversation:

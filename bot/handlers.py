@@ -14,10 +14,11 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from flask import Flask
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 from wechatpy.messages import BaseMessage
 
 from bot import texts
@@ -26,6 +27,7 @@ from bot.conversation import Dialog
 from classifier import suggest_if_trained
 from classifier.screening import screen
 from models import Citizen
+from qingsu.db import execute_alone
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +35,27 @@ Handler = Callable[["Inbound"], str]
 HANDLERS: dict[str, Handler] = {}
 
 
+def _nothing_to_claim() -> bool:
+    return False
+
+
 @dataclass
 class Inbound:
-    """One parsed message with what a handler needs: the account, the session, the clock and the app."""
+    """One parsed message with what a handler needs: the account, the session, the clock and the app.
+
+    `claim` is called once, right before the sender's stored state is read to be changed (a known citizen): the
+    webhook writes the message's dedupe row there, which makes deliveries of one message, and messages of one
+    citizen, take turns from that point on. It returns True when what was read before it may have changed meanwhile
+    (the citizen is then read again). A new citizen needs no claim: nothing of theirs exists to be changed, and the
+    webhook writes their rows after the reply is known (see `new_citizen`).
+    """
 
     session: Session
     account: ServedAccount
     message: BaseMessage
     now: dt.datetime
     app: Flask
+    claim: Callable[[], bool] = _nothing_to_claim
     _citizen: Citizen | None = field(default=None, init=False, repr=False)
     # True when this very message created the citizen: nothing else of theirs exists yet.
     _first_contact: bool = field(default=False, init=False, repr=False)
@@ -60,6 +74,13 @@ class Inbound:
         """The sender, created on first contact."""
         return self._sender(wrote=False)
 
+    @property
+    def new_citizen(self) -> Citizen | None:
+        """The sender when this message is their first contact: a new `Citizen` (with its `conversation`, if the
+        dialog began one) that is not in the session unless a handler put something related there; the webhook
+        writes it. None otherwise."""
+        return self._citizen if self._first_contact else None
+
     def writer(self) -> Citizen:
         """The sender, who has just written: the 48-hour window for customer-service messages opens now."""
         return self._sender(wrote=True)
@@ -72,6 +93,7 @@ class Inbound:
                 self.message.source,
                 self.now,
                 last_message_at=self.now if wrote else None,
+                claim=self.claim,
             )
         if wrote and self._citizen.last_message_at != self.now:
             self._citizen.last_message_at = self.now
@@ -95,33 +117,56 @@ class Inbound:
         )
 
 
-# Built once (it keeps its cache key): looked up on every message.
-_CITIZEN = select(Citizen).where(
+# Built once (it keeps its cache key): looked up on every message. A Core query: most senders are new, and for
+# them nothing is loaded into the session.
+_CITIZEN_ROW = select(*Citizen.__table__.columns).where(
     Citizen.district_code == bindparam("district_code"), Citizen.openid == bindparam("openid")
 )
 
 
 def _citizen_for(
-    session: Session, district_code: str, openid: str, now: dt.datetime, last_message_at: dt.datetime | None
+    session: Session,
+    district_code: str,
+    openid: str,
+    now: dt.datetime,
+    last_message_at: dt.datetime | None,
+    claim: Callable[[], bool] = _nothing_to_claim,
 ) -> tuple[Citizen, bool]:
-    """The citizen, and whether this message is their first contact.
+    """The citizen, and whether this message is their first contact; `claim` is called before a known citizen is
+    returned (see `Inbound`).
 
-    A new citizen is only added to the session: the row is written with the rest of the message's work when the
-    webhook commits. A concurrent first message of the same citizen then fails that commit on the unique key, and
-    the webhook handles the message again, finding the citizen (see `handle_once`).
+    A new citizen is not added to the session: the webhook writes the row with the rest of the message's work when
+    the reply is known. A concurrent first message of the same citizen then fails that commit on the unique key,
+    and the webhook handles the message again, finding the citizen (see `handle_once`).
     """
-    citizen = session.scalar(_CITIZEN, {"district_code": district_code, "openid": openid})
-    if citizen is not None:
-        return citizen, False
-    citizen = Citizen(
-        district_code=district_code,
-        openid=openid,
-        subscribed=True,
-        created_at=now,
-        last_message_at=last_message_at,
-    )
+    key = {"district_code": district_code, "openid": openid}
+    # Outside any transaction when the message has read nothing yet: a first contact then needs none until it writes.
+    row = execute_alone(session, _CITIZEN_ROW, key).first()
+    if row is None:
+        citizen = Citizen(
+            district_code=district_code,
+            openid=openid,
+            subscribed=True,
+            created_at=now,
+            last_message_at=last_message_at,
+        )
+        return citizen, True
+    if claim():
+        row = session.connection().execute(_CITIZEN_ROW, key).one()
+    return _persistent_citizen(session, row), False
+
+
+def _persistent_citizen(session: Session, row: Row[Any]) -> Citizen:
+    """The session's `Citizen` for a row just read, as a query would have loaded it (without querying again)."""
+    known = session.identity_map.get(session.identity_key(Citizen, row.id))
+    if known is not None:
+        # Loaded before in this session (a message handled a second time): bring it up to date.
+        session.refresh(known)
+        return cast(Citizen, known)
+    citizen = Citizen(**row._mapping)
+    make_transient_to_detached(citizen)
     session.add(citizen)
-    return citizen, True
+    return citizen
 
 
 def registry_key(message: BaseMessage) -> str:

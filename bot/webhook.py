@@ -17,13 +17,17 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import re
 import secrets
+from typing import Any
 from xml.parsers.expat import ExpatError
 
 import xmltodict
-from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from flask import Blueprint, Flask, Request, Response, current_app, request
+from flask.sessions import SessionInterface, SessionMixin
+from sqlalchemy import Column, Executable, bindparam, delete, insert, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from wechatpy.events import EVENT_TYPES
 from wechatpy.messages import MESSAGE_TYPES, BaseMessage, UnknownMessage
@@ -32,8 +36,8 @@ from wechatpy.replies import TextReply
 from bot import texts
 from bot.accounts import AccountCache, ServedAccount
 from bot.handlers import Inbound, dispatch, registry_key
-from models import InboundMessage, utcnow
-from qingsu.db import get_session
+from models import Citizen, Conversation, InboundMessage, utcnow
+from qingsu.db import execute_alone, get_session
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +119,23 @@ def _parse_xml(data: bytes | str) -> dict[str, object]:
     return root
 
 
+# The envelope exactly as WeChat sends it: its Encrypt field is read without an XML parser. A body in any other form
+# (other fields, other spacing, entities, comments) is parsed.
+_CANONICAL_ENVELOPE = re.compile(
+    rb"\s*<xml>\s*(?:<ToUserName><!\[CDATA\[[A-Za-z0-9_-]*\]\]></ToUserName>\s*)?"
+    rb"<Encrypt><!\[CDATA\[([A-Za-z0-9+/=]+)\]\]></Encrypt>\s*</xml>\s*"
+)
+
+
 def _decrypt(account: ServedAccount, body: bytes, query: dict[str, str]) -> str:
     """The inner message XML of a safe-mode request, after checking msg_signature over its Encrypt field."""
     if query.get("encrypt_type") != "aes":
         raise Rejected(400, "account is in safe mode but the message is not encrypted")
-    envelope = _parse_xml(body)
-    encrypted = envelope.get("Encrypt")
+    canonical = _CANONICAL_ENVELOPE.fullmatch(body)
+    if canonical is not None:
+        encrypted: object = canonical.group(1).decode("ascii")
+    else:
+        encrypted = _parse_xml(body).get("Encrypt")
     if not isinstance(encrypted, str) or not encrypted:
         raise Rejected(400, "no Encrypt field")
     _check_signed(
@@ -204,46 +219,175 @@ _STORE_REPLY = (
     .values(reply=bindparam("reply"), done=True)
 )
 _STORED_REPLY = select(_INBOUND.c.reply).where(_INBOUND.c.dedupe_key == bindparam("key"))
+_INSERT_CITIZEN = insert(Citizen.__table__)
+_INSERT_CONVERSATION = insert(Conversation.__table__)
+
+
+def _columns_of(model: type) -> tuple[tuple[str, Column[Any]], ...]:
+    """(attribute, column) of every mapped column of `model` but its primary key."""
+    return tuple(
+        (prop.key, prop.columns[0])
+        for prop in sa_inspect(model).column_attrs
+        if not prop.columns[0].primary_key
+    )
+
+
+_CITIZEN_COLUMNS = _columns_of(Citizen)
+_CONVERSATION_COLUMNS = _columns_of(Conversation)
+_INBOUND_COLUMNS = ("district_code", "dedupe_key", "created_at", "reply", "done")
+
+
+def _row(obj: object, columns: tuple[tuple[str, Column[Any]], ...], *, complete: bool) -> dict[str, Any]:
+    """The column values of a new `obj`. Only the attributes that were set, unless `complete`: a column left out
+    then gets its default here, as the ORM's INSERT would give it."""
+    values = obj.__dict__
+    row = {column.key: values[attribute] for attribute, column in columns if attribute in values}
+    if complete:
+        for attribute, column in columns:
+            if attribute not in values:
+                default = column.default
+                if default is None:
+                    row[column.key] = None
+                else:
+                    row[column.key] = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
+    return row
+
+
+def _one_statement(with_conversation: bool) -> Executable:
+    """PostgreSQL: a first contact's dedupe row, citizen and conversation in one INSERT (data-modifying WITH
+    clauses): one round trip where three statements would take three. Parameters: ``m_``, ``c_`` and ``v_`` and the
+    column name for the message, the citizen and the conversation."""
+    citizen_table, conversation_table = Citizen.__table__, Conversation.__table__
+    new_message = insert(_INBOUND).values(
+        {name: bindparam(f"m_{name}", type_=_INBOUND.c[name].type) for name in _INBOUND_COLUMNS}
+    )
+    new_citizen = (
+        insert(citizen_table)
+        .values({c.key: bindparam(f"c_{c.key}", type_=c.type) for _a, c in _CITIZEN_COLUMNS})
+        .returning(citizen_table.c.id)
+        .cte("new_citizen")
+    )
+    if not with_conversation:
+        return select(new_citizen.c.id).add_cte(new_message.cte("new_message"))
+    columns = [c for _a, c in _CONVERSATION_COLUMNS if c.key != "citizen_id"]
+    return (
+        insert(conversation_table)
+        .from_select(
+            ["citizen_id", *(c.key for c in columns)],
+            select(new_citizen.c.id, *(bindparam(f"v_{c.key}", type_=c.type) for c in columns)),
+        )
+        .add_cte(new_message.cte("new_message"))
+    )
+
+
+# Built once each (they keep their cache keys).
+_FIRST_CONTACT = {True: _one_statement(True), False: _one_statement(False)}
+
+
+def _write_first_contact(session: Session, record: dict[str, Any], citizen: Citizen | None) -> None:
+    """Write a message's dedupe row (`record`, with the reply) and, on a first contact, the new citizen and the
+    conversation the dialog began (if any).
+
+    Core statements when that is all the message changed (the common case: the ORM's unit of work would cost more
+    than the rest of the turn), one on PostgreSQL, in autocommit mode if no transaction has begun; otherwise the
+    citizen joins the session and its flush writes it with the rest, after the dedupe row.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.connection().execute(_RECORD_MESSAGE, record)
+        if citizen is not None:
+            session.add(citizen)  # cascades to its conversation
+        return
+    if citizen is None:
+        # A message that changes nobody: its dedupe row alone, atomic by itself.
+        execute_alone(session, _RECORD_MESSAGE, record)
+        return
+    conversation = citizen.__dict__.get("conversation")
+    if session.get_bind().dialect.name == "postgresql":
+        parameters = {f"m_{name}": value for name, value in record.items()}
+        for name, value in _row(citizen, _CITIZEN_COLUMNS, complete=True).items():
+            parameters[f"c_{name}"] = value
+        if conversation is not None:
+            for name, value in _row(conversation, _CONVERSATION_COLUMNS, complete=True).items():
+                if name != "citizen_id":
+                    parameters[f"v_{name}"] = value
+        # Atomic by itself: outside a transaction if the message has read nothing in one (no BEGIN, no COMMIT).
+        execute_alone(session, _FIRST_CONTACT[conversation is not None], parameters)
+        return
+    connection = session.connection()
+    connection.execute(_RECORD_MESSAGE, record)
+    citizen_id = connection.execute(
+        _INSERT_CITIZEN, _row(citizen, _CITIZEN_COLUMNS, complete=False)
+    ).inserted_primary_key[0]
+    if conversation is not None:
+        row = _row(conversation, _CONVERSATION_COLUMNS, complete=False)
+        row["citizen_id"] = citizen_id
+        connection.execute(_INSERT_CONVERSATION, row)
 
 
 def handle_once(session: Session, account: ServedAccount, message: BaseMessage, now: dt.datetime) -> str:
     """The reply text for `message`, doing its work at most once however often WeChat delivers it.
 
-    One transaction: the dedupe row is flushed first (a concurrent delivery of the same message waits on its unique
-    key, or on SQLite's write lock), everything else is written by the commit with the stored reply. An unexpected
-    error rolls everything back, so nothing of a failed attempt remains and a delivery of the same message after
-    it (WeChat's retry, if the failure made us late) does the work afresh; the citizen is asked to send the message
+    One transaction, whose dedupe row (unique per message) makes every other delivery of the message fail: the
+    losers roll back and answer with the stored reply. When the row is written depends on the sender:
+
+    - a known citizen: right before their state is read to be changed (`Inbound.claim`), so that deliveries of one
+      message and messages of one citizen take turns from there (SQLite: the write lock; PostgreSQL: a concurrent
+      delivery waits on the row's unique key, and the dialog locks its conversation row);
+    - a new citizen, or a message that changes nobody: at the end, with the reply and the new rows, after the
+      dialog has run; on SQLite the write lock is then held only for those INSERTs. Concurrent deliveries of such a
+      message all do the (read-only) work; only the first to commit keeps it.
+
+    A connection the database server closed is met by handling the message again on a new one. An unexpected error
+    rolls everything back, so nothing of a failed attempt remains and a delivery of the same message after it
+    (WeChat's retry, if the failure made us late) does the work afresh; the citizen is asked to send the message
     again. A unique key taken meanwhile by another message's transaction (two first messages of a new citizen at
     once) fails the commit: the message is then handled again, once, and finds that row.
     """
     key = dedupe_key(account.district_code, message)
     app = current_app._get_current_object()
+    record = {"district_code": account.district_code, "dedupe_key": key, "created_at": now}
+    # On SQLite the transaction begins at its first write: rows read before it may have changed when it begins.
+    # On PostgreSQL each statement sees what was committed when it began, and the dialog locks its own row.
+    reread_after_claim = session.get_bind().dialect.name == "sqlite"
     for attempt in range(1, ATTEMPTS + 1):
-        try:
+        claimed = False
+
+        def claim() -> bool:
+            nonlocal claimed
             # Core statements on the session's connection (its transaction): the dedupe row needs no object, no
             # flush of the session and none of the ORM's statement handling.
-            session.connection().execute(
-                _RECORD_MESSAGE,
-                {"district_code": account.district_code, "dedupe_key": key, "created_at": now},
-            )
-        except IntegrityError:
-            session.rollback()
-            stored = session.scalar(_STORED_REPLY, {"key": key})
-            log.info("retry of %s answered with the stored reply", key)
-            return stored or ""
+            session.connection().execute(_RECORD_MESSAGE, record)
+            claimed = True
+            return reread_after_claim
+
+        inbound = Inbound(session=session, account=account, message=message, now=now, app=app, claim=claim)
         try:
-            reply = texts.fit(
-                dispatch(Inbound(session=session, account=account, message=message, now=now, app=app)) or ""
-            )
-            session.connection().execute(_STORE_REPLY, {"key": key, "reply": reply})
+            reply = texts.fit(dispatch(inbound) or "")
+            if claimed:
+                session.connection().execute(_STORE_REPLY, {"key": key, "reply": reply})
+            else:
+                _write_first_contact(session, {**record, "reply": reply, "done": True}, inbound.new_citizen)
             session.commit()
             return reply
         except IntegrityError:
             session.rollback()
+            stored = session.execute(_STORED_REPLY, {"key": key}).first()
+            if stored is not None:
+                log.info("retry of %s answered with the stored reply", key)
+                return stored.reply or ""
             if attempt < ATTEMPTS:
                 log.info("%s met a concurrent write of the same rows; handling it again", key)
                 continue
             log.exception("handling %s failed; nothing was kept", key)
+        except DBAPIError as exc:
+            session.rollback()
+            if exc.connection_invalidated and attempt < ATTEMPTS:
+                # The server closed the connection (restart, terminated backend): nothing was kept, and the pool has
+                # discarded it with every connection opened before; the next attempt gets a new one.
+                log.warning("lost the database connection handling %s; handling it again", key)
+                continue
+            log.exception("handling %s failed; nothing was kept", key)
+            break
         except Exception:
             session.rollback()
             log.exception("handling %s failed; nothing was kept", key)
@@ -275,6 +419,24 @@ def render_reply(account: ServedAccount, message: BaseMessage, text: str, now: d
     encrypted = account.prp.encrypt(reply, account.appid).decode("ascii")
     signature = signature_of(account.token, timestamp, nonce, encrypted)
     return _ENCRYPTED_REPLY.format(encrypt=encrypted, signature=signature, timestamp=timestamp, nonce=nonce)
+
+
+class WithoutSessionFor(SessionInterface):
+    """The app's session interface, except that requests whose path starts with `prefix` get no session: the
+    webhook is authenticated by WeChat's signature, never by a cookie, so reading (and signing) one would be wasted
+    on every message."""
+
+    def __init__(self, inner: SessionInterface, prefix: str) -> None:
+        self.inner = inner
+        self.prefix = prefix
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if request.path.startswith(self.prefix):
+            return self.make_null_session(app)
+        return self.inner.open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        self.inner.save_session(app, session, response)
 
 
 def init_account_cache(app: Flask) -> None:

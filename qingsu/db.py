@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+import time
+import weakref
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Executable, Result, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +31,10 @@ DEFAULT_BUSY_TIMEOUT = 30.0
 _NOT_A_WRITE = frozenset(
     {"SELECT", "PRAGMA", "EXPLAIN", "VALUES", "BEGIN", "COMMIT", "END", "ROLLBACK", "RELEASE"}
 )
+# A pooled connection older than this is closed and replaced at its next checkout.
+POOL_RECYCLE_SECONDS = 1800
+# Where a pooled SQLite connection keeps its engine's busy timeout (for `lock_for_write`).
+_BUSY_TIMEOUT = "qingsu.busy_timeout"
 _WRITES_IN_CTE = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
@@ -48,7 +55,7 @@ def make_engine(url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
     and then asked for the write lock mid-transaction — which SQLite refuses at once with "database is locked"
     while another connection writes, whatever the busy timeout (it cannot wait without risking a deadlock).
     Here the first statement that writes (DML, DDL or a SAVEPOINT) is preceded by ``BEGIN IMMEDIATE``: the
-    transaction takes the write lock before anything else, waiting in the busy handler, so writers queue.
+    transaction takes the write lock before anything else, waiting for it (`begin_immediate`), so writers queue.
 
     Reads before that first write run each in its own implicit transaction — like PostgreSQL's default READ
     COMMITTED, every statement sees what was committed when it started — and after it they see the transaction's
@@ -62,7 +69,12 @@ def make_engine(url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
     "Serializable isolation / Savepoints / Transactional DDL", with the BEGIN moved to the first write.
 
     PostgreSQL: lock waits (row locks of concurrent updates) end after `busy_timeout` with a lock-timeout error,
-    which the web layer answers with 503 like SQLite's "database is locked".
+    which the web layer answers with 503 like SQLite's "database is locked". Pooled connections are not pinged at
+    checkout (a round trip on every request): a connection the server closed (a restart, an administrator's
+    `pg_terminate_backend`) fails the statement that meets it, SQLAlchemy then discards it and every other
+    connection of the pool opened before, and the request answers 503 (`classify_failure`: busy) or, in the
+    webhook, handles the message again on a new connection. Connections are renewed after `POOL_RECYCLE_SECONDS`,
+    before any idle timeout of the server or a firewall on the way closes them.
     """
     timeout_ms = int(busy_timeout * 1000)
     if url.startswith("sqlite"):
@@ -72,7 +84,8 @@ def make_engine(url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
         engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_connect(dbapi_connection, record):  # type: ignore[no-untyped-def]
+            record.info[_BUSY_TIMEOUT] = busy_timeout
             # No implicit BEGIN from pysqlite: `_sqlite_begin_writes` emits it.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
@@ -87,14 +100,10 @@ def make_engine(url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
         @event.listens_for(engine, "before_cursor_execute")
         def _sqlite_begin_writes(_conn, cursor, statement, _parameters, _context, _executemany):  # type: ignore[no-untyped-def]
             if not cursor.connection.in_transaction and _starts_a_write(statement):
-                try:
-                    cursor.connection.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as exc:
-                    # Raised outside SQLAlchemy's own execution: wrap it as SQLAlchemy would (the busy timeout ran out).
-                    raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+                begin_immediate(cursor.connection, busy_timeout)
 
         return engine
-    engine = create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS)
     if engine.dialect.name == "postgresql":
 
         @event.listens_for(engine, "connect")
@@ -106,6 +115,76 @@ def make_engine(url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
     return engine
 
 
+# How long a writer waiting for SQLite's write lock sleeps between attempts: from the first value, doubling up to
+# the second. SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 … ms, so a writer that finds the lock taken
+# sleeps at least a millisecond even when the holder (a short transaction of a few INSERTs) is done a tenth of a
+# millisecond later, and two busy workers spend much of their time asleep; polling finely costs a few microseconds
+# an attempt.
+_FIRST_WAIT, _LONGEST_WAIT = 0.00005, 0.001
+
+
+def begin_immediate(dbapi_connection: sqlite3.Connection, busy_timeout: float) -> None:
+    """``BEGIN IMMEDIATE`` on a pysqlite connection: take the write lock, waiting up to `busy_timeout` seconds.
+
+    The wait polls the lock in short sleeps (see `_FIRST_WAIT`), with SQLite's busy handler off for these attempts;
+    it stays on for every other statement (a reader that meets a checkpoint or a recovery waits as before).
+
+    :raises sqlalchemy.exc.OperationalError: "database is locked" once `busy_timeout` has run out.
+    """
+    execute = dbapi_connection.execute
+    execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = None
+        wait = _FIRST_WAIT
+        while True:
+            try:
+                execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + busy_timeout
+                if not _is_busy(exc) or now >= deadline:
+                    # Raised outside SQLAlchemy's own execution: wrap it as SQLAlchemy would.
+                    raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+            time.sleep(wait)
+            wait = min(wait * 2, _LONGEST_WAIT)
+    finally:
+        execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+
+
+_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _autocommit(engine: Engine) -> Engine:
+    """`engine` in autocommit mode, sharing its pool (built once per engine)."""
+    autocommit = _AUTOCOMMIT.get(engine)
+    if autocommit is None:
+        autocommit = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return autocommit
+
+
+def execute_alone(session: Session, statement: Executable, parameters: Mapping[str, Any]) -> Result[Any]:
+    """Run one statement that needs no transaction around it: a read, or a write that is atomic by itself.
+
+    On PostgreSQL, while `session` has not begun a transaction, it runs in autocommit mode on a pooled connection:
+    no BEGIN and no COMMIT, two round trips of three. Otherwise (SQLite, whose reads before the first write run
+    outside any transaction anyway, or a session that has begun one) on the session's connection, in its
+    transaction. Its rows can be read after it returns.
+    """
+    bind = session.get_bind()
+    if session.in_transaction() or bind.dialect.name != "postgresql":
+        return session.connection().execute(statement, parameters)
+    with _autocommit(bind).connect() as connection:  # type: ignore[arg-type]
+        result = connection.execute(statement, parameters)
+        return result.freeze()() if result.returns_rows else result
+
+
 def lock_for_write(session: Session) -> None:
     """Make `session`'s transaction a writing one now, so what it reads next cannot change before it commits.
 
@@ -115,9 +194,10 @@ def lock_for_write(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         return
-    dbapi_connection = connection.connection.dbapi_connection
+    proxied = connection.connection
+    dbapi_connection = proxied.dbapi_connection
     if dbapi_connection is not None and not dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        begin_immediate(dbapi_connection, proxied.info[_BUSY_TIMEOUT])  # type: ignore[arg-type]
 
 
 def init_app(app: Flask) -> None:
