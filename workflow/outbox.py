@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.token_store import TokenLockTimeout
@@ -162,8 +163,16 @@ def deliver_due(
                 notification_id = _claim(session, now, worker, settings.lease)
             if notification_id is None:
                 break
-            with session_scope(app) as session:
-                decision = _prepare(session, notification_id, now, settings)
+            try:
+                with session_scope(app) as session:
+                    decision = _prepare(session, notification_id, now, settings)
+            except SQLAlchemyError:
+                raise  # the database, not the row: the lease lapses and the row is tried again later
+            except Exception as exc:
+                # One row that no message can be made from (an unknown event, an unreadable payload) must not stop
+                # every other notification: it is dead-lettered alone, with the reason, and the run goes on.
+                log.exception("notification %s cannot be prepared", notification_id)
+                decision = _Outcome(NotificationState.DEAD, f"无法生成消息（{type(exc).__name__}: {exc}）")
             if isinstance(decision, _Outcome):
                 outcome = decision
             else:

@@ -423,3 +423,30 @@ def test_custom_messages_use_the_text_endpoint(app, stage: Stage):
     assert deliver_due(app, MON).sent == 2
     assert len(stage.fake.api_calls(CUSTOM_SEND)) == 2
     assert all(n.state == NotificationState.SENT for n in stage.session.scalars(select(Notification)))
+
+
+def test_a_poison_notification_is_dead_lettered_alone_and_the_run_goes_on(app, stage: Stage):
+    """Issue 12, attack 5: rows no message can be made from once stopped every notification behind them."""
+    stage.use_templates()
+    stage.accepted_petition()
+    (good,) = stage.notifications()
+    for _ in range(3):
+        stage.session.add(
+            Notification(
+                citizen_id=good.citizen_id,
+                petition_id=good.petition_id,
+                district_code=good.district_code,
+                event=good.event,  # a template exists, but nothing in the payload fills it
+                payload={"garbage": True},
+                client_msg_id=f"poison-{_}",
+                created_at=MON,
+                next_attempt_at=MON - MINUTE,
+            )
+        )
+    stage.session.commit()
+    report = deliver_due(app, MON)
+    assert report.sent == 1 and report.dead == 3
+    poison = [n for n in stage.notifications() if n.client_msg_id.startswith("poison-")]
+    assert {n.state for n in poison} == {NotificationState.DEAD}
+    assert all("无法生成消息" in n.last_error for n in poison)
+    assert len(stage.fake.messages()) == 1
