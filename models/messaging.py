@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base
 from models.citizen import Citizen
 from models.clock import utcnow
+from models.crypto import EncryptedString
 from models.enums import NotificationState
 
 
@@ -65,7 +66,8 @@ class AccessToken(Base):
     __tablename__ = "access_token"
 
     appid: Mapped[str] = mapped_column(String(40), primary_key=True)
-    token: Mapped[str] = mapped_column(Text)
+    # Encrypted at rest like the accounts' secrets: a copy of the database must not let anyone call WeChat.
+    token: Mapped[str] = mapped_column(EncryptedString())
     expires_at: Mapped[dt.datetime]
     refreshed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

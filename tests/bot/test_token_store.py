@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import redis
 from flask import Flask
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot.token_store import (
@@ -85,6 +86,16 @@ def test_get_and_set(kind: str, app: Flask, request: pytest.FixtureRequest) -> N
     token, expires_at = store.get(APPID) or ("", T0)
     assert (token, expires_at, expires_at.tzinfo) == ("token-2", later, dt.UTC)
     assert store.get("wxanother") is None
+
+
+def test_tokens_are_encrypted_at_rest(app: Flask, request: pytest.FixtureRequest) -> None:
+    """Issue 12, attack 4: the access_token table held WeChat tokens in plain text."""
+    store = make_store("database", app, request)
+    store.set(APPID, "token-in-the-clear", T0)
+    with app.extensions["qingsu.engine"].connect() as conn:
+        stored = conn.execute(text("SELECT token FROM access_token WHERE appid = :appid"), {"appid": APPID}).scalar()
+    assert stored and "token-in-the-clear" not in stored
+    assert store.get(APPID) == StoredToken("token-in-the-clear", T0)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -307,9 +318,11 @@ WORKER = """
 import pathlib, sys, time
 from bot.token_store import DatabaseTokenStore
 from bot.wechat_api import QingsuWechatClient
+from models import crypto
 from qingsu.db import make_engine
 
-database_url, base_url, appid, secret, folder, number = sys.argv[1:]
+database_url, base_url, appid, secret, folder, number, data_key = sys.argv[1:]
+crypto.configure(data_key)  # the stored tokens are encrypted with the application's data key
 folder = pathlib.Path(folder)
 (folder / f"ready-{number}").touch()
 while not (folder / "go").exists():
@@ -331,7 +344,7 @@ def test_worker_processes_renew_the_token_once(app: Flask, fake_wechat: Any, tmp
     worker_arguments = [app.config["DATABASE_URL"], fake_wechat.base_url, APPID, "secret", str(tmp_path)]
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, *worker_arguments, str(n)],
+            [sys.executable, "-c", WORKER, *worker_arguments, str(n), app.config["SECURITY"]["data_key"]],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
