@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from bot.token_store import token_store_for
 from models import Conversation, Notification, Petition, StaffAlert, utcnow
 from models.enums import Light, NotificationState, PetitionState, Resolution, Satisfaction
 from tests.factories import MONDAY_10AM, make_account, make_citizen, make_petition
+from tests.statements import counting
 from tests.workflow.notify_support import (  # noqa: F401  (fixtures)
     Stage,
     app_config_fixture,
@@ -255,20 +254,6 @@ def test_a_rating_arriving_just_before_the_close_wins(app, stage: Stage):
     assert rated.closed_at == late - US
 
 
-@contextmanager
-def counting(app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
-    """The SQL statements the application's engine sends while the block runs (an executemany counts once)."""
-    statements: list[str] = []
-    engine = app.extensions["qingsu.engine"]
-
-    def count(_conn, _cursor, statement, _params, _context, _executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_statements_per_evaluation_run_do_not_grow_with_the_petitions(app, stage: Stage):

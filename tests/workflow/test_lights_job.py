@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from models import Petition, StaffAlert
 from models.enums import Light, PetitionKind, PetitionState
+from tests.statements import counting
 from tests.workflow.conftest import World
 from tests.workflow.test_lights import _cases
 from workflow import jobs
@@ -178,20 +177,6 @@ def test_a_dispatchers_action_does_not_conflict_with_a_light_change(app, world: 
     assert petition.version == version + 1 and petition.state == PetitionState.PENDING_DISPATCH
 
 
-@contextmanager
-def counting(app) -> Iterator[list[str]]:
-    """The SQL statements the application's engine sends while the block runs (an executemany counts once)."""
-    statements: list[str] = []
-    engine = app.extensions["qingsu.engine"]
-
-    def count(_conn, _cursor, statement, _params, _context, _executemany):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_statements_per_run_do_not_grow_with_the_petitions(app, world: World):
