@@ -26,8 +26,10 @@ from workflow.notify import EVENTS
 
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
 CUSTOM_SEND = "/cgi-bin/message/custom/send"
-# The client's timeout in these tests; a fake delay longer than this is a timeout.
-CLIENT_TIMEOUT = 0.4
+# The client's timeout in these tests: the production default, so a send on a busy CI machine is never a timeout.
+CLIENT_TIMEOUT = 5.0
+# The timeout a test sets (`short_timeout`) when it makes the fake answer late; a fake delay longer than this is one.
+SHORT_TIMEOUT = 0.4
 
 REPLY = {
     "petitioner_info": "张女士，市南区太平角社区居民",
@@ -61,6 +63,13 @@ def wechat_fixture() -> Iterator[FakeServer]:
     fake = FakeWechat()
     with serve(create_fake_app(fake)) as url:
         yield FakeServer(fake, url)
+
+
+@pytest.fixture(name="short_timeout")
+def short_timeout_fixture(app: Any, monkeypatch: pytest.MonkeyPatch) -> float:
+    """Clients made from `app` give up after `SHORT_TIMEOUT` seconds, for the tests of late answers."""
+    monkeypatch.setitem(app.config["WECHAT"], "api_timeout_seconds", SHORT_TIMEOUT)
+    return SHORT_TIMEOUT
 
 
 @pytest.fixture(name="app_config")

@@ -14,12 +14,12 @@ from models import Citizen, Notification
 from models.enums import NotificationState, Satisfaction
 from tests.factories import MONDAY_10AM
 from tests.workflow.notify_support import (  # noqa: F401  (fixtures)
-    CLIENT_TIMEOUT,
     CUSTOM_SEND,
     TEMPLATE_FIELDS,
     TEMPLATE_SEND,
     Stage,
     app_config_fixture,
+    short_timeout_fixture,
     stage_fixture,
     wechat_fixture,
 )
@@ -339,14 +339,16 @@ def test_after_max_attempts_a_failing_notification_is_dead_and_retry_dead_requeu
 # --- exactly once ----------------------------------------------------------------------------------------------
 
 
-def test_failing_for_a_while_then_recovering_every_notification_arrives_exactly_once(app, stage: Stage):
+def test_failing_for_a_while_then_recovering_every_notification_arrives_exactly_once(
+    app, stage: Stage, short_timeout: float
+):
     stage.use_templates()
     petitions = [stage.accepted_petition() for _ in range(6)]
     fake = stage.fake
     fake.fail_next(TEMPLATE_SEND, count=3, http_status=503)
     fake.fail_next(TEMPLATE_SEND, count=2, errcode=-1)
     # Answers that come too late: the client times out, but WeChat (the fake) delivers anyway.
-    fake.fail_next(TEMPLATE_SEND, count=3, delay=CLIENT_TIMEOUT + 0.3)
+    fake.fail_next(TEMPLATE_SEND, count=3, delay=short_timeout + 0.3)
     fake.fail_next(TEMPLATE_SEND, count=1, errcode=45047)
 
     now = MON
