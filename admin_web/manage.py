@@ -32,7 +32,6 @@ from admin_web.passwords import MIN_LENGTH as MIN_PASSWORD
 from admin_web.passwords import generated_password, hash_password, password_problem
 from admin_web.views.paging import Page
 from bot.menu import push_menu
-from bot.wechat_api import WechatApiError, client_for
 from models import (
     ApiToken,
     District,
@@ -43,8 +42,9 @@ from models import (
     WechatAccount,
     utcnow,
 )
+from models.db import get_session
 from models.enums import DeptType, NotificationState, Role, UnitLevel
-from qingsu.db import get_session
+from wechat.api import WechatApiError, client_for
 from workflow.calendar import calendar_warnings, remove_override, set_override, special_days
 from workflow.effects import PHONE_RE
 from workflow.messages import FIELD_TYPES

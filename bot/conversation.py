@@ -39,7 +39,6 @@ from classifier.suggest import Suggestion
 from models import Citizen, Conversation, District, Evaluation, Petition
 from models.enums import (
     CitizenKind,
-    Complexity,
     DeptType,
     InadmissibleCode,
     Nature,
@@ -48,12 +47,10 @@ from models.enums import (
     Resolution,
     Satisfaction,
 )
-from workflow.calendar import load_calendar
-from workflow.deadlines import compute_deadline, time_limit
 from workflow.engine import perform
 from workflow.errors import WorkflowError
 from workflow.inadmissible import ADVICE, rejection_text
-from workflow.intake import submit_petition
+from workflow.intake import expected_deadline, kind_for, submit_petition
 from workflow.queries import (
     awaiting_evaluation_of,
     citizen_timeline,
@@ -498,7 +495,7 @@ class Dialog:
         answers = self.data["answers"]
         citizen_kind = CitizenKind(answers["kind"])
         enterprise = citizen_kind == CitizenKind.ENTERPRISE
-        kind = PetitionKind.DEVELOPMENT if enterprise else PetitionKind.LIVELIHOOD
+        kind = kind_for(citizen_kind)
         suggestion = self.suggest(answers["content"])
         location = answers["location"]
         petition = submit_petition(
@@ -532,17 +529,12 @@ class Dialog:
     def _expected_deadline(
         self, kind: PetitionKind, suggestion: Suggestion | None
     ) -> tuple[int | None, str | None]:
-        """The time limit and the deadline if the platform accepted the petition now, as the suggestion implies.
-
-        The dispatcher sets the real nature and complexity at acceptance, so this is an expectation; without a
-        suggested nature a 民生 petition has no limit yet and the receipt leaves it out.
-        """
+        """The time limit and the day of the deadline the receipt states, as the suggestion implies (`workflow`)."""
         nature = Nature(suggestion.nature) if suggestion is not None and suggestion.nature else None
-        try:
-            days = time_limit(kind, nature, Complexity.SIMPLE)
-        except ValueError:
+        expected = expected_deadline(self.session, kind, nature, self.now, str(self.tz))
+        if expected is None:
             return None, None
-        due = compute_deadline(self.now, days, load_calendar(self.session, str(self.tz))).due
+        days, due = expected
         return days, self._day(due)
 
     # --- my petitions and progress -------------------------------------------------------------------------------

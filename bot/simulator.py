@@ -24,7 +24,7 @@ from wechatpy.crypto import WeChatCrypto
 from bot.menu import MENU_LABELS
 from bot.webhook import signature_of
 from models import WechatAccount, utcnow
-from qingsu.db import get_session
+from models.db import get_session
 
 # The ToUserName of simulated messages: WeChat puts the account's original ID (原始ID) here; the bot ignores it.
 SIMULATED_ORIGINAL_ID = "gh_simulator"

@@ -20,7 +20,7 @@ EXAMPLE_CONFIG = ROOT / "config.example.toml"
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     "DEMO": False,
-    "DATABASE": {"url": "sqlite:///instance/qingsu.db", "busy_timeout_seconds": 30, "retry_after_seconds": 5},
+    "DATABASE": {"url": "sqlite:///instance/models.db", "busy_timeout_seconds": 30, "retry_after_seconds": 5},
     "SECURITY": {
         "data_key": "",
         "max_failed_logins": 5,

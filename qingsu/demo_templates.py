@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.fake_api import FakeWechat
 from models import NotificationTemplate, WechatAccount
+from wechat.fake import FakeWechat
 
 Field = dict[str, str]
 

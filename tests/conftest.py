@@ -148,7 +148,7 @@ def app(app_config: dict[str, Any], _sqlite_template: Path) -> Iterator[Flask]:
 
 @pytest.fixture
 def db_session(app: Flask) -> Session:
-    from qingsu.db import get_session
+    from models.db import get_session
 
     return get_session()
 

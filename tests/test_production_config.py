@@ -287,7 +287,7 @@ def test_rotate_data_key_re_encrypts_every_secret(
     after = _stored(rotated_app)
     assert all(a != b for a, b in zip(before, after, strict=True))
     with rotated_app.app_context():
-        from qingsu.db import get_session
+        from models.db import get_session
 
         accounts = get_session().scalars(select(WechatAccount).order_by(WechatAccount.id)).all()
         assert [a.appid for a in accounts] == ["wxshinan12345678", "wxlaoshan12345678"]

@@ -41,8 +41,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.token_store import TokenLockTimeout
-from bot.wechat_api import (
+from models import Citizen, Evaluation, Notification, NotificationTemplate, Petition, WechatAccount
+from models.db import lock_for_write, session_scope
+from models.enums import NotificationState, PetitionState
+from wechat.api import (
     QingsuWechatClient,
     WechatApiError,
     WechatInvalidFieldError,
@@ -51,9 +53,7 @@ from bot.wechat_api import (
     WechatWindowClosedError,
     client_for,
 )
-from models import Citizen, Evaluation, Notification, NotificationTemplate, Petition, WechatAccount
-from models.enums import NotificationState, PetitionState
-from qingsu.db import lock_for_write, session_scope
+from wechat.tokens import TokenLockTimeout
 from workflow.messages import TemplateMappingError, render_text, template_data
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from admin_web.rendering import live_lights
 from admin_web.scoping import petition_or_404
 from admin_web.views.forms import CHOICES, LABELS, action_forms
 from models import Assessment, Evaluation, ExtensionRequest, Petition, Reply, User, utcnow
-from qingsu.db import get_session
+from models.db import get_session
 from workflow.engine import TRANSITIONS, available_actions
 from workflow.queries import history
 

@@ -20,8 +20,8 @@ from admin_web.views.alerts import open_alerts
 from admin_web.views.forms import CHOICES, LABELS, UnitChoices, action_forms
 from admin_web.views.paging import Page
 from models import District, Petition
+from models.db import get_session
 from models.enums import PetitionState, Role
-from qingsu.db import get_session
 from workflow.engine import available_actions, facts_for
 
 QUEUE_STATE = {Role.DISPATCHER: PetitionState.PENDING_DISPATCH, Role.CITY_DISPATCHER: PetitionState.AT_CITY}

@@ -14,10 +14,9 @@ from sqlalchemy import update
 
 from admin_web.api import petitions as api_petitions
 from admin_web.api.tokens import issue_token
-from bot.fake_api import FakeWechat, create_fake_app
 from models import Notification, Petition, PetitionEvent, utcnow
+from models.db import make_engine
 from models.enums import NotificationState, PetitionState
-from qingsu.db import make_engine
 from tests.factories import MONDAY_10AM, make_petition
 from tests.live import serve
 from tests.workflow.notify_support import (  # noqa: F401  (fixtures)
@@ -27,6 +26,7 @@ from tests.workflow.notify_support import (  # noqa: F401  (fixtures)
     app_config_fixture,
     stage_fixture,
 )
+from wechat.fake import FakeWechat, create_fake_app
 from workflow import jobs
 
 WAIT = 30  # seconds: only ever reached when something is broken

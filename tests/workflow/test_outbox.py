@@ -9,7 +9,6 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from bot.fake_api import TEMPLATE_FIELD_RULES
 from models import Citizen, Notification
 from models.enums import NotificationState, Satisfaction
 from tests.factories import MONDAY_10AM
@@ -23,6 +22,7 @@ from tests.workflow.notify_support import (  # noqa: F401  (fixtures)
     stage_fixture,
     wechat_fixture,
 )
+from wechat.fake import TEMPLATE_FIELD_RULES
 from workflow.engine import perform
 from workflow.messages import TemplateMappingError, format_deadline, render_text, template_data
 from workflow.notify import EVENTS

@@ -3,8 +3,8 @@
 What changes from wechatpy, and why:
 
 - the base URL comes from ``[wechat] api_base_url`` (wechatpy hard-codes ``https://api.weixin.qq.com``), so the
-  tests and the demo talk to the fake in `bot.fake_api`;
-- tokens come from ``POST /cgi-bin/stable_token`` and live in the shared store of `bot.token_store`, renewed under its
+  tests and the demo talk to the fake in `wechat.fake`;
+- tokens come from ``POST /cgi-bin/stable_token`` and live in the shared store of `wechat.tokens`, renewed under its
   lock, so no process invalidates another's token and workers never stampede the token endpoint;
 - a rejected token (40001, 42001, 40014) is renewed once and the call retried once (wechatpy retries without end);
 - every failure is a `WechatApiError` subclass the outbox can branch on (`retryable`, unsubscribed, quota, …), and
@@ -25,7 +25,7 @@ from flask import Flask
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from bot.token_store import TokenStore, obtain_token, token_store_for
+from wechat.tokens import TokenStore, obtain_token, token_store_for
 
 if TYPE_CHECKING:
     from models import WechatAccount

@@ -11,8 +11,10 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from bot.token_store import token_store_for
-from bot.wechat_api import (
+from models import WechatAccount
+from qingsu.config import merge
+from tests.factories import make_account
+from wechat.api import (
     MediaFile,
     QingsuWechatClient,
     SendResult,
@@ -27,9 +29,7 @@ from bot.wechat_api import (
     WechatWindowClosedError,
     client_for,
 )
-from models import WechatAccount
-from qingsu.config import merge
-from tests.factories import make_account
+from wechat.tokens import token_store_for
 
 OPENID = "o-citizen-1"
 TEMPLATE = "tpl-accepted"
