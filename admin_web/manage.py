@@ -49,7 +49,7 @@ from workflow.calendar import calendar_warnings, remove_override, set_override, 
 from workflow.effects import PHONE_RE
 from workflow.messages import FIELD_TYPES
 from workflow.notify import EVENTS
-from workflow.outbox import retry_dead
+from workflow.outbox import backlog, retry_dead
 from workflow.routing import DISTRICT_HANDLING_LEVELS
 
 manage = Blueprint("manage", __name__, url_prefix="/admin/manage")
@@ -845,7 +845,8 @@ def edit_template(code: str, event: str) -> ResponseReturnValue:
 @manage.get("/dead-letters")
 @role_required(*MANAGER_ROLES)
 def dead_letters() -> ResponseReturnValue:
-    """Citizen notifications that could not be delivered, newest first, with the last error and a retry button."""
+    """The outbox's backlog per district, and the citizen notifications that could not be delivered, newest first,
+    with the last error and a retry button."""
     user = staff()
     session = get_session()
     query = select(Notification).where(Notification.state == NotificationState.DEAD)
@@ -853,7 +854,10 @@ def dead_letters() -> ResponseReturnValue:
         query = query.where(Notification.district_code == user.district_code)
     page = Page.of(session, query, MANAGE_PER_PAGE)
     rows = list(session.scalars(page.apply(query.order_by(Notification.created_at.desc(), Notification.id.desc()))))
-    return render_template("manage/dead_letters.html", notifications=rows, events=EVENTS, page=page)
+    waiting = backlog(session, None if is_city_manager(user) else [user.district_code], utcnow())
+    return render_template(
+        "manage/dead_letters.html", notifications=rows, events=EVENTS, page=page, backlog=waiting, now=utcnow()
+    )
 
 
 @manage.post("/dead-letters/<int:notification_id>/retry")

@@ -66,9 +66,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         # The demo's WeChat API: every message a citizen would receive is shown at /fake-wechat/_fake/inbox. It
         # knows the demo accounts' templates (the ones seed-demo configures), so it checks values as WeChat does.
-        fake = FakeWechat()
+        # It keeps its state in `[wechat] fake_state_file` when set, so every worker of `gunicorn -w 4` (and the
+        # scheduler) sees one WeChat.
+        shared = app.config["WECHAT"].get("fake_state_file") or None
+        fake = FakeWechat(shared_file=shared)
         register_demo_templates(fake, (account["appid"] for account in app.config.get("ACCOUNTS", [])))
-        mount_fake(app, fake)
+        from models.district import TEN_DISTRICTS
+
+        mount_fake(app, fake, names={code: f"{platform}（{name}）" for code, name, platform, _ in TEN_DISTRICTS})
+    if app.config["WECHAT"]["api_base_url"] == "self":
+        from flask import request
+
+        from wechat.api import learn_own_address
+
+        @app.before_request
+        def _learn_own_address() -> None:
+            learn_own_address(app, request.host_url)
     return app
 
 

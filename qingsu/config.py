@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
         "conversation_idle_minutes": 30,
         "account_cache_seconds": 10,
         "token_store_redis_url": "",
+        "fake_state_file": "",
     },
     "CLASSIFIER": {"model_path": "instance/classifier.joblib"},
     "SCHEDULER": {
@@ -188,6 +189,8 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
             f"[[accounts]]: the example demo accounts ({', '.join(demo_accounts)}), whose tokens and secrets are "
             "public; remove them (managers add each district's real account on the admin site)"
         )
+    if (config.get("WECHAT") or {}).get("api_base_url") == "self":
+        problems.append('[wechat] api_base_url: "self" is the demo\'s fake WeChat API; use https://api.weixin.qq.com')
     return problems
 
 

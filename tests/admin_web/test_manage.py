@@ -458,3 +458,21 @@ def test_dead_letters_are_listed_by_district_and_retried(world: World, manager: 
     assert world.session.get(Notification, own.id).state == NotificationState.PENDING
     assert world.session.get(Notification, other.id).state == NotificationState.DEAD
     assert _audits(world, "notification_retried")[0].target == f"notification:{own.id}"
+
+
+def test_the_outbox_backlog_is_shown_to_the_manager_of_its_district(world: World, manager: FlaskClient):
+    """Issue 11: the admin site shows the outbox backlog (what waits, what is due, what keeps failing, and why)."""
+    now = utcnow()
+    for n, (district, error) in enumerate(
+        (("shinan", None), ("shinan", "errcode -1: system error"), ("laoshan", "errcode -1: elsewhere"))
+    ):
+        row = _dead(world, district)
+        row.client_msg_id = f"pending-{n}"
+        row.state, row.attempts, row.last_error = NotificationState.PENDING, 1 if error else 0, error
+        row.next_attempt_at = now - dt.timedelta(minutes=5) if n else now + dt.timedelta(hours=1)
+    world.session.commit()
+    page = manager.get("/admin/manage/dead-letters").get_data(as_text=True)
+    backlog = page[page.index("待发送的消息") : page.index("发送失败的消息</h2>")]
+    assert "shinan" in backlog and "laoshan" not in backlog and "elsewhere" not in backlog
+    assert '<td data-label="待发送">2</td>' in backlog and '<td data-label="已到发送时间">1</td>' in backlog
+    assert "errcode -1: system error" in backlog
