@@ -83,7 +83,8 @@ def test_an_unsatisfied_rating_goes_to_second_handling_then_to_assessment(phone,
         [
             # A rating word typed straight away starts the rating with it.
             ("不满意", texts.ASK_RESOLUTION),
-            ("没有解决", texts.confirm_rating("不满意", "未解决")),
+            ("没有解决", texts.ASK_REASON),
+            ("跳过", texts.confirm_rating("不满意", "未解决")),
             ("确认", texts.rated_second_handling(number)),
         ],
     )
@@ -95,7 +96,8 @@ def test_an_unsatisfied_rating_goes_to_second_handling_then_to_assessment(phone,
         [
             (f"评价{number}", texts.ask_satisfaction(number, title)),
             ("3", texts.ASK_RESOLUTION),
-            ("3", texts.confirm_rating("不满意", "未解决")),
+            ("3", texts.ASK_REASON),
+            ("还是老样子", texts.REASON_NOTED + "\n" + texts.confirm_rating("不满意", "未解决", "还是老样子")),
             ("1", texts.rated_assessment(number)),
         ],
     )
