@@ -105,7 +105,7 @@ def test_the_description_survives_an_inadmissibility_warning(phone, db_session):
 def test_the_first_prompt_says_the_limit_shared_with_the_api(phone):
     limit = MAX_LENGTH["content"]
     verify_dialog(phone(), [(REPORT, texts.ASK_KIND), ("1", Contains(f"最多{limit}字"))])
-    assert texts.MAX_CONTENT_LENGTH == limit
+    assert limit == texts.MAX_CONTENT_LENGTH
 
 
 def test_a_1500_character_description_is_kept(phone, db_session):
