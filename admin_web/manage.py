@@ -275,6 +275,25 @@ def account(code: str) -> ResponseReturnValue:
     ), (422 if errors else 200)
 
 
+@manage.post("/districts/<code>/service")
+@role_required(*MANAGER_ROLES)
+def update_service(code: str) -> ResponseReturnValue:
+    """The service line and hours the chat bot gives a citizen who asks for a person (人工); blank: 12345."""
+    user = staff()
+    session = get_session()
+    district = district_or_404(session, user, code)
+    hotline = (request.form.get("hotline") or "").strip()
+    hours = (request.form.get("service_hours") or "").strip()
+    if len(hotline) > 40 or len(hours) > 60:
+        flash("服务电话最多40个字符，服务时间最多60个字符", "error")
+        return redirect(url_for("manage.account", code=code))
+    district.hotline, district.service_hours = hotline, hours
+    audit(session, user, "district_service_saved", f"district:{code}", f"{hotline} {hours}".strip())
+    session.commit()
+    flash("人工服务电话已保存", "success")
+    return redirect(url_for("manage.account", code=code))
+
+
 @manage.post("/districts/<code>/account/test")
 @role_required(*MANAGER_ROLES)
 def test_account(code: str) -> ResponseReturnValue:

@@ -18,9 +18,10 @@ from workflow.actors import actor_label
 from workflow.calendar import load_calendar
 from workflow.deadlines import compute_deadline, time_limit
 from workflow.errors import InvalidInput
+from workflow.limits import MAX_LENGTH
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-MAX_CONTENT = 5000
+MAX_CONTENT = MAX_LENGTH["content"]
 TITLE_LENGTH = 30
 
 

@@ -19,6 +19,7 @@ from admin_web.api.petitions import DEFAULT_PER_PAGE, INTAKE_CHANNELS, MAX_PAGE,
 from admin_web.api.units import MAX_UNITS_PER_PAGE
 from models.enums import Channel, DeptType, Light, PetitionKind, PetitionState, UnitLevel
 from workflow.engine import TRANSITIONS
+from workflow.limits import MAX_LENGTH
 
 PREFIX = "/api/v1"
 
@@ -120,6 +121,15 @@ def _schemas() -> dict[str, Any]:
             "decided_at": TIME,
         }
     )
+    evaluation = _object(
+        {
+            "handling_round": INTEGER,
+            "satisfaction": _ref("Labelled"),
+            "resolution": _ref("Labelled"),
+            "comment": {"type": "string", "description": "不满意或未解决时诉求人说明的仍未解决的问题"},
+            "created_at": TIME,
+        }
+    )
     available = _object(
         {
             "action": {"type": "string", "enum": list(TRANSITIONS)},
@@ -152,6 +162,7 @@ def _schemas() -> dict[str, Any]:
                     },
                     "replies": {"type": "array", "items": _ref("Reply")},
                     "extension_requests": {"type": "array", "items": _ref("ExtensionRequest")},
+                    "evaluations": {"type": "array", "items": _ref("Evaluation")},
                     "events": {"type": "array", "items": _ref("Event")},
                     "available_actions": {"type": "array", "items": _ref("AvailableAction")},
                 }
@@ -191,6 +202,7 @@ def _schemas() -> dict[str, Any]:
         "Event": event,
         "Reply": reply,
         "ExtensionRequest": extension,
+        "Evaluation": evaluation,
         "AvailableAction": available,
         "Unit": unit,
         "Error": error,
@@ -250,7 +262,7 @@ def _schemas() -> dict[str, Any]:
                 },
                 "district_code": {"type": "string", "description": "热线必填；区(市)工作人员默认本区(市)"},
                 "kind": {"type": "string", "enum": _values(PetitionKind)},
-                "content": {"type": "string", "minLength": 1, "maxLength": 5000},
+                "content": {"type": "string", "minLength": 1, "maxLength": MAX_LENGTH["content"]},
                 "location": STRING,
                 "latitude": {"type": "number"},
                 "longitude": {"type": "number"},

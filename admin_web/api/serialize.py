@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from admin_web.api.actions import ACTION_PARAMS
 from admin_web.scoping import phone_for, text_for
-from models import ExtensionRequest, Petition, PetitionEvent, Reply, Unit, User
+from models import Evaluation, ExtensionRequest, Petition, PetitionEvent, Reply, Unit, User
 from models.enums import LabelledEnum
 from workflow.engine import TRANSITIONS, available_actions
 
@@ -110,6 +110,17 @@ def extension_dict(request: ExtensionRequest) -> dict[str, Any]:
     }
 
 
+def evaluation_dict(evaluation: Evaluation, user: User) -> dict[str, Any]:
+    """The citizen's rating of one handling round, with what they said is still wrong (``comment``)."""
+    return {
+        "handling_round": evaluation.handling_round,
+        "satisfaction": _enum(evaluation.satisfaction),
+        "resolution": _enum(evaluation.resolution),
+        "comment": text_for(user, evaluation.comment),
+        "created_at": _time(evaluation.created_at),
+    }
+
+
 def petition_detail(session: Session, petition: Petition, user: User) -> dict[str, Any]:
     """Everything about one petition as `user` may see it, with its events and the actions `user` may take now."""
     replies = session.scalars(select(Reply).where(Reply.petition_id == petition.id).order_by(Reply.id))
@@ -117,6 +128,9 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
         select(ExtensionRequest)
         .where(ExtensionRequest.petition_id == petition.id)
         .order_by(ExtensionRequest.id)
+    )
+    evaluations = session.scalars(
+        select(Evaluation).where(Evaluation.petition_id == petition.id).order_by(Evaluation.handling_round)
     )
     return {
         **petition_summary(petition, user),
@@ -137,6 +151,7 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
         "attachments": [{"kind": a.kind, "url": a.url} for a in petition.attachments],
         "replies": [reply_dict(r, user) for r in replies],
         "extension_requests": [extension_dict(e) for e in extensions],
+        "evaluations": [evaluation_dict(e, user) for e in evaluations],
         "events": [event_dict(e, user) for e in petition.events],
         "available_actions": [
             {"action": t.action, "label": t.label, "params": sorted(ACTION_PARAMS[t.action])}

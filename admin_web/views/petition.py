@@ -17,7 +17,7 @@ from admin_web.views.forms import CHOICES, LABELS, action_forms
 from models import Assessment, Evaluation, ExtensionRequest, Petition, Reply, User, utcnow
 from models.db import get_session
 from workflow.engine import TRANSITIONS, available_actions
-from workflow.queries import history
+from workflow.queries import history, second_handling_feedback
 
 EVENT_LABELS = {"submit": "提交诉求", **{name: t.label for name, t in TRANSITIONS.items()}}
 
@@ -53,6 +53,7 @@ def render_petition(
             replies=rows(Reply),
             extensions=rows(ExtensionRequest),
             evaluations=rows(Evaluation),
+            feedback=second_handling_feedback(session, [petition]).get(petition.id),
             assessments=rows(Assessment),
         ),
         status,

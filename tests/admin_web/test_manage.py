@@ -150,6 +150,30 @@ def test_invalid_account_fields_are_refused_by_field(world: World, manager: Flas
     assert world.session.scalars(select(WechatAccount)).all() == []
 
 
+def test_a_manager_sets_the_service_line_the_bot_gives_for_human_help(
+    world: World, manager: FlaskClient, login_as: Login
+):
+    from models import District
+
+    path = "/admin/manage/districts/shinan/account"
+    assert "人工服务" in manager.get(path).get_data(as_text=True)
+    response = _post(manager, "/admin/manage/districts/shinan/service",
+                     {"hotline": " 0532-83000000 ", "service_hours": "工作日 9:00-17:00"}, page=path)
+    assert response.status_code == 302
+    world.session.expire_all()
+    district = world.session.get(District, "shinan")
+    assert (district.hotline, district.service_hours) == ("0532-83000000", "工作日 9:00-17:00")
+    assert [a.target for a in _audits(world, "district_service_saved")] == ["district:shinan"]
+    assert _post(manager, "/admin/manage/districts/shinan/service", {"hotline": "1" * 41}, page=path).status_code == 302
+    world.session.expire_all()
+    assert world.session.get(District, "shinan").hotline == "0532-83000000"
+    # Another district's manager may not.
+    other = login_as(world.users["city_dispatcher"])
+    assert other.post("/admin/manage/districts/shinan/service", data={"hotline": "110"}).status_code in (302, 400, 403)
+    world.session.expire_all()
+    assert world.session.get(District, "shinan").hotline == "0532-83000000"
+
+
 def test_plain_mode_by_clearing_the_aes_key(world: World, manager: FlaskClient):
     make_account(world.session, "shinan", appid="wxshinan12345678")
     world.session.commit()
