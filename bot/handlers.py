@@ -24,6 +24,7 @@ from wechatpy.messages import BaseMessage
 from bot import texts
 from bot.accounts import DistrictNames, ServedAccount
 from bot.conversation import Dialog
+from bot.reply_page import reply_url
 from classifier import suggest_if_trained
 from classifier.screening import screen
 from models import Citizen
@@ -114,6 +115,7 @@ class Inbound:
             # Never trains: WeChat gives up after 5 seconds (see suggest_if_trained).
             suggest=lambda content: suggest_if_trained(content, self.account.district_code, self.app),
             first_contact=self._first_contact,
+            reply_link=lambda petition: reply_url(self.app, petition.id, citizen.id),
         )
 
 
