@@ -226,25 +226,33 @@ def reply_parts(payload: Mapping[str, Any], url: str | None, max_parts: int = MA
 
 
 def split_text(text: str, max_bytes: int) -> list[str]:
-    """`text` in pieces of at most `max_bytes` UTF-8 bytes, broken between lines where possible (never inside a
-    character); nothing is lost or repeated: the pieces joined with line breaks give back `text`."""
+    """`text` in pieces of at most `max_bytes` UTF-8 bytes, broken between lines where a line fits and inside a
+    line (never inside a character) where it does not; nothing is lost or repeated."""
     pieces: list[str] = []
-    current = ""
+    current: str | None = None
     for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate.encode("utf-8")) <= max_bytes and (current or line):
+        candidate = line if current is None else f"{current}\n{line}"
+        if len(candidate.encode("utf-8")) <= max_bytes:
             current = candidate
             continue
-        if current:
-            pieces.append(current)
-        while len(line.encode("utf-8")) > max_bytes:
-            head = line.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
-            pieces.append(head)
-            line = line[len(head) :]
+        if len(line.encode("utf-8")) <= max_bytes:
+            pieces.append(current or "")
+            current = line
+            continue
+        # A line longer than a piece: fill the current piece with its start, then cut the rest.
+        prefix = "" if current is None else f"{current}\n"
+        while len((prefix + line).encode("utf-8")) > max_bytes:
+            head = cut_bytes(line, max_bytes - len(prefix.encode("utf-8")))
+            pieces.append(prefix + head)
+            line, prefix = line[len(head) :], ""
         current = line
-    if current or not pieces:
-        pieces.append(current)
+    pieces.append(current or "")
     return pieces
+
+
+def cut_bytes(text: str, max_bytes: int) -> str:
+    """The longest start of `text` whose UTF-8 form fits in `max_bytes` bytes."""
+    return text.encode("utf-8")[: max(max_bytes, 0)].decode("utf-8", errors="ignore")
 
 
 def fit_bytes(text: str, max_bytes: int) -> str:
