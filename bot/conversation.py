@@ -54,9 +54,11 @@ from workflow.engine import perform
 from workflow.errors import WorkflowError
 from workflow.inadmissible import ADVICE, rejection_text
 from workflow.intake import expected_deadline, kind_for, submit_petition
+from workflow.messages import reply_as_text
 from workflow.queries import (
     awaiting_evaluation_of,
     citizen_timeline,
+    latest_sent_reply,
     petition_by_number,
     petitions_of_citizen,
 )
@@ -166,10 +168,13 @@ class Dialog:
         screen: Callable[[str], Screening],
         suggest: Callable[[str], Suggestion | None],
         first_contact: bool = False,
+        reply_link: Callable[[Petition], str | None] | None = None,
     ) -> None:
         """`first_contact`: the citizen was created by this very message, so they have no conversation and no
         petitions yet and nobody else can be changing them (their row is not written yet: the webhook writes it
-        with the new conversation, see `Inbound.new_citizen`)."""
+        with the new conversation, see `Inbound.new_citizen`). `reply_link`: the address of a petition's reply
+        page (`bot.reply_page`), shown with its reply."""
+        self.reply_link = reply_link
         self.session = session
         self.citizen = citizen
         self.district = district
@@ -658,7 +663,7 @@ class Dialog:
             # The dispatcher's note is on the rejection step already: the reason and where to go, without it.
             steps.append(rejection_text(petition.inadmissible_code))
         open_ = petition.closed_at is None
-        return texts.progress(
+        progress = texts.progress(
             number=petition.number,
             title=petition.title,
             state=petition.state.label,
@@ -668,6 +673,11 @@ class Dialog:
             awaiting_evaluation=petition.state == PetitionState.AWAITING_EVALUATION,
             handling_round=petition.handling_round,
         )
+        reply = latest_sent_reply(self.session, petition)
+        if reply is None:
+            return progress
+        link = self.reply_link(petition) if self.reply_link is not None else None
+        return texts.with_reply(progress, reply_as_text(petition.number, reply), link)
 
     def _day(self, instant: dt.datetime) -> str:
         # A deadline is the midnight that ends its last day; citizens are told that day.

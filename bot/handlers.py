@@ -28,6 +28,7 @@ from classifier import suggest_if_trained
 from classifier.screening import screen
 from models import Citizen
 from models.db import execute_alone
+from workflow.reply_link import reply_url
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class Inbound:
             # Never trains: WeChat gives up after 5 seconds (see suggest_if_trained).
             suggest=lambda content: suggest_if_trained(content, self.account.district_code, self.app),
             first_contact=self._first_contact,
+            reply_link=lambda petition: reply_url(self.app, petition.id, citizen.id),
         )
 
 

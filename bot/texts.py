@@ -302,7 +302,7 @@ def receipt(*, number: str, category: str | None, days: int | None, deadline: st
 # --- my petitions and progress -----------------------------------------------------------------------------------
 
 NO_PETITIONS = "您还没有提交过诉求。点击菜单“我要反映”即可反映问题。"
-MY_PETITIONS_FOOTER = "回复诉求编号查看办理进度。"
+MY_PETITIONS_FOOTER = "回复诉求编号查看办理进度和答复全文。"
 
 
 def petition_line(
@@ -348,6 +348,19 @@ SECOND_HANDLING_MARK = "（二次办理）"
 def progress_step(at: str, label: str, note: str, second_round: bool) -> str:
     """One line of the progress view; steps of the second handling round are marked as such."""
     return f"{at} {'[二次办理] ' if second_round else ''}{label}" + (f"：{note}" if note else "")
+
+
+def with_reply(progress_text: str, reply_text: str, link: str | None) -> str:
+    """The progress of a petition followed by its whole reply and the link to the reply page; a reply too long for
+    one WeChat message is shown in part, with the link to read it whole."""
+    tail = [f"查看答复全文并评价：{link}"] if link else []
+    whole = "\n".join([progress_text, "", reply_text, *tail])
+    if len(whole.encode("utf-8")) <= MAX_REPLY_BYTES:
+        return whole
+    note = f"{ELLIPSIS}（答复较长，" + ("全文请点击下方链接查看）" if link else "全文请查看公众号消息）")
+    room = MAX_REPLY_BYTES - len("\n".join([progress_text, "", "", *tail]).encode("utf-8"))
+    room -= len(note.encode("utf-8"))
+    return "\n".join([progress_text, "", cut_to_bytes(reply_text, room) + note, *tail])
 
 
 # --- rating ------------------------------------------------------------------------------------------------------

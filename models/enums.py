@@ -153,6 +153,15 @@ class NotificationState(LabelledEnum):
     SKIPPED = "skipped", "无需发送"
 
 
+class MediaState(LabelledEnum):
+    """Where a citizen's image or voice message is: waiting to be fetched from WeChat, kept, or lost."""
+
+    PENDING = "pending", "待下载"
+    STORED = "stored", "已保存"
+    # WeChat no longer has it (40007, or past the three days temporary media live), or every attempt failed.
+    LOST = "lost", "未能保存"
+
+
 class InadmissibleCode(LabelledEnum):
     """Why a petition is not accepted (不予受理), from the source document's list."""
 

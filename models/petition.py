@@ -17,6 +17,7 @@ from models.enums import (
     DeptType,
     InadmissibleCode,
     Light,
+    MediaState,
     Nature,
     PetitionKind,
     PetitionState,
@@ -187,9 +188,15 @@ class PetitionEvent(Base):
 
 
 class Attachment(Base):
-    """An image or file sent with a petition (WeChat media id and where it was fetched to)."""
+    """An image, voice message or file sent with a petition: its WeChat media id, and the copy kept of it.
+
+    WeChat deletes temporary media after three days, so `workflow.media.fetch_media` downloads each one (a job with
+    retries and a lease like the outbox's) into ``[media] folder``, named by the SHA-256 of its content.
+    """
 
     __tablename__ = "attachment"
+    # The media job: attachments still to fetch, by when they are due.
+    __table_args__ = (Index("ix_attachment_media_state_next", "media_state", "next_fetch_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)
@@ -197,6 +204,18 @@ class Attachment(Base):
     media_id: Mapped[str | None] = mapped_column(String(200))
     url: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The kept copy: NULL state for attachments that have no WeChat media id (e.g. links given through the API).
+    media_state: Mapped[MediaState | None] = mapped_column(_enum(MediaState))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int | None]
+    fetch_attempts: Mapped[int] = mapped_column(default=0)
+    next_fetch_at: Mapped[dt.datetime | None]
+    fetched_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # A lease, as on notifications: the worker fetching it and until when.
+    locked_by: Mapped[str | None] = mapped_column(String(80))
+    locked_until: Mapped[dt.datetime | None]
 
     petition: Mapped[Petition] = relationship(back_populates="attachments")
 

@@ -74,11 +74,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         from models.district import TEN_DISTRICTS
 
         mount_fake(app, fake, names={code: f"{platform}（{name}）" for code, name, platform, _ in TEN_DISTRICTS})
-    if app.config["WECHAT"]["api_base_url"] == "self":
+    if app.config["DEMO"] or app.config["WECHAT"]["api_base_url"] == "self":
         from flask import request
 
         from wechat.api import learn_own_address
 
+        # The demo runs on any address and port: its WeChat API ("self") and its reply links follow the first request.
         @app.before_request
         def _learn_own_address() -> None:
             learn_own_address(app, request.host_url)

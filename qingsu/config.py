@@ -42,6 +42,16 @@ DEFAULTS: dict[str, Any] = {
         "token_store_redis_url": "",
         "fake_state_file": "",
     },
+    "WEB": {"public_base_url": "", "reply_link_grace_days": 30},
+    "MEDIA": {
+        "folder": "instance/media",
+        "interval_seconds": 30,
+        "max_attempts": 6,
+        "backoff_base_seconds": 60,
+        "backoff_max_seconds": 3600,
+        "lease_seconds": 120,
+        "batch_size": 20,
+    },
     "CLASSIFIER": {"model_path": "instance/classifier.joblib"},
     "SCHEDULER": {
         "embedded": False,

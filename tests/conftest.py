@@ -77,6 +77,8 @@ def make_test_config(tmp_path: Path, model_path: Path | None = None, **overrides
         # One model file for the whole run: the default model is trained once, on first use.
         "CLASSIFIER": {"model_path": str(model_path or tmp_path / "classifier.joblib")},
         "SCHEDULER": {"embedded": False},
+        # Kept images and voice messages (workflow.media) go to the test's own folder.
+        "MEDIA": {"folder": str(tmp_path / "media")},
         "WTF_CSRF_ENABLED": True,
     }
     return merge(base, overrides)

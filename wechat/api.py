@@ -349,16 +349,18 @@ def _path(url: str) -> str:
 
 
 # ``[wechat] api_base_url = "self"``: the demo's fake WeChat API, served by this application under /fake-wechat at
-# whatever address it is served on (`learn_own_address`), so `qingsu run --port 8000` or gunicorn on any port works.
+# whatever address it is served on, so `qingsu run --port 8000` or gunicorn on any port works. The demo learns that
+# address from its first request (`learn_own_address`) and keeps it in ``app.extensions[SERVED_BASE_URL]``, where the
+# reply page's links (`workflow.reply_link`) find it too.
 SELF = "self"
 FAKE_PREFIX = "/fake-wechat"
+SERVED_BASE_URL = "qingsu.served_base_url"
 
 
 def learn_own_address(app: Flask, host_url: str) -> None:
-    """Point ``api_base_url = "self"`` at this application's fake, at `host_url` (the address a request came to)."""
-    config = app.config["WECHAT"]
-    if config.get("own_address") is None:
-        config["own_address"] = host_url.rstrip("/") + FAKE_PREFIX
+    """Remember `host_url` (the address a request came to) as the address this application is served on; the
+    first one stays."""
+    app.extensions.setdefault(SERVED_BASE_URL, host_url.rstrip("/"))
 
 
 def api_base_url(app: Flask) -> str:
@@ -366,18 +368,17 @@ def api_base_url(app: Flask) -> str:
 
     :raises WechatAddressUnknownError: ``"self"`` before this process has served a request.
     """
-    config = app.config["WECHAT"]
-    configured = str(config["api_base_url"])
+    configured = str(app.config["WECHAT"]["api_base_url"])
     if configured != SELF:
         return configured
-    own = config.get("own_address")
+    own = app.extensions.get(SERVED_BASE_URL)
     if own is None:
         raise WechatAddressUnknownError(
             None,
             'api_base_url = "self": this process has not served a request yet, so it does not know its own address '
             "(open any page of the demo, or set api_base_url to the demo's address + /fake-wechat)",
         )
-    return str(own)
+    return f"{own}{FAKE_PREFIX}"
 
 
 def client_for(account: WechatAccount, app: Flask) -> QingsuWechatClient:

@@ -42,6 +42,8 @@ TOKEN_LIFETIME_SECONDS = 7200
 STABLE_TOKEN_RENEW_SECONDS = 300
 # A replaced /cgi-bin/token token stays valid this long, so in-flight calls can finish.
 BASIC_TOKEN_GRACE_SECONDS = 300
+# WeChat refuses a customer-service text over 2048 bytes of UTF-8 with 45002.
+CUSTOM_TEXT_MAX_BYTES = 2048
 # WeChat promises deduplication by client_msg_id "within 10 minutes"; the fake honours exactly that window.
 CLIENT_MSG_ID_WINDOW_SECONDS = 600
 # A client_msg_id already used: the template API's documentation does not say what WeChat answers, so the fake
@@ -74,6 +76,7 @@ ERRMSG = {
     43004: "require subscribe",
     44002: "empty post data",
     45009: "reach max api daily quota limit",
+    45002: "content size out of limit",
     45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit",
     DUPLICATE_CLIENT_MSG_ID: "clientmsgid exist",
@@ -535,12 +538,15 @@ class FakeWechat:
     def send_custom(self, appid: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /cgi-bin/message/custom/send`` (text messages).
 
-        :raises FakeApiError: 43004 unsubscribed, 45015 outside the 48-hour window, 47001 malformed.
+        :raises FakeApiError: 43004 unsubscribed, 45015 outside the 48-hour window, 45002 a text over 2048 bytes,
+            47001 malformed.
         """
         openid = str(body.get("touser") or "")
         text = body.get("text")
         if not openid or body.get("msgtype") != "text" or not isinstance(text, dict) or "content" not in text:
             raise FakeApiError(47001)
+        if len(str(text["content"]).encode("utf-8")) > CUSTOM_TEXT_MAX_BYTES:
+            raise FakeApiError(45002)
         with self._locked() as state:
             if (appid, openid) in state.unsubscribed:
                 raise FakeApiError(43004)
@@ -686,11 +692,13 @@ def create_fake_app(fake: FakeWechat) -> Flask:
 
     def media() -> Response:
         content, content_type = fake.get_media(authed(), request.args.get("media_id", ""))
-        response = Response(content, mimetype=content_type)
+        # As WeChat answers: the bytes with their type, named as an attachment, not to be cached; errors are JSON.
+        response = Response(content, content_type=content_type)
         extension = content_type.rsplit("/", 1)[-1]
         response.headers["Content-disposition"] = (
             f'attachment; filename="{request.args.get("media_id")}.{extension}"'
         )
+        response.headers["Cache-Control"] = "no-cache, must-revalidate"
         return response
 
     def callback_ips() -> Response:

@@ -356,6 +356,7 @@ def send_reply(ctx: Context) -> PetitionState:
         "replied",
         reply_id=reply.id,
         unit_name=reply.unit.name,
+        petitioner_info=reply.petitioner_info,
         result=reply.result,
         policy_basis=reply.policy_basis,
         responsible_person=reply.responsible_person,

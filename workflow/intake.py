@@ -12,7 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Attachment, Citizen, District, Petition, PetitionEvent, PetitionSequence, Unit, User
-from models.enums import Channel, CitizenKind, Complexity, Nature, PetitionKind, PetitionState, UnitLevel
+from models.enums import (
+    Channel,
+    CitizenKind,
+    Complexity,
+    MediaState,
+    Nature,
+    PetitionKind,
+    PetitionState,
+    UnitLevel,
+)
 from workflow import routing
 from workflow.actors import actor_label
 from workflow.calendar import load_calendar
@@ -154,8 +163,18 @@ def submit_petition(
         updated_at=now,
     )
     for item in attachments:
+        media_id = item.get("media_id")
         petition.attachments.append(
-            Attachment(kind=item.get("kind", "image"), media_id=item.get("media_id"), url=item.get("url"), created_at=now)
+            Attachment(
+                kind=item.get("kind", "image"),
+                media_id=media_id,
+                url=item.get("url"),
+                created_at=now,
+                # A WeChat media file is kept by the media job (workflow.media), never fetched here: intake must
+                # not wait on WeChat.
+                media_state=MediaState.PENDING if media_id else None,
+                next_fetch_at=now if media_id else None,
+            )
         )
     if citizen is not None:
         label = actor_label(citizen)

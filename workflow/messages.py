@@ -16,12 +16,19 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from models import Notification
+from models import Notification, Reply
 from workflow.notify import EVENTS
 
 DEFAULT_TZ = "Asia/Shanghai"
-# WeChat refuses customer-service text longer than 2048 bytes; keep a margin for the ellipsis.
+# WeChat refuses customer-service text longer than 2048 bytes (45002 "content size out of limit"); keep a margin for
+# the ellipsis.
+CUSTOMER_SERVICE_TEXT_BYTES = 2048
 MAX_TEXT_BYTES = 2000
+# A reply sent as customer-service texts: at most this many (a citizen's message allows WeChat five in 48 hours,
+# https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html), each with room
+# for its "（2/3）" marker.
+MAX_REPLY_PARTS = 3
+PART_MARKER_BYTES = 16
 ELLIPSIS = "…"
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -99,7 +106,10 @@ def _extended(p: Mapping[str, Any]) -> str:
 
 
 def _replied(p: Mapping[str, Any]) -> str:
-    lines = [f"{_head(p['number'])}已办理完毕，答复如下：", f"办理结果：{p.get('result', '')}"]
+    lines = [f"{_head(p['number'])}已办理完毕，答复如下："]
+    if p.get("petitioner_info"):
+        lines.append(f"诉求人基本情况：{p['petitioner_info']}")
+    lines.append(f"办理结果：{p.get('result', '')}")
     if p.get("policy_basis"):
         lines.append(f"政策依据：{p['policy_basis']}")
     if p.get("unit_name"):
@@ -154,6 +164,21 @@ def _closed(p: Mapping[str, Any]) -> str:
     return f"{_head(p['number'])}已办结{rating}。感谢您对我们工作的支持！"
 
 
+def reply_as_text(number: str, reply: Reply) -> str:
+    """A sent reply as the citizen reads it in chat: the 'replied' text, with all five elements."""
+    return _replied(
+        {
+            "number": number,
+            "petitioner_info": reply.petitioner_info,
+            "result": reply.result,
+            "policy_basis": reply.policy_basis,
+            "unit_name": reply.unit.name,
+            "responsible_person": reply.responsible_person,
+            "contact_phone": reply.contact_phone,
+        }
+    )
+
+
 TEXTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "accepted": _accepted,
     "rejected": _rejected,
@@ -176,6 +201,58 @@ def render_text(notification: Notification) -> str:
         without the petition number.
     """
     return fit_bytes(TEXTS[notification.event](notification.payload), MAX_TEXT_BYTES)
+
+
+def reply_parts(payload: Mapping[str, Any], url: str | None, max_parts: int = MAX_REPLY_PARTS) -> list[str]:
+    """The whole reply of a 'replied' notification as customer-service texts, each within WeChat's
+    `CUSTOMER_SERVICE_TEXT_BYTES`, numbered ``（1/2）`` when there are several, the last ending with the link to the
+    reply page. At most `max_parts` texts (WeChat allows five customer-service messages per message the citizen
+    sends): a reply longer than that is cut, and the last text says the link shows it whole.
+    """
+    tail = f"查看答复全文并评价：{url}" if url else ""
+    body = _replied(payload)
+    cut_note = "（答复较长，全文请点击链接查看）" if url else "（答复较长，全文请回复诉求编号查看）"
+    budget = CUSTOMER_SERVICE_TEXT_BYTES - PART_MARKER_BYTES
+    text = "\n".join(x for x in (body, tail) if x)
+    parts = split_text(text, budget)
+    room = len(body.encode("utf-8"))
+    while len(parts) > max_parts:
+        room = room * 9 // 10
+        text = "\n".join(x for x in (fit_bytes(body, room), cut_note, tail) if x)
+        parts = split_text(text, budget)
+    if len(parts) == 1:
+        return parts
+    return [f"（{i}/{len(parts)}）{part}" for i, part in enumerate(parts, start=1)]
+
+
+def split_text(text: str, max_bytes: int) -> list[str]:
+    """`text` in pieces of at most `max_bytes` UTF-8 bytes, broken between lines where a line fits and inside a
+    line (never inside a character) where it does not; nothing is lost or repeated."""
+    pieces: list[str] = []
+    current: str | None = None
+    for line in text.split("\n"):
+        candidate = line if current is None else f"{current}\n{line}"
+        if len(candidate.encode("utf-8")) <= max_bytes:
+            current = candidate
+            continue
+        if len(line.encode("utf-8")) <= max_bytes:
+            pieces.append(current or "")
+            current = line
+            continue
+        # A line longer than a piece: fill the current piece with its start, then cut the rest.
+        prefix = "" if current is None else f"{current}\n"
+        while len((prefix + line).encode("utf-8")) > max_bytes:
+            head = cut_bytes(line, max_bytes - len(prefix.encode("utf-8")))
+            pieces.append(prefix + head)
+            line, prefix = line[len(head) :], ""
+        current = line
+    pieces.append(current or "")
+    return pieces
+
+
+def cut_bytes(text: str, max_bytes: int) -> str:
+    """The longest start of `text` whose UTF-8 form fits in `max_bytes` bytes."""
+    return text.encode("utf-8")[: max(max_bytes, 0)].decode("utf-8", errors="ignore")
 
 
 def fit_bytes(text: str, max_bytes: int) -> str:

@@ -25,14 +25,17 @@ Error codes: https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
 import re
 import socket
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,7 +57,8 @@ from wechat.api import (
     client_for,
 )
 from wechat.tokens import TokenLockTimeout
-from workflow.messages import TemplateMappingError, render_text, template_data
+from workflow.messages import TemplateMappingError, render_text, reply_parts, template_data
+from workflow.reply_link import reply_url
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,9 @@ CUSTOMER_SERVICE_WINDOW = dt.timedelta(hours=48)
 TEMPLATE = "template"
 TEXT = "text"
 EVALUATION_EVENTS = frozenset({"evaluation_request", "evaluation_reminder"})
+# The event whose template message links to the citizen's reply page, and whose whole text also goes as
+# customer-service texts while the 48-hour window is open.
+REPLIED = "replied"
 _FIELD_IN_ERRMSG = re.compile(r"data\.([A-Za-z0-9_]+)")
 
 
@@ -124,7 +131,9 @@ class _Plan:
     attempts: int
     template_id: str = ""
     data: dict[str, Any] | None = None
-    text: str = ""
+    url: str | None = None
+    # Customer-service texts: the message itself (TEXT channel), or the reply in full after its template message.
+    texts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,8 @@ class _Outcome:
     unsubscribe: bool = False
     # Pending because there is no way to reach the citizen yet (not because WeChat failed).
     waiting: bool = False
+    # Texts of a several-part message that reached the citizen (a retry sends only the rest).
+    parts_sent: int = 0
 
 
 def worker_name() -> str:
@@ -165,7 +176,7 @@ def deliver_due(
                 break
             try:
                 with session_scope(app) as session:
-                    decision = _prepare(session, notification_id, now, settings)
+                    decision = _prepare(session, notification_id, now, settings, partial(reply_url, app))
             except SQLAlchemyError:
                 raise  # the database, not the row: the lease lapses and the row is tried again later
             except Exception as exc:
@@ -227,9 +238,16 @@ def _claim(session: Session, now: dt.datetime, worker: str, lease: dt.timedelta)
 
 
 def _prepare(
-    session: Session, notification_id: int, now: dt.datetime, settings: OutboxSettings
+    session: Session,
+    notification_id: int,
+    now: dt.datetime,
+    settings: OutboxSettings,
+    link: Callable[[int, int], str | None] = lambda _petition_id, _citizen_id: None,
 ) -> _Plan | _Outcome:
-    """Decide how (and whether) to send the leased row; counts the attempt when a send follows."""
+    """Decide how (and whether) to send the leased row; counts the attempt when a send follows.
+
+    `link` gives the reply page's address of a petition for its citizen (the 'replied' message links to it).
+    """
     n = session.get(Notification, notification_id)
     assert n is not None  # the row is leased to us, and notifications are never deleted while pending
     citizen = session.get(Citizen, n.citizen_id)
@@ -256,16 +274,31 @@ def _prepare(
         "openid": citizen.openid,
         "client_msg_id": n.client_msg_id,
     }
+    window_open = citizen.last_message_at is not None and now - citizen.last_message_at < CUSTOMER_SERVICE_WINDOW
+    replied = n.event == REPLIED and n.petition_id is not None
+    url = link(n.petition_id, citizen.id) if replied and n.petition_id is not None else None
     if template is not None:
         try:
             data = template_data(template.fields, n, settings.tz)
         except TemplateMappingError as exc:
             return _Outcome(NotificationState.DEAD, f"模板配置有误，请修改模板后重试：{exc}")
         plan = _Plan(
-            channel=TEMPLATE, template_id=template.template_id, data=data, attempts=n.attempts + 1, **common
+            channel=TEMPLATE,
+            template_id=template.template_id,
+            data=data,
+            url=url,
+            texts=tuple(reply_parts(n.payload, url)) if replied and window_open else (),
+            attempts=n.attempts + 1,
+            **common,
         )
-    elif citizen.last_message_at is not None and now - citizen.last_message_at < CUSTOMER_SERVICE_WINDOW:
-        plan = _Plan(channel=TEXT, text=render_text(n), attempts=n.attempts + 1, **common)
+    elif window_open:
+        texts = reply_parts(n.payload, url) if replied else [render_text(n)]
+        plan = _Plan(
+            channel=TEXT,
+            texts=tuple(texts[int(n.payload.get("parts_sent", 0)) :]),
+            attempts=n.attempts + 1,
+            **common,
+        )
     else:
         return _wait(n, now, settings, "未配置该事件的模板消息，且群众48小时内没有发过消息（不能发客服消息）")
     # Counted before the call, so a row that crashes its worker every time still reaches max_attempts.
@@ -298,18 +331,48 @@ def _wait(n: Notification, now: dt.datetime, settings: OutboxSettings, reason: s
 
 def _send(client: QingsuWechatClient, plan: _Plan, now: dt.datetime, settings: OutboxSettings) -> _Outcome:
     """Call WeChat and translate its answer into what happens to the row."""
+    sent = 0
     try:
         if plan.channel == TEMPLATE:
             result = client.send_template(
-                plan.openid, plan.template_id, plan.data or {}, client_msg_id=plan.client_msg_id
+                plan.openid, plan.template_id, plan.data or {}, url=plan.url, client_msg_id=plan.client_msg_id
             )
             note = "微信答复该 client_msg_id 已发送过（此前的发送已送达）" if result.duplicate else None
+            if plan.texts and not result.duplicate:
+                note = _send_extra_texts(client, plan)
             return _Outcome(NotificationState.SENT, note)
-        client.send_text(plan.openid, plan.text)
+        for text in plan.texts:
+            client.send_text(plan.openid, text)
+            sent += 1
         return _Outcome(NotificationState.SENT)
-    except WechatUnsubscribedError as exc:
+    except WechatApiError as exc:
+        outcome = _failed(plan, now, settings, exc)
+        return dataclasses.replace(outcome, parts_sent=sent) if sent else outcome
+    except TokenLockTimeout as exc:
+        return _retry(plan, now, settings, f"等待其他进程刷新令牌超时：{exc}", parts_sent=sent)
+    except Exception as exc:
+        # A bug or an unexpected failure must not stop the other rows; the row is retried and shows the error.
+        log.exception("delivering notification %s failed", plan.notification_id)
+        return _retry(plan, now, settings, f"{type(exc).__name__}: {exc}", parts_sent=sent)
+
+
+def _send_extra_texts(client: QingsuWechatClient, plan: _Plan) -> str | None:
+    """The reply in full after its template message: a convenience (the template links to the whole reply), so a
+    failure is noted on the row, not retried — retrying would send the template message again."""
+    for number, text in enumerate(plan.texts, start=1):
+        try:
+            client.send_text(plan.openid, text)
+        except (WechatApiError, TokenLockTimeout) as exc:
+            described = _describe(exc) if isinstance(exc, WechatApiError) else str(exc)
+            return f"模板消息已送达；答复全文的客服消息第{number}条未发出：{described}"
+    return None
+
+
+def _failed(plan: _Plan, now: dt.datetime, settings: OutboxSettings, exc: WechatApiError) -> _Outcome:
+    """What WeChat's refusal `exc` means for the row."""
+    if isinstance(exc, WechatUnsubscribedError):
         return _Outcome(NotificationState.UNSUBSCRIBED, _describe(exc), unsubscribe=True)
-    except WechatInvalidFieldError as exc:
+    if isinstance(exc, WechatInvalidFieldError):
         field = _FIELD_IN_ERRMSG.search(str(exc.errmsg or ""))
         named = (
             f"模板字段 {field.group(1)} 的取值（请检查模板字段映射）"
@@ -317,7 +380,7 @@ def _send(client: QingsuWechatClient, plan: _Plan, now: dt.datetime, settings: O
             else "消息内容（超长或格式不符）"
         )
         return _Outcome(NotificationState.DEAD, f"微信拒绝了{named}：{_describe(exc)}")
-    except WechatWindowClosedError as exc:
+    if isinstance(exc, WechatWindowClosedError):
         # Our record of the citizen's last message disagreed with WeChat: wait like any row without a channel.
         return _Outcome(
             NotificationState.PENDING,
@@ -326,19 +389,12 @@ def _send(client: QingsuWechatClient, plan: _Plan, now: dt.datetime, settings: O
             refund_attempt=True,
             waiting=True,
         )
-    except WechatQuotaError as exc:
+    if isinstance(exc, WechatQuotaError):
         retry_at = _next_local_midnight(now, settings.tz) if exc.errcode == 45009 else None
         return _retry(plan, now, settings, f"调用次数超限：{_describe(exc)}", retry_at)
-    except WechatApiError as exc:
-        if exc.retryable:
-            return _retry(plan, now, settings, _describe(exc))
-        return _Outcome(NotificationState.DEAD, f"微信拒绝发送：{_describe(exc)}")
-    except TokenLockTimeout as exc:
-        return _retry(plan, now, settings, f"等待其他进程刷新令牌超时：{exc}")
-    except Exception as exc:
-        # A bug or an unexpected failure must not stop the other rows; the row is retried and shows the error.
-        log.exception("delivering notification %s failed", plan.notification_id)
-        return _retry(plan, now, settings, f"{type(exc).__name__}: {exc}")
+    if exc.retryable:
+        return _retry(plan, now, settings, _describe(exc))
+    return _Outcome(NotificationState.DEAD, f"微信拒绝发送：{_describe(exc)}")
 
 
 def _describe(exc: WechatApiError) -> str:
@@ -352,12 +408,19 @@ def backoff(attempts: int, base: dt.timedelta, cap: dt.timedelta) -> dt.timedelt
 
 
 def _retry(
-    plan: _Plan, now: dt.datetime, settings: OutboxSettings, error: str, retry_at: dt.datetime | None = None
+    plan: _Plan,
+    now: dt.datetime,
+    settings: OutboxSettings,
+    error: str,
+    retry_at: dt.datetime | None = None,
+    parts_sent: int = 0,
 ) -> _Outcome:
     if plan.attempts >= settings.max_attempts:
-        return _Outcome(NotificationState.DEAD, f"已尝试{plan.attempts}次仍未发出，最后一次：{error}")
+        return _Outcome(
+            NotificationState.DEAD, f"已尝试{plan.attempts}次仍未发出，最后一次：{error}", parts_sent=parts_sent
+        )
     retry_at = retry_at or now + backoff(plan.attempts, settings.backoff_base, settings.backoff_max)
-    return _Outcome(NotificationState.PENDING, error, retry_at=retry_at)
+    return _Outcome(NotificationState.PENDING, error, retry_at=retry_at, parts_sent=parts_sent)
 
 
 def _next_local_midnight(now: dt.datetime, tz: str) -> dt.datetime:
@@ -394,6 +457,8 @@ def _record(session: Session, notification_id: int, worker: str, now: dt.datetim
         n.attempts = max(n.attempts - 1, 0)
     if outcome.state == NotificationState.SENT:
         n.sent_at = now
+    if outcome.parts_sent:
+        n.payload = {**n.payload, "parts_sent": int(n.payload.get("parts_sent", 0)) + outcome.parts_sent}
     if outcome.retry_at is not None:
         n.next_attempt_at = outcome.retry_at
     if outcome.unsubscribe:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Citizen, Evaluation, Petition, PetitionEvent
-from models.enums import PetitionState
+from models import Citizen, Evaluation, Petition, PetitionEvent, Reply
+from models.enums import PetitionState, ReplyState
 
 # How each action is told to the citizen in "我的诉求" (internal steps such as reviews are summarised).
 CITIZEN_STEP_LABELS: dict[str, str] = {
@@ -106,3 +106,13 @@ def history(session: Session, petition: Petition) -> list[PetitionEvent]:
     return list(
         session.scalars(select(PetitionEvent).where(PetitionEvent.petition_id == petition.id).order_by(PetitionEvent.id))
     )
+
+
+def latest_sent_reply(session: Session, petition: Petition) -> Reply | None:
+    """The last reply the citizen received (of the latest round that has one), or None."""
+    return session.scalars(
+        select(Reply)
+        .where(Reply.petition_id == petition.id, Reply.state == ReplyState.SENT)
+        .order_by(Reply.handling_round.desc(), Reply.id.desc())
+        .limit(1)
+    ).first()

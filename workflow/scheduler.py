@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from models import SchedulerLease, utcnow
 from models.db import make_engine, session_scope
-from workflow import jobs, tallies
+from workflow import jobs, media, tallies
 from workflow.outbox import worker_name
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ JOBS: dict[str, Callable[[Flask, dt.datetime], Any]] = {
     "daily_summary": jobs.daily_summary,
     "prune_handled_messages": jobs.prune_handled_messages,
     "refresh_tallies": tallies.refresh_tallies,
+    "fetch_media": media.fetch_media,
 }
 
 
@@ -83,6 +84,7 @@ def job_triggers(app: Flask) -> dict[str, BaseTrigger]:
         "daily_summary": CronTrigger(hour=int(s["daily_summary_hour"]), minute=0, timezone=tz),
         "prune_handled_messages": CronTrigger(hour=3, minute=30, timezone=tz),
         "refresh_tallies": every("tallies_interval_seconds"),
+        "fetch_media": IntervalTrigger(seconds=float(app.config["MEDIA"]["interval_seconds"]), timezone=tz),
     }
 
 

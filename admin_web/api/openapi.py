@@ -158,7 +158,20 @@ def _schemas() -> dict[str, Any]:
                     "suggestion": _nullable({"type": "object"}),
                     "attachments": {
                         "type": "array",
-                        "items": _object({"kind": STRING, "url": NULLABLE_STRING}),
+                        "items": _object(
+                            {
+                                "id": INTEGER,
+                                "kind": {"type": "string", "description": "image、voice 等"},
+                                "url": NULLABLE_STRING,
+                                "media_state": _nullable(_ref("Labelled")),
+                                "sha256": _nullable({"type": "string", "description": "已保存文件内容的 SHA-256"}),
+                                "content_type": NULLABLE_STRING,
+                                "size": _nullable(INTEGER),
+                                "download_url": _nullable(
+                                    {"type": "string", "description": "已保存时的下载地址（本接口，需令牌）"}
+                                ),
+                            }
+                        ),
                     },
                     "replies": {"type": "array", "items": _ref("Reply")},
                     "extension_requests": {"type": "array", "items": _ref("ExtensionRequest")},
@@ -461,6 +474,31 @@ def _paths() -> dict[str, Any]:
                     "200": _ok("诉求", "PetitionDetail"),
                     "401": UNAUTHENTICATED,
                     "404": NOT_FOUND,
+                },
+            }
+        },
+        f"{PREFIX}/petitions/{{number}}/attachments/{{attachment_id}}": {
+            "get": {
+                "operationId": "get_petition_attachment",
+                "tags": ["petitions"],
+                "summary": "群众随诉求发送的图片或语音（平台从微信下载后保存的文件）",
+                "parameters": [
+                    NUMBER_PARAM,
+                    {
+                        "name": "attachment_id",
+                        "in": "path",
+                        "required": True,
+                        "description": "附件 id（诉求详情的 attachments[].id）",
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "文件内容（图片、语音按原类型返回，其他类型作为下载）",
+                        "content": {"image/*": {}, "audio/*": {}, "application/octet-stream": {}},
+                    },
+                    "401": UNAUTHENTICATED,
+                    "404": _error("诉求不存在或不在可见范围，或该附件尚未保存"),
                 },
             }
         },

@@ -22,6 +22,7 @@ from admin_web.api.actions import action_params
 from admin_web.api.blueprint import api, api_user, json_body
 from admin_web.api.errors import ApiError
 from admin_web.api.serialize import petition_detail, petition_summary
+from admin_web.media import attachment_response
 from admin_web.scoping import can_see, petition_or_404, scoped_petitions
 from classifier import suggest_if_trained
 from models import Petition, User, utcnow
@@ -210,6 +211,13 @@ def get_petition(number: str) -> ResponseReturnValue:
     session = get_session()
     user = api_user()
     return jsonify(petition_detail(session, petition_or_404(session, user, number), user))
+
+
+@api.get("/petitions/<number>/attachments/<int:attachment_id>")
+def petition_attachment(number: str, attachment_id: int) -> ResponseReturnValue:
+    """The kept copy of an image or voice message a citizen sent (404 when not stored or outside the scope)."""
+    session = get_session()
+    return attachment_response(petition_or_404(session, api_user(), number), attachment_id)
 
 
 @api.post("/petitions/<number>/actions/<action>")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin_web.api.actions import ACTION_PARAMS
 from admin_web.scoping import phone_for, text_for
-from models import Evaluation, ExtensionRequest, Petition, PetitionEvent, Reply, Unit, User
-from models.enums import LabelledEnum
+from models import Attachment, Evaluation, ExtensionRequest, Petition, PetitionEvent, Reply, Unit, User
+from models.enums import LabelledEnum, MediaState
 from workflow.engine import TRANSITIONS, available_actions
 
 # Event actions that are not workflow transitions (intake), with their Chinese label.
@@ -148,7 +149,7 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
         "inadmissible_code": _enum(petition.inadmissible_code),
         "reject_note": petition.reject_note,
         "suggestion": petition.suggestion,
-        "attachments": [{"kind": a.kind, "url": a.url} for a in petition.attachments],
+        "attachments": [attachment_dict(petition, a) for a in petition.attachments],
         "replies": [reply_dict(r, user) for r in replies],
         "extension_requests": [extension_dict(e) for e in extensions],
         "evaluations": [evaluation_dict(e, user) for e in evaluations],
@@ -157,6 +158,23 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
             {"action": t.action, "label": t.label, "params": sorted(ACTION_PARAMS[t.action])}
             for t in available_actions(petition, user)
         ],
+    }
+
+
+def attachment_dict(petition: Petition, attachment: Attachment) -> dict[str, Any]:
+    """An attachment: where it came from, and (once the media job has kept it) its hash and where to download it."""
+    stored = attachment.media_state == MediaState.STORED
+    return {
+        "id": attachment.id,
+        "kind": attachment.kind,
+        "url": attachment.url,
+        "media_state": _enum(attachment.media_state),
+        "sha256": attachment.sha256 if stored else None,
+        "content_type": attachment.content_type if stored else None,
+        "size": attachment.size if stored else None,
+        "download_url": url_for("api.petition_attachment", number=petition.number, attachment_id=attachment.id)
+        if stored
+        else None,
     }
 
 

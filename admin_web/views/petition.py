@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from admin_web.auth import role_required, staff
 from admin_web.blueprint import admin
+from admin_web.media import attachment_response
 from admin_web.rendering import live_lights
 from admin_web.scoping import petition_or_404
 from admin_web.views.forms import CHOICES, LABELS, action_forms
@@ -66,3 +67,10 @@ def petition_page(number: str) -> ResponseReturnValue:
     """One petition (404 when it is outside the user's scope)."""
     user = staff()
     return render_petition(petition_or_404(get_session(), user, number), user)
+
+
+@admin.get("/petitions/<number>/attachments/<int:attachment_id>")
+@role_required()
+def petition_attachment(number: str, attachment_id: int) -> ResponseReturnValue:
+    """An image or voice message a citizen sent with the petition (404 outside the user's scope)."""
+    return attachment_response(petition_or_404(get_session(), staff(), number), attachment_id)

@@ -23,19 +23,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from flask import Flask, url_for
+from flask import Flask, current_app, url_for
 from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 
 from admin_web.api.tokens import issue_token
 from admin_web.auth import login_id
-from models import Notification, Petition, StaffAlert, User, utcnow
-from models.enums import NotificationState, Role
+from models import Attachment, Notification, Petition, StaffAlert, User, utcnow
+from models.enums import MediaState, NotificationState, Role
 from tests.admin_web import f2_support
 from tests.admin_web.f2_support import FakeWechatServer, World
 from tests.factories import make_account, make_citizen, make_petition, make_user
 from workflow.calendar import set_override
 from workflow.engine import perform
+from workflow.media import MediaSettings, store_file
 
 # The shared fixtures (tests/admin_web/conftest.py belongs to the admin site's own tests).
 site, world, fake_wechat = f2_support.site, f2_support.world, f2_support.fake_wechat
@@ -56,7 +57,12 @@ OUTSIDE = {
     "bot.webhook",
     "simulator.page",
     "simulator.send_from_page",
+    "simulator.messages",
     "simulator.static",
+    # The citizen's reply page: no sign-in, opened by a link signed with the secret key (its own tests).
+    "reply_page.show",
+    "reply_page.rate",
+    "reply_page.static",
 }
 # Served files, not pages: no role and no data.
 NOT_PAGES = {"admin.static"}
@@ -101,6 +107,22 @@ class Context:
         )
         w.session.commit()
         return petition
+
+    def stored_attachment(self, own: bool) -> dict[str, Any]:
+        """An image kept by the media job, on a petition of the district (path values of the attachment routes)."""
+        petition = self.assigned_petition(own)
+        content = f"image {next(self.serial)}".encode()
+        attachment = Attachment(
+            kind="image",
+            media_id="perm-media",
+            media_state=MediaState.STORED,
+            sha256=store_file(MediaSettings.from_app(current_app).folder, content),
+            content_type="image/png",
+            size=len(content),
+        )
+        petition.attachments.append(attachment)
+        self.world.session.commit()
+        return {"number": petition.number, "attachment_id": attachment.id}
 
     def victim(self, own: bool) -> User:
         """A user of the district for a manager to deactivate or reset."""
@@ -214,6 +236,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("admin.search", "GET"): Access(ALL),
     ("admin.search_csv", "GET"): Access(ALL),
     ("admin.petition_page", "GET"): Access(ALL, args=_number),
+    ("admin.petition_attachment", "GET"): Access(ALL, args=lambda ctx, own: ctx.stored_attachment(own)),
     ("admin.alerts_page", "GET"): Access(UNIT_STAFF | {Role.DISPATCHER, Role.CITY_DISPATCHER, Role.DISTRICT_MANAGER}),
     ("admin.mark_alert_read", "POST"): Access(
         UNIT_STAFF | {Role.DISPATCHER, Role.CITY_DISPATCHER, Role.DISTRICT_MANAGER},
@@ -278,6 +301,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("api.delete_current_token", "DELETE"): Access(ALL),
     ("api.list_petitions", "GET"): Access(ALL),
     ("api.get_petition", "GET"): Access(ALL, args=_number),
+    ("api.petition_attachment", "GET"): Access(ALL, args=lambda ctx, own: ctx.stored_attachment(own)),
     ("api.perform_action", "POST"): Access(
         ALL, acts=frozenset({Role.HANDLER}), args=_accept, json=lambda _ctx: {"expected_state": "assigned"}
     ),
