@@ -175,6 +175,8 @@ class Dialog:
         with the new conversation, see `Inbound.new_citizen`). `reply_link`: the address of a petition's reply
         page (`bot.reply_page`), shown with its reply."""
         self.reply_link = reply_link
+        # A voice message's recording, kept with the report it speaks to (`on_voice`).
+        self.voice_media_id: str | None = None
         self.session = session
         self.citizen = citizen
         self.district = district
@@ -232,16 +234,23 @@ class Dialog:
             return self._finish(_join(texts.FINISH_CURRENT_STEP, self._prompt()))
         return self._finish(self._answer(Said(latitude=latitude, longitude=longitude, label=label)))
 
+    def on_voice(self, recognised: str, media_id: str) -> str:
+        """Answer recognised speech as typed text; the recording is attached to the report it belongs to (the one in
+        progress after this message), so staff can listen to what the citizen said."""
+        self.voice_media_id = media_id or None
+        return self.on_text(recognised)
+
     def on_image(self, media_id: str, url: str) -> str:
         """Attach an image to the petition being written."""
         expired = self._expire()
         if self.flow != REPORT:
             return self._finish(_join(expired, texts.IMAGE_WITHOUT_REPORT))
-        images = self.data.setdefault("attachments", [])
-        if len(images) >= texts.MAX_IMAGES:
+        kept = self.data.setdefault("attachments", [])
+        images = sum(1 for item in kept if item.get("kind", "image") == "image")
+        if images >= texts.MAX_IMAGES:
             return self._finish(_join(texts.too_many_images(texts.MAX_IMAGES), self._prompt()))
-        images.append({"kind": "image", "media_id": media_id, "url": url})
-        return self._finish(_join(texts.image_added(len(images)), self._prompt()))
+        kept.append({"kind": "image", "media_id": media_id, "url": url})
+        return self._finish(_join(texts.image_added(images + 1), self._prompt()))
 
     def on_menu(self, key: str) -> str:
         """Answer a menu click."""
@@ -566,7 +575,7 @@ class Dialog:
             kind=CitizenKind(answers["kind"]).label,
             enterprise=f"{answers['enterprise_name']}（{answers['credit_code']}）" if enterprise else None,
             content=answers["content"],
-            images=len(self.data.get("attachments", [])),
+            images=sum(1 for item in self.data.get("attachments", []) if item.get("kind", "image") == "image"),
             location=answers["location"]["address"],
             phone=answers["phone"],
         )
@@ -845,6 +854,11 @@ class Dialog:
 
     def _finish(self, reply: str) -> str:
         """Store the dialog state and return the reply."""
+        if self.voice_media_id is not None and self.flow == REPORT:
+            kept = self.data.setdefault("attachments", [])
+            if all(item.get("media_id") != self.voice_media_id for item in kept):
+                kept.append({"kind": "voice", "media_id": self.voice_media_id, "url": ""})
+        self.voice_media_id = None
         conversation = self.conversation
         conversation.flow, conversation.step, conversation.data = self.flow, self.step, _copy(self.data)
         conversation.updated_at = self.now

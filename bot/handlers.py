@@ -211,13 +211,14 @@ def text(inbound: Inbound) -> str:
 
 @handles("voice")
 def voice(inbound: Inbound) -> str:
-    """A voice message: its recognised text is used as if typed; without one, the citizen is asked to type."""
+    """A voice message: its recognised text is used as if typed (and the recording kept with the report in
+    progress); without one, the citizen is asked to type."""
     # Recognition is present only when the account has speech recognition on, and empty when it heard nothing.
     recognised = inbound.field("Recognition").strip()
     dialog = inbound.dialog()
     if not recognised:
         return dialog.on_unsupported(texts.VOICE_NOT_RECOGNIZED)
-    return dialog.on_text(recognised)
+    return dialog.on_voice(recognised, inbound.field("MediaId"))
 
 
 @handles("image")

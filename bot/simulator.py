@@ -12,6 +12,7 @@ import secrets
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import click
@@ -28,6 +29,8 @@ from models.db import get_session
 
 # The ToUserName of simulated messages: WeChat puts the account's original ID (原始ID) here; the bot ignores it.
 SIMULATED_ORIGINAL_ID = "gh_simulator"
+# The picture a photo sent from the simulator page shows (bot/static).
+SAMPLE_PHOTO = "simulated-photo.png"
 MESSAGE_KINDS = ("text", "voice", "image", "location", "click", "subscribe", "unsubscribe")
 
 
@@ -259,11 +262,24 @@ def send_from_page() -> Any:
     if account is None:
         return jsonify(error=f"no enabled account for {code}"), 404
     keys = AccountKeys.of(account)
+    if kind == "image":
+        _upload_photo(account.appid, fields)
     try:
         reply = send(InProcessTransport(current_app._get_current_object()), keys, kind, openid, fields)
     except SimulatorError as exc:
         return jsonify(error=str(exc)), 502
     return jsonify(reply=reply)
+
+
+def _upload_photo(appid: str, fields: dict[str, str]) -> None:
+    """A photo sent from the page exists on the demo's WeChat as temporary media (a sample picture), as a real photo
+    does for three days, so the media job can fetch and keep it."""
+    fake = current_app.extensions.get("qingsu.fake_wechat")
+    media_id = fields.get("MediaId", "")
+    if fake is None or not media_id:
+        return
+    photo = Path(bp.static_folder or "") / SAMPLE_PHOTO
+    fake.add_media(appid, media_id, photo.read_bytes(), "image/png")
 
 
 # --- the terminal ------------------------------------------------------------------------------------------------

@@ -179,7 +179,7 @@
       const [lat, lng] = where.split(",").map((part) => part.trim());
       send("location", { Location_X: lat, Location_Y: lng, Scale: "15", Label: label }, "〔位置〕" + label);
     } else if (choice === "image") {
-      const url = "https://example.invalid/simulated-" + Date.now() + ".jpg";
+      const url = new URL(base + "/static/simulated-photo.png", window.location.href).href;
       send("image", { MediaId: "simulated-" + Date.now(), PicUrl: url }, "〔图片〕");
     } else if (choice === "voice") {
       const words = window.prompt("语音识别出的文字", "");

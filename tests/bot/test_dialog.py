@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot import texts
 from bot.menu import MenuKey
 from models import Attachment, Conversation, Petition, utcnow
-from models.enums import CitizenKind, PetitionKind, PetitionState
+from models.enums import CitizenKind, MediaState, PetitionKind, PetitionState
 from tests.bot.conftest import Contains, image, location, menu, verify_dialog, voice
 
 PROBLEM = "小区楼下烧烤摊每天营业到凌晨两点，油烟和噪音严重扰民，希望有关部门管一管。"
@@ -602,3 +602,22 @@ def test_without_a_trained_model_the_petition_goes_in_without_a_suggestion(
     [petition] = petitions(db_session)
     assert petition.suggestion is None
     assert not (tmp_path / "not-trained-yet.joblib").exists()
+
+
+def test_a_voice_description_keeps_its_recording_with_the_petition(phone, db_session):
+    """Issue 11: voice is kept too — the recording of a description spoken into the chat goes with the petition
+    (fetched by the media job like a photo), and does not count as one of the photos."""
+    verify_dialog(
+        phone(),
+        [
+            (REPORT, texts.ASK_KIND),
+            ("1", texts.ASK_CONTENT),
+            (voice(PROBLEM), texts.ASK_LOCATION),
+            (ADDRESS, texts.ASK_PHONE),
+            (MOBILE, summary(images=0)),
+            ("1", RECEIPT),
+        ],
+    )
+    [petition] = petitions(db_session)
+    kept = list(db_session.scalars(select(Attachment).filter_by(petition_id=petition.id)))
+    assert [(a.kind, a.media_id, a.media_state) for a in kept] == [("voice", "voice-media-id", MediaState.PENDING)]

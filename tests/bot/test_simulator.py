@@ -70,7 +70,9 @@ def test_the_relay_answers_questions_without_starting_a_petition(accounts, clien
         ("人工客服", texts.human("暖南诉办", "", "")),
     ):
         assert _send(client, fields={"Content": said}).get_json() == {"reply": expected}
-    voice = _send(client, kind="voice", fields={"MediaId": "m", "Format": "amr", "Recognition": "我想问一下进度。"})
+    voice = _send(
+        client, kind="voice", fields={"MediaId": "m", "Format": "amr", "Recognition": "我想问一下进度。"}
+    )
     assert voice.get_json() == {"reply": texts.NO_PETITIONS}
     assert db_session.scalar(select(func.count()).select_from(Petition)) == 0
 
@@ -168,3 +170,36 @@ def test_simulate_refuses_an_unknown_district(accounts, runner):
     result = runner.invoke(args=["simulate", "--district", "atlantis"], input="")
     assert result.exit_code != 0
     assert "no enabled account" in result.output
+
+
+def test_a_photo_sent_from_the_page_exists_on_the_demo_wechat_for_the_media_job(bot_app, accounts, client):
+    """Issue 11: in the demo a photo is kept like a real one — it exists as temporary media on the (fake) WeChat,
+    where the media job fetches it."""
+    _send(client, kind="click", fields={"EventKey": "REPORT"})
+    reply = _send(client, kind="image", fields={"MediaId": "sim-photo-1", "PicUrl": "http://localhost/p.png"})
+    assert reply.status_code == 200 and texts.image_added(1) in reply.get_json()["reply"]
+    fake = bot_app.extensions["qingsu.fake_wechat"]
+    appid = accounts.safe.appid
+    content, content_type = fake.get_media(appid, "sim-photo-1")
+    assert content.startswith(b"\x89PNG") and content_type == "image/png"
+
+
+def test_the_page_reads_the_messages_the_citizen_received_as_cards(bot_app, accounts, client):
+    fake = bot_app.extensions["qingsu.fake_wechat"]
+    appid = accounts.safe.appid
+    fake.register_template(
+        appid, "tpl", {"thing2": "thing"}, title="诉求受理通知", labels={"thing2": "诉求内容"}
+    )
+    fake.send_template(
+        appid, {"touser": "sim-test-openid", "template_id": "tpl", "data": {"thing2": {"value": "路灯不亮"}}}
+    )
+    fake.send_template(
+        appid, {"touser": "someone-else", "template_id": "tpl", "data": {"thing2": {"value": "别人的"}}}
+    )
+    found = client.get("/simulator/messages?district=shinan&openid=sim-test-openid").get_json()["messages"]
+    assert [(m["kind"], m["title"], m["lines"]) for m in found] == [
+        ("template", "诉求受理通知", [["诉求内容", "路灯不亮"]])
+    ]
+    after = client.get(f"/simulator/messages?district=shinan&openid=sim-test-openid&after={found[0]['id']}")
+    assert after.get_json() == {"messages": []}
+    assert client.get("/simulator/messages?district=shinan&openid=x&after=abc").status_code == 400
