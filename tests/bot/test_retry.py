@@ -54,9 +54,9 @@ def test_a_confirmation_delivered_three_times_makes_one_petition_and_one_identic
 def test_concurrent_deliveries_make_one_petition_and_one_identical_reply(phone, db_session, monkeypatch):
     citizen = phone()
     _to_confirmation(citizen)
-    import bot.conversation
+    import bot.conversation.report
 
-    real_submit = bot.conversation.submit_petition
+    real_submit = bot.conversation.report.submit_petition
 
     def slow_submit(*args, **kwargs):
         # A slow database: whichever delivery gets in first is still working when the others arrive.
@@ -64,7 +64,7 @@ def test_concurrent_deliveries_make_one_petition_and_one_identical_reply(phone, 
         time.sleep(0.3)
         return petition
 
-    monkeypatch.setattr(bot.conversation, "submit_petition", slow_submit)
+    monkeypatch.setattr(bot.conversation.report, "submit_petition", slow_submit)
     xml = citizen.wire.build_text(citizen.openid, "1", msg_id=7_000_000_003)
     deliveries = 4
     barrier = threading.Barrier(deliveries)
@@ -99,17 +99,17 @@ def test_a_failed_first_attempt_leaves_nothing_and_the_retry_does_the_work(phone
     citizen = phone()
     _to_confirmation(citizen)
     xml = citizen.wire.build_text(citizen.openid, "1", msg_id=7_000_000_004)
-    import bot.conversation
+    import bot.conversation.report
 
-    real_submit = bot.conversation.submit_petition
+    real_submit = bot.conversation.report.submit_petition
 
     def crash_once(*args, **kwargs):
         # The numbering sequence and the petition are written before the crash: all of it must roll back.
         real_submit(*args, **kwargs)
-        monkeypatch.setattr(bot.conversation, "submit_petition", real_submit)
+        monkeypatch.setattr(bot.conversation.report, "submit_petition", real_submit)
         raise ConnectionError("database connection lost mid-transaction")
 
-    monkeypatch.setattr(bot.conversation, "submit_petition", crash_once)
+    monkeypatch.setattr(bot.conversation.report, "submit_petition", crash_once)
     assert citizen.send(xml) == texts.SYSTEM_BUSY
     assert _count(db_session, Petition) == 0
     assert (
