@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from models.messaging import HolidayOverride
+from models.messaging import HolidayOverride, HolidayYear
 from qingsu.db import session_scope
 from workflow.calendar import (
+    DaySource,
     WorkingCalendar,
     calendar_warnings,
     load_calendar,
@@ -44,6 +45,7 @@ MON_2026_10_12 = dt.date(2026, 10, 12)
 THU_2026_12_31 = dt.date(2026, 12, 31)
 FRI_2027_01_01 = dt.date(2027, 1, 1)
 SAT_2027_01_02 = dt.date(2027, 1, 2)
+MON_2027_01_04 = dt.date(2027, 1, 4)
 SAT_2027_01_09 = dt.date(2027, 1, 9)
 
 
@@ -84,23 +86,45 @@ def test_official_2026_autumn_schedule(day: dt.date, working: bool, why: str) ->
 
 
 @pytest.mark.parametrize(
-    ("day", "working"),
-    [(THU_2026_12_31, True), (FRI_2027_01_01, True), (SAT_2027_01_02, False), (SAT_2027_01_09, False)],
+    ("day", "working", "source"),
+    [
+        (THU_2026_12_31, True, DaySource.OFFICIAL),
+        (FRI_2027_01_01, False, DaySource.STATUTORY),
+        (SAT_2027_01_02, False, DaySource.WEEKEND),
+        (MON_2027_01_04, True, DaySource.WEEKEND),
+        (SAT_2027_01_09, False, DaySource.WEEKEND),
+    ],
 )
-def test_unknown_year_falls_back_to_weekends(day: dt.date, working: bool) -> None:
-    """Rule: for a year the package lacks and with no overrides, only weekends are off."""
+def test_unknown_year_falls_back_to_statutory_holidays_and_weekends(
+    day: dt.date, working: bool, source: DaySource
+) -> None:
+    """Rule: for a year the package lacks, with no override and no confirmation, the statutory holidays of
+    《全国年节及纪念日放假办法》 are off (2027-01-01 is 元旦), and otherwise only weekends."""
     calendar = WorkingCalendar()
     assert calendar.is_working_day(day) is working
+    assert calendar.source_of(day) is source
     assert not calendar.has_schedule(2027)
 
 
-def test_overrides_decide_unknown_year() -> None:
-    """Rule: a manager's holiday and make-up day count in a year the package lacks."""
-    calendar = WorkingCalendar({FRI_2027_01_01: False, SAT_2027_01_09: True})
-    assert not calendar.is_working_day(FRI_2027_01_01)
+def test_a_single_override_does_not_make_a_year_known() -> None:
+    """Rule: a year counts as known only when a manager confirms it; one override decides its own day only."""
+    calendar = WorkingCalendar({FRI_2027_01_01: True, SAT_2027_01_09: True})
+    assert calendar.is_working_day(FRI_2027_01_01) and calendar.source_of(FRI_2027_01_01) is DaySource.OVERRIDE
     assert calendar.is_working_day(SAT_2027_01_09)
-    assert calendar.has_schedule(2027)
+    assert not calendar.has_schedule(2027)
     assert not calendar.knows_year(2027)
+    # The other statutory days still count: 春节 2027 begins on 除夕, Friday 5 February.
+    assert not calendar.is_working_day(dt.date(2027, 2, 5))
+    assert calendar.source_of(dt.date(2027, 2, 5)) is DaySource.STATUTORY
+
+
+def test_a_confirmed_year_is_known_and_its_unmarked_days_follow_the_weekend_rule() -> None:
+    """Rule: once a manager confirms a year, its schedule is the manager's days; the statutory fallback stops."""
+    calendar = WorkingCalendar({FRI_2027_01_01: False}, confirmed_years=[2027])
+    assert calendar.has_schedule(2027)
+    assert calendar.source_of(FRI_2027_01_01) is DaySource.OVERRIDE
+    assert calendar.is_working_day(dt.date(2027, 2, 5))
+    assert calendar.source_of(dt.date(2027, 2, 5)) is DaySource.WEEKEND
 
 
 def test_overrides_win_over_package_for_known_year() -> None:
@@ -142,7 +166,7 @@ def test_add_working_days_needs_a_positive_count(n: int) -> None:
         (FRI_2026_09_18, MON_2026_09_28, 6),  # 20, 21, 22, 23, 24, 28
         (WED_2026_09_30, MON_2026_10_12, 4),  # 8, 9, 10, 12
         (MON_2026_10_12, WED_2026_09_30, -4),  # reversed: minus the count
-        (THU_2026_12_31, SAT_2027_01_09, 6),  # 2027 on weekends only: 1, 4–8
+        (THU_2026_12_31, SAT_2027_01_09, 5),  # 2027 on the statutory fallback: 1 January off, 4–8
     ],
 )
 def test_working_days_between(start: dt.date, end: dt.date, expected: int) -> None:
@@ -177,7 +201,7 @@ def test_naive_datetime_is_refused() -> None:
 
 
 def test_unknown_years_between() -> None:
-    calendar = WorkingCalendar({dt.date(2028, 1, 1): False})
+    calendar = WorkingCalendar({dt.date(2029, 1, 1): False}, confirmed_years=[2028])
     assert calendar.unknown_years_between(FRI_2026_09_18, THU_2026_12_31) == []
     assert calendar.unknown_years_between(FRI_2026_09_18, dt.date(2029, 3, 1)) == [2027, 2029]
     assert calendar.unknown_years_between(dt.date(2029, 3, 1), FRI_2026_09_18) == [2027, 2029]
@@ -191,7 +215,7 @@ def test_load_calendar_reads_override_rows(db_session) -> None:
     calendar = load_calendar(db_session)
     assert not calendar.is_working_day(FRI_2027_01_01)
     assert not calendar.is_working_day(SUN_2026_09_20)
-    assert calendar.has_schedule(2027)
+    assert not calendar.has_schedule(2027)
 
 
 def test_set_override_upserts(db_session) -> None:
@@ -208,20 +232,23 @@ def test_set_override_refuses_overlong_note(db_session) -> None:
 
 
 def test_remove_override(db_session) -> None:
-    set_override(db_session, FRI_2027_01_01, False, "元旦", None)
+    set_override(db_session, SAT_2027_01_09, True, "调休", None)
     db_session.commit()
-    remove_override(db_session, FRI_2027_01_01)
+    remove_override(db_session, SAT_2027_01_09)
     db_session.commit()
-    assert load_calendar(db_session).is_working_day(FRI_2027_01_01)
-    with pytest.raises(LookupError, match="2027-01-01"):
-        remove_override(db_session, FRI_2027_01_01)
+    assert not load_calendar(db_session).is_working_day(SAT_2027_01_09)
+    with pytest.raises(LookupError, match="2027-01-09"):
+        remove_override(db_session, SAT_2027_01_09)
 
 
 def test_calendar_warnings_for_unentered_year(db_session, caplog: pytest.LogCaptureFixture) -> None:
     """Rule: warn (banner text and log) while a year within the horizon has no schedule."""
     with caplog.at_level(logging.WARNING, logger="workflow.calendar"):
         warnings = calendar_warnings(db_session, at(dt.date(2026, 11, 27), 10), horizon_days=60)
-    assert warnings == ["2027年的法定节假日安排尚未录入，期限暂按周末计算，请平台管理员录入节假日与调休"]
+    assert warnings == [
+        "2027年的节假日安排尚未确认，期限暂按法定节假日和周末计算（不含调休），"
+        "请平台管理员导入国务院办公厅放假通知并确认"
+    ]
     assert any("2027" in record.getMessage() for record in caplog.records)
 
 
@@ -241,9 +268,12 @@ def test_calendar_warnings_horizon(
     assert [int(text[:4]) for text in warnings] == expected_years
 
 
-def test_calendar_warnings_stop_once_year_has_overrides(db_session) -> None:
-    """Rule: the warning lasts until the year has a schedule (any override row entered for it)."""
+def test_calendar_warnings_last_until_the_year_is_confirmed(db_session) -> None:
+    """Rule: the warning lasts until a manager confirms the year; entering an override is not confirming it."""
     set_override(db_session, FRI_2027_01_01, False, "2027年元旦", None)
+    db_session.commit()
+    assert [w[:5] for w in calendar_warnings(db_session, at(dt.date(2026, 11, 27)), horizon_days=60)] == ["2027年"]
+    db_session.add(HolidayYear(year=2027, note="管理员确认"))
     db_session.commit()
     assert calendar_warnings(db_session, at(dt.date(2026, 11, 27)), horizon_days=60) == []
     assert [w[:5] for w in calendar_warnings(db_session, at(dt.date(2027, 12, 1)), horizon_days=60)] == [
@@ -274,13 +304,13 @@ def test_cli_check_warns_for_unentered_year(runner) -> None:
     """Rule: the CLI warns about unknown years within the next N days and exits 0."""
     result = runner.invoke(calendar_group, ["check", "--on", "2026-11-27", "--days", "60"])
     assert result.exit_code == 0, result.output
-    assert "2027年的法定节假日安排尚未录入" in result.output
+    assert "2027年的节假日安排尚未确认" in result.output
 
 
 def test_cli_check_quiet_when_covered(runner) -> None:
     result = runner.invoke(calendar_group, ["check", "--on", "2026-06-01", "--days", "60"])
     assert result.exit_code == 0, result.output
-    assert "尚未录入" not in result.output
+    assert "尚未确认" not in result.output
     assert "2026-07-31" in result.output
 
 
@@ -341,10 +371,10 @@ def test_cli_show_known_month(runner, db_session) -> None:
 def test_cli_show_unknown_year(runner, db_session) -> None:
     bare = runner.invoke(calendar_group, ["show", "2027"])
     assert bare.exit_code == 0, bare.output
-    assert "2027年的法定节假日安排尚未录入" in bare.output
+    assert "2027年的节假日安排尚未确认" in bare.output
 
     set_override(db_session, FRI_2027_01_01, False, "2027年元旦", None)
     db_session.commit()
     entered = runner.invoke(calendar_group, ["show", "2027", "1"])
-    assert "尚未录入" not in entered.output
+    assert "尚未确认" in entered.output
     assert "2027-01-01  星期五  休息  来源: 管理员录入：2027年元旦" in entered.output.splitlines()

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from models.enums import Complexity, Nature, PetitionKind
+from models.messaging import HolidayYear
 from workflow.calendar import WorkingCalendar, load_calendar, set_override
 from workflow.deadlines import (
     Deadline,
@@ -159,19 +160,32 @@ def test_override_moves_a_2026_deadline(db_session) -> None:
 # --- into 2027, a year the package does not know -----------------------------------------------------------
 
 
-def test_deadline_into_2027_falls_back_to_weekends(caplog: pytest.LogCaptureFixture) -> None:
-    """Rule: an unknown year counts plain weekends, says so in `uncertain_years`, and logs a warning."""
+def test_deadline_into_2027_falls_back_to_statutory_holidays(caplog: pytest.LogCaptureFixture) -> None:
+    """Rule: an unconfirmed year counts the statutory holidays and weekends (2027-01-01 元旦 is off), says so in
+    `uncertain_years`, and logs a warning."""
     with caplog.at_level(logging.WARNING, logger="workflow.deadlines"):
         deadline = compute_deadline(TUE_2026_12_15_1000, 20, WorkingCalendar())
-    # Dec 16–18, 21–25, 28–31 (12), then Fri 1 Jan counted as a weekday (13), Jan 4–8 (18), Mon 11, Tue 12.
-    assert deadline == Deadline(due=end_of(2027, 1, 12), working_days=20, uncertain_years=(2027,))
+    # Dec 16–18, 21–25, 28–31 (12), Fri 1 Jan off (元旦), Jan 4–8 (17), Mon 11 – Wed 13 (20).
+    assert deadline == Deadline(due=end_of(2027, 1, 13), working_days=20, uncertain_years=(2027,))
     assert any("2027" in record.getMessage() for record in caplog.records)
 
 
-def test_deadline_into_2027_uses_overrides(db_session, caplog: pytest.LogCaptureFixture) -> None:
-    """Rule: once managers enter 2027's holidays, those count and the deadline is no longer uncertain."""
+def test_a_year_accepted_on_its_eve_with_one_day_is_not_due_on_new_years_day() -> None:
+    """Rule: accepted 2026-12-31 with a one-day limit, without any override: 2027-01-01 is not a working day, so
+    the deadline is the end of Monday 4 January (issue 13)."""
+    deadline = compute_deadline(at(2026, 12, 31, 15), 1, WorkingCalendar())
+    assert deadline == Deadline(due=end_of(2027, 1, 4), working_days=1, uncertain_years=(2027,))
+
+
+def test_deadline_into_2027_is_certain_once_the_year_is_confirmed(db_session, caplog: pytest.LogCaptureFixture) -> None:
+    """Rule: an override alone leaves 2027 uncertain; once a manager confirms the year, its days count and the
+    deadline is no longer uncertain."""
     set_override(db_session, dt.date(2027, 1, 1), False, "2027年元旦", None)
     db_session.commit()
+    assert compute_deadline(TUE_2026_12_15_1000, 20, load_calendar(db_session)).uncertain_years == (2027,)
+    db_session.add(HolidayYear(year=2027, note="管理员确认"))
+    db_session.commit()
+    caplog.clear()
     with caplog.at_level(logging.WARNING, logger="workflow.deadlines"):
         deadline = compute_deadline(TUE_2026_12_15_1000, 20, load_calendar(db_session))
     assert deadline == Deadline(due=end_of(2027, 1, 13), working_days=20, uncertain_years=())
@@ -204,7 +218,8 @@ def test_extend_deadline(deadline: dt.datetime, extra: int, due: dt.datetime) ->
 
 def test_extend_deadline_into_2027_is_uncertain() -> None:
     extended = extend_deadline(end_of(2026, 12, 30), 3, WorkingCalendar())
-    assert extended == Deadline(due=end_of(2027, 1, 4), working_days=3, uncertain_years=(2027,))
+    # Thu 31 Dec, Fri 1 Jan off (元旦), Mon 4, Tue 5.
+    assert extended == Deadline(due=end_of(2027, 1, 5), working_days=3, uncertain_years=(2027,))
 
 
 def test_extend_deadline_refuses_naive() -> None:
