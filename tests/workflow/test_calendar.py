@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 import pytest
 from sqlalchemy import select
 
@@ -19,6 +21,7 @@ from workflow.calendar import (
     remove_override,
     set_override,
     special_days,
+    statutory_holidays,
 )
 from workflow.calendar_cli import calendar_group
 
@@ -378,3 +381,71 @@ def test_cli_show_unknown_year(runner, db_session) -> None:
     entered = runner.invoke(calendar_group, ["show", "2027", "1"])
     assert "尚未确认" in entered.output
     assert "2027-01-01  星期五  休息  来源: 管理员录入：2027年元旦" in entered.output.splitlines()
+
+
+# --- the statutory fallback and where each day comes from ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_statutory_holidays_are_official_holidays_in_the_years_of_the_2025_revision(year: int) -> None:
+    """Rule: the fallback follows 《全国年节及纪念日放假办法》 (2025): every day it gives off, 补假 included, is a
+    day off in the State Council's own schedule of the years the revision has governed."""
+    assert [day for day in statutory_holidays(year) if chinese_calendar.is_workday(day)] == []
+
+
+def test_statutory_holidays_of_2027() -> None:
+    """Rule: 元旦 1, 春节 4 (除夕 to 初三), 清明 1 (solar term), 劳动节 2, 端午 1, 中秋 1, 国庆 3; a holiday on a
+    Saturday or Sunday gets a 补假 on the next working day."""
+    days = statutory_holidays(2027)
+    assert days[FRI_2027_01_01] == "元旦"
+    # 除夕 Fri 5 Feb, 初一 Sat 6, 初二 Sun 7, 初三 Mon 8; 补假 for the weekend days on Tue 9 and Wed 10.
+    assert [day.day for day, name in days.items() if name.startswith("春节")] == [5, 6, 7, 8, 9, 10]
+    assert days[dt.date(2027, 2, 9)] == days[dt.date(2027, 2, 10)] == "春节补假"
+    assert days[dt.date(2027, 4, 5)] == "清明节"
+    # 劳动节 Sat 1 and Sun 2 May: 补假 Mon 3 and Tue 4.
+    assert [days[dt.date(2027, 5, d)] for d in (1, 2, 3, 4)] == ["劳动节", "劳动节", "劳动节补假", "劳动节补假"]
+    assert days[dt.date(2027, 6, 9)] == "端午节"
+    assert days[dt.date(2027, 9, 15)] == "中秋节"
+    # 国庆节 Fri 1, Sat 2, Sun 3 Oct: 补假 Mon 4 and Tue 5.
+    assert [days[dt.date(2027, 10, d)] for d in range(1, 6)] == ["国庆节"] * 3 + ["国庆节补假"] * 2
+    assert len(days) == 1 + 6 + 1 + 4 + 1 + 1 + 5
+
+
+def test_cli_show_month_as_json(runner, db_session) -> None:
+    """Rule: `qingsu calendar show YYYY-MM --json` prints one {"date", "working", "source"} a day, source one of
+    official, override, statutory, weekend."""
+    set_override(db_session, SAT_2027_01_09, True, "调休", None)
+    db_session.commit()
+    result = runner.invoke(calendar_group, ["show", "2027-01", "--json"])
+    assert result.exit_code == 0, result.output
+    days = json.loads(result.output)
+    assert len(days) == 31
+    assert days[0] == {"date": "2027-01-01", "working": False, "source": "statutory"}
+    assert days[1] == {"date": "2027-01-02", "working": False, "source": "weekend"}
+    assert days[3] == {"date": "2027-01-04", "working": True, "source": "weekend"}
+    assert days[8] == {"date": "2027-01-09", "working": True, "source": "override"}
+    official = json.loads(runner.invoke(calendar_group, ["show", "2026-10", "--json"]).output)
+    assert official[0] == {"date": "2026-10-01", "working": False, "source": "official"}
+    assert {day["source"] for day in official} == {"official"}
+
+
+@pytest.mark.parametrize("period", ["2027-13", "27-01", "2027/01"])
+def test_cli_show_refuses_a_bad_period(runner, period: str) -> None:
+    result = runner.invoke(calendar_group, ["show", period, "--json"])
+    assert result.exit_code == 2
+    assert "YYYY-MM" in result.output
+
+
+def test_cli_import_reads_the_notice_and_confirms_the_year(app, runner, tmp_path) -> None:
+    """Rule: managers import a year's notice from its text; the year is then known."""
+    notice = tmp_path / "2027.txt"
+    notice.write_text("一、元旦：1月1日（周五）至3日（周日）放假，共3天。", encoding="utf-8")
+    dry = runner.invoke(calendar_group, ["import", "2027", str(notice), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "2027-01-01  星期五  休息  元旦" in dry.output
+    assert not committed_calendar(app).has_schedule(2027)
+    done = runner.invoke(calendar_group, ["import", "2027", str(notice)])
+    assert done.exit_code == 0, done.output
+    assert committed_calendar(app).has_schedule(2027)
+    bad = runner.invoke(calendar_group, ["import", "2028", str(notice)])
+    assert bad.exit_code == 1 and "2028年1月1日是周六" in bad.output

@@ -14,6 +14,7 @@ from workflow.calendar import WorkingCalendar, load_calendar, set_override
 from workflow.deadlines import (
     Deadline,
     compute_deadline,
+    deadline_text,
     extend_deadline,
     is_overdue,
     time_limit,
@@ -260,3 +261,29 @@ def test_working_time_left(now: dt.datetime, deadline: dt.datetime, left: dt.tim
 def test_is_overdue(now: dt.datetime, overdue: bool) -> None:
     """Rule: overdue means now > deadline; the deadline instant itself is in time."""
     assert is_overdue(now, end_of(2026, 9, 29)) is overdue
+
+
+# --- one way to say a deadline -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("due", "now", "text"),
+    [
+        # A deadline at midnight ends the day before: Friday 4 December, 24时.
+        (end_of(2026, 12, 4), None, "12月4日（周五）24时前"),
+        (end_of(2026, 12, 4).astimezone(dt.UTC).isoformat(), None, "12月4日（周五）24时前"),
+        (at(2026, 12, 4, 15, 30), None, "12月4日（周五）15时30分前"),
+        (at(2026, 12, 4, 15), None, "12月4日（周五）15时前"),
+        # The year only when it is not the year of `now`.
+        (end_of(2027, 1, 4), at(2026, 12, 31, 9), "2027年1月4日（周一）24时前"),
+        (end_of(2026, 12, 31), at(2026, 12, 31, 9), "12月31日（周四）24时前"),
+    ],
+)
+def test_one_way_to_say_a_deadline(due: dt.datetime | str, now: dt.datetime | None, text: str) -> None:
+    """Rule: every audience reads a deadline the same way: "12月4日（周五）24时前" (issue 13, item 7)."""
+    assert deadline_text(due, now=now) == text
+
+
+def test_deadline_text_refuses_a_naive_instant() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        deadline_text("2026-12-05T00:00:00")
