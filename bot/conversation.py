@@ -49,7 +49,7 @@ from models.enums import (
     Satisfaction,
 )
 from workflow.calendar import load_calendar
-from workflow.deadlines import compute_deadline, time_limit
+from workflow.deadlines import compute_deadline, deadline_text, time_limit
 from workflow.engine import perform
 from workflow.errors import WorkflowError
 from workflow.inadmissible import ADVICE, rejection_text
@@ -543,7 +543,7 @@ class Dialog:
         except ValueError:
             return None, None
         due = compute_deadline(self.now, days, load_calendar(self.session, str(self.tz))).due
-        return days, self._day(due)
+        return days, self._deadline(due)
 
     # --- my petitions and progress -------------------------------------------------------------------------------
 
@@ -562,7 +562,7 @@ class Dialog:
                 p.title,
                 p.state.label,
                 p.light.label if p.light and p.closed_at is None else None,
-                self._day(p.deadline) if p.deadline and p.closed_at is None else None,
+                self._deadline(p.deadline) if p.deadline and p.closed_at is None else None,
             )
             for index, p in enumerate(petitions, start=1)
         ]
@@ -591,15 +591,13 @@ class Dialog:
             title=petition.title,
             state=petition.state.label,
             light=petition.light.label if petition.light and open_ else None,
-            deadline=self._day(petition.deadline) if petition.deadline and open_ else None,
+            deadline=self._deadline(petition.deadline) if petition.deadline and open_ else None,
             steps=steps,
             awaiting_evaluation=petition.state == PetitionState.AWAITING_EVALUATION,
         )
 
-    def _day(self, instant: dt.datetime) -> str:
-        # A deadline is the midnight that ends its last day; citizens are told that day.
-        last = (instant - dt.timedelta(microseconds=1)).astimezone(self.tz)
-        return f"{last.year}年{last.month}月{last.day}日"
+    def _deadline(self, instant: dt.datetime) -> str:
+        return deadline_text(instant, str(self.tz), now=self.now)
 
     # --- rating ------------------------------------------------------------------------------------------------
 
