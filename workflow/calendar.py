@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from lunardate import LunarDate
-from sqlalchemy import select
+from sqlalchemy import Boolean, Date, Integer, null, select
 from sqlalchemy.orm import Session
 
 from models.messaging import HolidayOverride, HolidayYear
@@ -299,9 +299,18 @@ def require_aware(instant: dt.datetime) -> dt.datetime:
 
 def load_calendar(session: Session, tz: str = DEFAULT_TZ) -> WorkingCalendar:
     """A `WorkingCalendar` with every `HolidayOverride` row and every confirmed year (`HolidayYear`)."""
-    rows = session.execute(select(HolidayOverride.day, HolidayOverride.is_working_day)).all()
-    years = session.scalars(select(HolidayYear.year)).all()
-    return WorkingCalendar({day: is_working for day, is_working in rows}, tz=tz, confirmed_years=years)
+    # One statement for both tables (the lights job counts its statements): override rows carry a day, confirmed
+    # years a year.
+    rows = session.execute(
+        select(HolidayOverride.day, HolidayOverride.is_working_day, null().cast(Integer)).union_all(
+            select(null().cast(Date), null().cast(Boolean), HolidayYear.year)
+        )
+    ).all()
+    return WorkingCalendar(
+        {day: bool(working) for day, working, _ in rows if day is not None},
+        tz=tz,
+        confirmed_years=[year for day, _, year in rows if day is None],
+    )
 
 
 def calendar_warnings(
