@@ -14,10 +14,15 @@ from admin_web.auth import current_staff
 from admin_web.navigation import menu_for
 from models import Petition, utcnow
 from models.db import get_session
-from models.enums import Light
+from models.enums import Light, Role
 from workflow import limits
-from workflow.calendar import load_calendar, missing_schedule_message
+from workflow.calendar import load_calendar, missing_schedule_message, unconfirmed_years_ahead
+from workflow.deadlines import deadline_text
 from workflow.lights import petition_light
+
+# Who sees the banner about a year whose holidays nobody has confirmed: the managers, who can import the notice and
+# confirm the year (/admin/manage/calendar); handlers, dispatchers and the leader cannot act on it.
+CALENDAR_ROLES = frozenset({Role.DISTRICT_MANAGER, Role.CITY_MANAGER})
 
 
 def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -25,6 +30,14 @@ def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
     return value.astimezone(ZoneInfo(current_app.config["CALENDAR"]["timezone"])).strftime(fmt)
+
+
+def deadline(value: dt.datetime | None) -> str:
+    """A deadline as every audience reads it (`workflow.deadlines.deadline_text`): ``12月4日（周五）24时前``, with
+    the year when it is not this year's."""
+    if value is None:
+        return ""
+    return deadline_text(value, current_app.config["CALENDAR"]["timezone"], now=utcnow())
 
 
 def live_lights(petitions: list[Petition], now: dt.datetime) -> dict[int, Light | None]:
@@ -49,24 +62,23 @@ def _context() -> dict[str, Any]:
     return {
         "staff": user,
         "menu": menu_for(user),
-        "banners": calendar_banners(utcnow()),
+        "banners": calendar_banners(utcnow()) if user.role in CALENDAR_ROLES else [],
     }
 
 
 def calendar_banners(now: dt.datetime, horizon_days: int = 60) -> list[str]:
     """The texts `workflow.calendar.calendar_warnings` gives, computed with the same workflow functions but without
-    its log line: the banner is on every page for every signed-in user, and one warning per page view would bury
-    the log."""
+    its log line: the banner is on every page of the users who can act on it (`CALENDAR_ROLES`), and one warning
+    per page view would bury the log."""
     calendar = load_calendar(get_session(), current_app.config["CALENDAR"]["timezone"])
-    today = calendar.local_date(now)
-    years = calendar.unknown_years_between(today, today + dt.timedelta(days=horizon_days))
-    return [missing_schedule_message(year) for year in years]
+    return [missing_schedule_message(year) for year in unconfirmed_years_ahead(calendar, now, horizon_days)]
 
 
 def init_app(app: Flask) -> None:
     """Register the filters and the context every admin template relies on."""
     app.add_template_filter(local_time, "local")
     app.add_template_filter(light_badge, "light_badge")
+    app.add_template_filter(deadline, "deadline")
     app.add_template_global(scoping.phone_for, "phone_for")
     app.add_template_global(scoping.text_for, "text_for")
     app.add_template_global(limits.max_length, "max_length")

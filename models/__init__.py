@@ -9,6 +9,7 @@ from models.handling import Assessment, Evaluation, ExtensionRequest, Reply
 from models.messaging import (
     AccessToken,
     HolidayOverride,
+    HolidayYear,
     JobState,
     Notification,
     NotificationTemplate,
@@ -33,6 +34,7 @@ __all__ = [
     "Evaluation",
     "ExtensionRequest",
     "HolidayOverride",
+    "HolidayYear",
     "InboundMessage",
     "JobState",
     "Notification",

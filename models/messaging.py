@@ -73,7 +73,7 @@ class AccessToken(Base):
 
 
 class HolidayOverride(Base):
-    """A day a platform manager marks as a holiday or a make-up working day, for years the package lacks."""
+    """A day a platform manager marks as a holiday or a make-up working day (by hand or by importing a notice)."""
 
     __tablename__ = "holiday_override"
 
@@ -82,6 +82,19 @@ class HolidayOverride(Base):
     note: Mapped[str] = mapped_column(String(100), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class HolidayYear(Base):
+    """A year whose holidays and make-up days a platform manager has confirmed (imported the State Council's notice,
+    or checked the days one by one): only then does the year count as known (`workflow.calendar`)."""
+
+    __tablename__ = "holiday_year"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # How it was confirmed, shown on the calendar page: e.g. 导入国务院办公厅通知.
+    note: Mapped[str] = mapped_column(String(100), default="")
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    confirmed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class SchedulerLease(Base):

@@ -32,15 +32,13 @@ def _fixed(text: str) -> Field:
 
 # event → keyword → mapping (`workflow.messages.template_data`); each source is a fact the event's payload carries
 # (see the `notify` calls in workflow/effects.py and workflow/jobs.py). A closing after a performance assessment has
-# no rating of its own, hence the defaults.
+# no rating of its own, hence the defaults. A deadline goes in a thing keyword, so it reads "12月4日（周五）24时前" as in
+# every other text (`workflow.deadlines.deadline_text`); a time keyword could hold only its date.
 DEMO_TEMPLATE_FIELDS: dict[str, dict[str, Field]] = {
     # 诉求受理通知: 诉求编号, 诉求内容, 办理时限（工作日）, 答复期限
-    "accepted": {
-        "character_string1": _NUMBER,
-        "thing2": _TITLE,
-        "number3": {"source": "time_limit_days", "type": "number"},
-        "time4": {"source": "deadline", "type": "time"},
-    },
+    "accepted": {"character_string1": _NUMBER, "thing2": _TITLE,
+                 "number3": {"source": "time_limit_days", "type": "number"},
+                 "thing4": {"source": "deadline", "type": "thing"}},
     # 诉求不予受理通知: 诉求编号, 诉求内容, 不予受理原因, 通知时间
     "rejected": {
         "character_string1": _NUMBER,
@@ -56,12 +54,9 @@ DEMO_TEMPLATE_FIELDS: dict[str, dict[str, Field]] = {
         "time4": _SENT,
     },
     # 办理期限延长通知: 诉求编号, 诉求内容, 延长工作日, 新答复期限
-    "extended": {
-        "character_string1": _NUMBER,
-        "thing2": _TITLE,
-        "number3": {"source": "extra_working_days", "type": "number"},
-        "time4": {"source": "deadline", "type": "time"},
-    },
+    "extended": {"character_string1": _NUMBER, "thing2": _TITLE,
+                 "number3": {"source": "extra_working_days", "type": "number"},
+                 "thing4": {"source": "deadline", "type": "thing"}},
     # 诉求答复通知: 诉求编号, 诉求内容, 承办单位, 办理结果, 答复时间
     "replied": {
         "character_string1": _NUMBER,
@@ -117,7 +112,7 @@ DEMO_TEMPLATE_TITLES: dict[str, tuple[str, dict[str, str]]] = {
             "character_string1": "诉求编号",
             "thing2": "诉求内容",
             "number3": "办理时限（工作日）",
-            "time4": "答复期限",
+            "thing4": "答复期限",
         },
     ),
     "rejected": (
@@ -139,7 +134,7 @@ DEMO_TEMPLATE_TITLES: dict[str, tuple[str, dict[str, str]]] = {
             "character_string1": "诉求编号",
             "thing2": "诉求内容",
             "number3": "延长工作日",
-            "time4": "新答复期限",
+            "thing4": "新答复期限",
         },
     ),
     "replied": (

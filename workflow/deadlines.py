@@ -21,6 +21,9 @@ instant (the next day's local midnight), returned as an aware UTC datetime. A pe
 ``now > deadline``. Examples (2026, with the Mid-Autumn and National Day holidays):
 accepted Friday 18 September, 1 day → due at the end of Sunday 20 September (a make-up working day);
 accepted Thursday 24 September, 2 days → 25–27 September are off → due at the end of Tuesday 29 September.
+
+Every audience reads a deadline the same way, from `deadline_text`: ``12月4日（周五）24时前`` (the citizen's texts,
+the template messages, the staff pages and the alerts).
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from models.enums import Complexity, Nature, PetitionKind
-from workflow.calendar import WorkingCalendar, require_aware
+from workflow.calendar import DEFAULT_TZ, SHORT_WEEKDAYS, WorkingCalendar, require_aware
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +94,7 @@ def _count_from(day: dt.date, working_days: int, calendar: WorkingCalendar) -> D
     uncertain = tuple(calendar.unknown_years_between(day, last))
     if uncertain:
         log.warning(
-            "deadline counted on plain weekends for %s: no holiday schedule entered (from %s, %d working days)",
+            "deadline counted on the statutory holidays and weekends for %s: year not confirmed (from %s, %d working days)",
             ", ".join(map(str, uncertain)),
             day.isoformat(),
             working_days,
@@ -139,3 +143,23 @@ def is_overdue(now: dt.datetime, deadline: dt.datetime) -> bool:
     :raises ValueError: if either datetime is naive.
     """
     return require_aware(now) > require_aware(deadline)
+
+
+def deadline_text(value: dt.datetime | str, tz: str = DEFAULT_TZ, *, now: dt.datetime | None = None) -> str:
+    """A deadline as everyone reads it: ``12月4日（周五）24时前``.
+
+    A deadline at local midnight ends the day before it, so it is that day's 24时; any other instant is shown with
+    its time (``12月4日（周五）15时30分前``). When `now` is given and the deadline's day is in another year than
+    `now`'s, the year is added (``2027年1月5日（周二）24时前``); without `now` the year is never shown.
+
+    :raises ValueError: for a naive datetime, or a string that is not an ISO 8601 instant with its offset.
+    """
+    instant = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    zone = ZoneInfo(tz)
+    local = require_aware(instant).astimezone(zone)
+    if local.time() == dt.time(0, 0):
+        day, clock = local.date() - dt.timedelta(days=1), "24时"
+    else:
+        day, clock = local.date(), f"{local.hour}时" + (f"{local.minute:02d}分" if local.minute else "")
+    year = f"{day.year}年" if now is not None and require_aware(now).astimezone(zone).year != day.year else ""
+    return f"{year}{day.month}月{day.day}日（{SHORT_WEEKDAYS[day.weekday()]}）{clock}前"

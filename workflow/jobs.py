@@ -50,9 +50,9 @@ from models.enums import Light, NotificationState, PetitionState, RequestState, 
 from wechat.tokens import refresh_token
 from workflow.actors import SYSTEM
 from workflow.calendar import WorkingCalendar, load_calendar
+from workflow.deadlines import deadline_text
 from workflow.engine import perform_many
 from workflow.lights import CLOCK_RUNNING, LIGHTS_BASIS, lights_basis, yellow_from
-from workflow.messages import format_deadline
 from workflow.notify import enqueue_many
 from workflow.outbox import DeliveryReport, deliver_due
 
@@ -359,7 +359,7 @@ def _yellow_reminder(row: Any, platform_id: int | None, key: str, now: dt.dateti
         "petition_id": row.id,
         "title": f"诉求 {row.number} 即将到期（黄灯）",
         "body": (
-            f"诉求 {row.number}「{row.title}」的答复期限为{format_deadline(row.deadline)}，"
+            f"诉求 {row.number}「{row.title}」的答复期限为{deadline_text(row.deadline, now=now)}，"
             "剩余办理时间已不多，请抓紧办理；确需延期的请及时申请。"
         ),
         "data": {"light": Light.YELLOW.value, "deadline": row.deadline.isoformat()},
@@ -378,7 +378,7 @@ def _red_alert(row: Any, platform_id: int | None, key: str, now: dt.datetime) ->
         "petition_id": row.id,
         "title": f"诉求 {row.number} 已超期（红灯）",
         "body": (
-            f"诉求 {row.number}「{row.title}」已超过答复期限（{format_deadline(row.deadline)}），"
+            f"诉求 {row.number}「{row.title}」已超过答复期限（应于{deadline_text(row.deadline, now=now)}答复），"
             f"当前在{row.unit_name if row.unit_name is not None else '平台'}（{row.state.label}），请督办。"
         ),
         "data": {

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from models import Notification, Reply
+from workflow.deadlines import deadline_text
 from workflow.notify import EVENTS
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -53,19 +54,6 @@ class TemplateMappingError(ValueError):
 # --- the texts ----------------------------------------------------------------------------------------------------
 
 
-def format_deadline(value: str | dt.datetime, tz: str = DEFAULT_TZ) -> str:
-    """A deadline as citizens read it: ``2026年11月25日24时`` (deadlines end at local midnight), or with the time.
-
-    :raises ValueError: for a string that is not an ISO 8601 instant, or a naive datetime.
-    """
-    instant = _instant(value)
-    local = instant.astimezone(ZoneInfo(tz))
-    if local.time() == dt.time(0, 0):
-        day = local.date() - dt.timedelta(days=1)
-        return f"{day.year}年{day.month}月{day.day}日24时"
-    return f"{local.year}年{local.month}月{local.day}日{local.hour}时{local.minute:02d}分"
-
-
 def _instant(value: str | dt.datetime) -> dt.datetime:
     instant = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
     if instant.tzinfo is None:
@@ -82,7 +70,7 @@ def _accepted(p: Mapping[str, Any]) -> str:
     if p.get("time_limit_days"):
         lines.append(f"办理时限：{p['time_limit_days']}个工作日")
     if p.get("deadline"):
-        lines.append(f"答复期限：{format_deadline(p['deadline'])}前")
+        lines.append(f"答复期限：{deadline_text(p['deadline'])}")
     lines.append(f"诉求内容：{p.get('title', '')}")
     return "\n".join(lines)
 
@@ -101,7 +89,7 @@ def _assigned(p: Mapping[str, Any]) -> str:
 def _extended(p: Mapping[str, Any]) -> str:
     days = p.get("extra_working_days")
     added = f"延长{days}个工作日" if days else "延长"
-    deadline = f"，新的答复期限为{format_deadline(p['deadline'])}前" if p.get("deadline") else ""
+    deadline = f"，新的答复期限为{deadline_text(p['deadline'])}" if p.get("deadline") else ""
     return f"{_head(p['number'])}情况较为复杂，经平台批准办理期限{added}{deadline}。"
 
 
@@ -333,6 +321,8 @@ FIELD_TYPES: dict[str, Callable[[str], str]] = {
     "number": _number,
     "amount": _amount,
 }
+# Payload keys holding a deadline (an ISO instant), shown by `workflow.deadlines.deadline_text` in text keywords.
+DEADLINE_SOURCES = frozenset({"deadline"})
 # What an empty value becomes: WeChat refuses empty keyword values.
 EMPTY_VALUE = {"character_string": "-", "letter": "N", "number": "0", "phone_number": "-"}
 
@@ -360,6 +350,8 @@ def template_data(
     whole `render_text`), ``summary`` (its first line) and ``created_at``. Each value is cut to its type's limit:
     thing ≤ 20 characters, phrase ≤ 5 Chinese characters, character_string ≤ 32 printable ASCII characters,
     name, phone_number, letter, car_number likewise; time is formatted in `tz`; number and amount must already fit.
+    A ``deadline`` in a thing keyword reads ``12月4日（周五）24时前`` (`workflow.deadlines.deadline_text`); WeChat's
+    time keywords take only dates and clock times, so there it is the deadline's last day.
 
     :raises TemplateMappingError: a keyword with no source, an unknown type, a missing payload value without a
         default, or a value its type cannot hold (names the keyword).
@@ -382,6 +374,12 @@ def template_data(
                 raise TemplateMappingError(keyword, f"「{notification.event}」消息没有「{spec['source']}」")
         else:
             raise TemplateMappingError(keyword, "没有指定来源（source）或固定值（value）")
+        if kind != "time" and spec.get("source") in DEADLINE_SOURCES and "value" not in spec:
+            # A deadline in a text keyword reads as everywhere else (a time keyword must hold a plain date).
+            try:
+                raw = deadline_text(str(raw), tz)
+            except ValueError:
+                raise TemplateMappingError(keyword, f"「{raw}」不是带时区的时间") from None
         try:
             value = _time(str(raw), tz) if kind == "time" else FIELD_TYPES[kind](str(raw))
         except ValueError as exc:

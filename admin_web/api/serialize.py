@@ -13,10 +13,11 @@ from admin_web.api.actions import ACTION_PARAMS
 from admin_web.scoping import phone_for, text_for
 from models import Attachment, Evaluation, ExtensionRequest, Petition, PetitionEvent, Reply, Unit, User
 from models.enums import LabelledEnum, MediaState
+from workflow.calendar_changes import RECOMPUTED, RECOMPUTED_LABEL
 from workflow.engine import TRANSITIONS, available_actions
 
 # Event actions that are not workflow transitions (intake), with their Chinese label.
-EXTRA_EVENT_LABELS = {"submit": "提交诉求"}
+EXTRA_EVENT_LABELS = {"submit": "提交诉求", RECOMPUTED: RECOMPUTED_LABEL}
 
 
 def _time(value: dt.datetime | None) -> str | None:

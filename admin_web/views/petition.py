@@ -17,10 +17,15 @@ from admin_web.scoping import petition_or_404
 from admin_web.views.forms import CHOICES, LABELS, action_forms
 from models import Assessment, Evaluation, ExtensionRequest, Petition, Reply, User, utcnow
 from models.db import get_session
+from workflow.calendar_changes import RECOMPUTED, RECOMPUTED_LABEL
 from workflow.engine import TRANSITIONS, available_actions
 from workflow.queries import history, second_handling_feedback
 
-EVENT_LABELS = {"submit": "提交诉求", **{name: t.label for name, t in TRANSITIONS.items()}}
+EVENT_LABELS = {
+    "submit": "提交诉求",
+    RECOMPUTED: RECOMPUTED_LABEL,
+    **{name: t.label for name, t in TRANSITIONS.items()},
+}
 
 
 def render_petition(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from bot import texts
 from models import Petition
 from models.enums import (
@@ -43,7 +41,7 @@ class PetitionsFlow:
                 p.title,
                 p.state.label,
                 p.light.label if p.light and p.closed_at is None else None,
-                self._day(p.deadline) if p.deadline and p.closed_at is None else None,
+                self._deadline(p.deadline) if p.deadline and p.closed_at is None else None,
             )
             for index, p in enumerate(petitions, start=1)
         ]
@@ -74,7 +72,7 @@ class PetitionsFlow:
             title=petition.title,
             state=petition.state.label,
             light=petition.light.label if petition.light and open_ else None,
-            deadline=self._day(petition.deadline) if petition.deadline and open_ else None,
+            deadline=self._deadline(petition.deadline) if petition.deadline and open_ else None,
             steps=steps,
             awaiting_evaluation=petition.state == PetitionState.AWAITING_EVALUATION,
             handling_round=petition.handling_round,
@@ -84,8 +82,3 @@ class PetitionsFlow:
             return progress
         link = self.reply_link(petition) if self.reply_link is not None else None
         return texts.with_reply(progress, reply_as_text(petition.number, reply), link)
-
-    def _day(self, instant: dt.datetime) -> str:
-        # A deadline is the midnight that ends its last day; citizens are told that day.
-        last = (instant - dt.timedelta(microseconds=1)).astimezone(self.tz)
-        return f"{last.year}年{last.month}月{last.day}日"

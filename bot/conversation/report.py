@@ -247,7 +247,7 @@ class ReportFlow:
         if expected is None:
             return None, None
         days, due = expected
-        return days, self._day(due)
+        return days, self._deadline(due)
 
 
 def _draft(stored: Any) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ from models.enums import (
     Resolution,
     Satisfaction,
 )
+from workflow.deadlines import deadline_text
 from workflow.queries import (
     awaiting_evaluation_of,
 )
@@ -441,6 +442,10 @@ class DialogBase:
 
     def _reset(self) -> None:
         self.flow, self.step, self.data = IDLE, "", {}
+
+    def _deadline(self, instant: dt.datetime) -> str:
+        """A deadline as the citizen is told it, the same words everywhere (`workflow.deadlines.deadline_text`)."""
+        return deadline_text(instant, str(self.tz), now=self.now)
 
     def _finish(self, reply: str) -> str:
         """Store the dialog state and return the reply."""

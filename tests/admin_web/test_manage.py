@@ -18,8 +18,11 @@ from models import (
     ApiToken,
     AuditLog,
     HolidayOverride,
+    HolidayYear,
     Notification,
     NotificationTemplate,
+    Petition,
+    PetitionEvent,
     Unit,
     User,
     WechatAccount,
@@ -28,8 +31,11 @@ from models import (
 from models.enums import NotificationState, Role, UnitLevel
 from tests.admin_web import f2_support
 from tests.admin_web.f2_support import FakeWechatServer, World
-from tests.factories import make_account, make_citizen
+from tests.factories import make_account, make_citizen, make_petition
 from workflow.calendar import missing_schedule_message
+from workflow.calendar_changes import RECOMPUTED
+from workflow.deadlines import deadline_text
+from workflow.engine import perform
 
 # The shared fixtures (tests/admin_web/conftest.py belongs to the admin site's own tests).
 site, world, fake_wechat = f2_support.site, f2_support.world, f2_support.fake_wechat
@@ -405,11 +411,16 @@ def test_the_city_manager_marks_a_day_and_removes_it_again(world: World, city: F
     ] == ["holiday_set", "holiday_removed"]
 
 
-def test_district_managers_see_the_calendar_but_cannot_change_it(world: World, manager: FlaskClient):
-    assert manager.get("/admin/manage/calendar").status_code == 200
+def test_every_manager_may_correct_the_city_wide_calendar(world: World, manager: FlaskClient, login_as: Login):
+    """Rule: the banner asks the managers to enter the year, so every manager can (issue 13); other roles cannot."""
     page = "/admin/manage/calendar"
-    assert _post(manager, page, {"day": "2027-02-11", "is_working_day": "0"}, page=page).status_code == 403
-    assert world.session.scalars(select(HolidayOverride)).all() == []
+    assert _post(manager, page, {"day": "2027-02-11", "is_working_day": "0"}, page=page).status_code == 302
+    assert world.session.get(HolidayOverride, dt.date(2027, 2, 11)).is_working_day is False
+    dispatcher = login_as(world.users["dispatcher"])
+    refused = _post(dispatcher, page, {"day": "2027-02-12", "is_working_day": "0"}, page="/admin/queue")
+    assert refused.status_code == 403
+    world.session.expire_all()
+    assert world.session.get(HolidayOverride, dt.date(2027, 2, 12)) is None
 
 
 def test_a_year_without_a_schedule_is_warned_about(world: World, city: FlaskClient):
@@ -417,10 +428,9 @@ def test_a_year_without_a_schedule_is_warned_about(world: World, city: FlaskClie
     horizon = utcnow() + dt.timedelta(days=60)
     page = city.get("/admin/manage/calendar?year=2030").get_data(as_text=True)
     assert missing_schedule_message(max(horizon.year, 2027)) in page
-    assert "这一年没有节假日数据" in page
-    world.session.add(HolidayOverride(day=dt.date(2030, 1, 1), is_working_day=False, note="元旦"))
-    world.session.commit()
-    assert "这一年没有节假日数据" not in city.get("/admin/manage/calendar?year=2030").get_data(as_text=True)
+    # The statutory fallback of 2030, marked as such.
+    assert "法定节假日（未经确认）" in page and "尚未确认" in page
+    assert "这一年没有节假日数据" not in page
 
 
 # --- templates and dead letters ---------------------------------------------------------------------------------
@@ -500,3 +510,78 @@ def test_the_outbox_backlog_is_shown_to_the_manager_of_its_district(world: World
     assert "shinan" in backlog and "laoshan" not in backlog and "elsewhere" not in backlog
     assert '<td data-label="待发送">2</td>' in backlog and '<td data-label="已到发送时间">1</td>' in backlog
     assert "errcode -1: system error" in backlog
+
+
+# --- importing the State Council's notice -------------------------------------------------------------------------
+
+NOTICE_2027 = """一、元旦：1月1日（周五）至3日（周日）放假，共3天。
+二、春节：2月5日（农历除夕、周五）至12日（农历正月初七、周五）放假调休，共8天。2月20日（周六）上班。"""
+
+
+def _running_complaint(world: World) -> Petition:
+    """A complex complaint (5 working days) accepted on Monday 1 February 2027, due by the statutory fallback at the
+    end of Friday 12 February (春节 5–8 off, 补假 9–10)."""
+    accepted = dt.datetime(2027, 2, 1, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    petition = make_petition(world.session, citizen=world.citizen, now=accepted)
+    perform(world.session, petition, "dispatch", world.users["dispatcher"], accepted, unit_id=world.urban.id,
+            nature="complaint", complexity="complex", dept_type="urban_mgmt")
+    world.session.commit()
+    assert deadline_text(petition.deadline) == "2月12日（周五）24时前"
+    return petition
+
+
+def test_a_manager_imports_the_2027_notice_and_a_running_deadline_moves(world: World, manager: FlaskClient):
+    """Rule: managers import a year's notice by pasting its text: the parsed days are shown, nothing is saved until
+    they confirm; then the year is confirmed, a running deadline moves and its history says so (issue 13)."""
+    petition = _running_complaint(world)
+    page = "/admin/manage/calendar/import?year=2027"
+    preview = _post(manager, "/admin/manage/calendar/import", {"year": "2027", "text": NOTICE_2027, "step": "preview"},
+                    page=page)
+    assert preview.status_code == 200
+    shown = preview.get_data(as_text=True)
+    assert "2027-02-11" in shown and "2027-02-20" in shown and "调休上班" in shown and "将改变" in shown
+    assert world.session.scalars(select(HolidayOverride)).all() == []
+
+    done = _post(manager, "/admin/manage/calendar/import", {"year": "2027", "text": NOTICE_2027, "step": "confirm"},
+                 page=page)
+    assert done.status_code == 302
+    world.session.expire_all()
+    assert world.session.get(HolidayYear, 2027).confirmed_by_id == world.users["district_manager"].id
+    assert deadline_text(world.session.get(Petition, petition.id).deadline) == "2月16日（周二）24时前"
+    [event] = world.session.scalars(
+        select(PetitionEvent).where(PetitionEvent.petition_id == petition.id, PetitionEvent.action == RECOMPUTED)
+    )
+    assert event.note.endswith("改为2027年2月16日（周二）24时前")  # the year: not this year's
+    assert [a.target for a in _audits(world, "holiday_notice_imported")] == ["year:2027"]
+    calendar_page = manager.get("/admin/manage/calendar?year=2027").get_data(as_text=True)
+    assert "件办理中诉求的答复期限已按新的安排重算" in calendar_page
+    assert "已确认（导入国务院办公厅放假通知" in calendar_page
+    assert missing_schedule_message(2027) not in calendar_page
+
+
+def test_a_notice_that_does_not_add_up_is_shown_with_its_reason_and_nothing_is_saved(
+    world: World, manager: FlaskClient
+):
+    """Rule: bad input gets a clear error and loses nothing: the pasted text comes back with the reason."""
+    wrong_year = NOTICE_2027.replace("周五", "周四", 1)
+    response = _post(manager, "/admin/manage/calendar/import",
+                     {"year": "2027", "text": wrong_year, "step": "confirm"}, page="/admin/manage/calendar/import")
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "2027年1月1日是周五，通知写的是周四" in body and "农历除夕" in body
+    world.session.expire_all()
+    assert world.session.scalars(select(HolidayOverride)).all() == []
+    assert world.session.get(HolidayYear, 2027) is None
+
+
+def test_a_manager_confirms_a_year_as_shown(world: World, city: FlaskClient):
+    """Rule: a year counts as known only once a manager confirms it; confirming keeps the statutory days shown."""
+    page = "/admin/manage/calendar?year=2027"
+    assert "按下表确认2027年安排" in city.get(page).get_data(as_text=True)
+    assert _post(city, "/admin/manage/calendar/confirm", {"year": "2027"}, page=page).status_code == 302
+    world.session.expire_all()
+    assert world.session.get(HolidayYear, 2027) is not None
+    assert world.session.get(HolidayOverride, dt.date(2027, 1, 1)).is_working_day is False
+    shown = city.get(page).get_data(as_text=True)
+    assert "已确认（管理员确认" in shown and "元旦（法定）" in shown
+    assert _audits(world, "holiday_year_confirmed")[0].target == "year:2027"

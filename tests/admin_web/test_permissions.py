@@ -274,13 +274,17 @@ MATRIX: dict[tuple[str, str], Access] = {
         MANAGERS, args=lambda ctx, own: {"user_id": ctx.victim(own).id}
     ),
     ("manage.calendar", "GET"): Access(MANAGERS),
-    ("manage.calendar", "POST"): Access(
-        MANAGERS, acts=frozenset({Role.CITY_MANAGER}), form={"day": "2027-01-04", "is_working_day": "0"}
-    ),
+    # The calendar is city-wide and every manager may correct it (issue 13: the banner asks them to).
+    ("manage.calendar", "POST"): Access(MANAGERS, form={"day": "2027-01-04", "is_working_day": "0"}),
     ("manage.remove_holiday", "POST"): Access(
-        frozenset({Role.CITY_MANAGER}),
+        MANAGERS,
         form={"day": "2027-01-04"},
         setup=lambda ctx: ctx.holiday(dt.date(2027, 1, 4)),
+    ),
+    ("manage.confirm_holidays", "POST"): Access(MANAGERS, form={"year": "2027"}),
+    ("manage.import_holidays", "GET"): Access(MANAGERS),
+    ("manage.import_holidays", "POST"): Access(
+        MANAGERS, form={"year": "2027", "text": "元旦：1月1日（周五）放假1天。", "step": "preview"}
     ),
     ("manage.templates", "GET"): Access(MANAGERS),
     ("manage.edit_template", "GET"): Access(

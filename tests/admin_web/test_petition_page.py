@@ -40,7 +40,7 @@ def test_page_shows_facts_timeline_light_and_deadline(login_as, world) -> None:
     assert world.urban.name in page
     assert "2 个工作日" in page
     # Dispatched Monday 23 November 11:00 (Shanghai 19:00) with two working days: due at the end of Wednesday.
-    assert "2026-11-26 00:00" in page
+    assert "11月25日（周三）24时前" in page  # one way to say a deadline (issue 13)
     assert re.search(r'class="light light-(blue|yellow|red)"', page)
     assert "提交诉求" in page and "确认分拨" in page  # the timeline
     assert "待研判 → 待签收" in page

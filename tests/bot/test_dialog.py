@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select
@@ -72,11 +73,10 @@ def test_a_citizen_reports_from_the_menu_step_by_step(phone, db_session):
 def test_the_receipt_names_category_time_limit_and_expected_deadline_by_the_workflows_rules(
     phone, db_session
 ):
-    from zoneinfo import ZoneInfo
 
     from models.enums import Complexity, DeptType, Nature
     from workflow.calendar import load_calendar
-    from workflow.deadlines import compute_deadline, time_limit
+    from workflow.deadlines import compute_deadline, deadline_text, time_limit
 
     citizen = phone()
     verify_dialog(
@@ -94,13 +94,14 @@ def test_the_receipt_names_category_time_limit_and_expected_deadline_by_the_work
     suggestion = petition.suggestion
     days = time_limit(PetitionKind.LIVELIHOOD, Nature(suggestion["nature"]), Complexity.SIMPLE)
     due = compute_deadline(petition.created_at, days, load_calendar(db_session)).due
-    last_day = (due - dt.timedelta(microseconds=1)).astimezone(ZoneInfo("Asia/Shanghai"))
     assert reply == texts.receipt(
         number=petition.number,
         category=DeptType(suggestion["departments"][0]["type"]).label,
         days=days,
-        deadline=f"{last_day.year}年{last_day.month}月{last_day.day}日",
+        deadline=deadline_text(due, now=petition.created_at),
     )
+    # Submitted Wednesday 25 November 2026: one or two working days end on Thursday 26 or Friday 27.
+    assert re.search(r"预计办结期限：11月2[67]日（周[四五]）24时前", reply)
     assert f"诉求编号：{petition.number}" in reply and "预计办结期限：" in reply
 
 

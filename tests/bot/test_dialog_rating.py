@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from models import Evaluation, Petition
 from models.enums import PetitionState, Resolution, Satisfaction
 from tests.bot.conftest import Contains, menu, now_utc, verify_dialog
 from workflow.actors import SYSTEM
+from workflow.deadlines import deadline_text
 from workflow.engine import perform
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -202,9 +202,8 @@ def test_my_petitions_shows_state_light_and_deadline_once_accepted(phone, db_ses
     number = submit(citizen)
     handling.dispatch(petition(db_session, number))
     accepted = petition(db_session, number)
-    due = accepted.deadline - dt.timedelta(microseconds=1)
-    day = due.astimezone(SHANGHAI)
-    expected_day = f"{day.year}年{day.month}月{day.day}日"
+    expected_day = deadline_text(accepted.deadline)
+    assert expected_day.endswith("24时前")
     verify_dialog(
         citizen,
         [

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 import pytest
 from sqlalchemy import select
 
 from models.db import session_scope
-from models.messaging import HolidayOverride
+from models.messaging import HolidayOverride, HolidayYear
 from workflow.calendar import (
+    DaySource,
     WorkingCalendar,
     calendar_warnings,
     load_calendar,
     remove_override,
     set_override,
     special_days,
+    statutory_holidays,
 )
 from workflow.calendar_cli import calendar_group
 
@@ -44,6 +48,7 @@ MON_2026_10_12 = dt.date(2026, 10, 12)
 THU_2026_12_31 = dt.date(2026, 12, 31)
 FRI_2027_01_01 = dt.date(2027, 1, 1)
 SAT_2027_01_02 = dt.date(2027, 1, 2)
+MON_2027_01_04 = dt.date(2027, 1, 4)
 SAT_2027_01_09 = dt.date(2027, 1, 9)
 
 
@@ -84,23 +89,45 @@ def test_official_2026_autumn_schedule(day: dt.date, working: bool, why: str) ->
 
 
 @pytest.mark.parametrize(
-    ("day", "working"),
-    [(THU_2026_12_31, True), (FRI_2027_01_01, True), (SAT_2027_01_02, False), (SAT_2027_01_09, False)],
+    ("day", "working", "source"),
+    [
+        (THU_2026_12_31, True, DaySource.OFFICIAL),
+        (FRI_2027_01_01, False, DaySource.STATUTORY),
+        (SAT_2027_01_02, False, DaySource.WEEKEND),
+        (MON_2027_01_04, True, DaySource.WEEKEND),
+        (SAT_2027_01_09, False, DaySource.WEEKEND),
+    ],
 )
-def test_unknown_year_falls_back_to_weekends(day: dt.date, working: bool) -> None:
-    """Rule: for a year the package lacks and with no overrides, only weekends are off."""
+def test_unknown_year_falls_back_to_statutory_holidays_and_weekends(
+    day: dt.date, working: bool, source: DaySource
+) -> None:
+    """Rule: for a year the package lacks, with no override and no confirmation, the statutory holidays of
+    《全国年节及纪念日放假办法》 are off (2027-01-01 is 元旦), and otherwise only weekends."""
     calendar = WorkingCalendar()
     assert calendar.is_working_day(day) is working
+    assert calendar.source_of(day) is source
     assert not calendar.has_schedule(2027)
 
 
-def test_overrides_decide_unknown_year() -> None:
-    """Rule: a manager's holiday and make-up day count in a year the package lacks."""
-    calendar = WorkingCalendar({FRI_2027_01_01: False, SAT_2027_01_09: True})
-    assert not calendar.is_working_day(FRI_2027_01_01)
+def test_a_single_override_does_not_make_a_year_known() -> None:
+    """Rule: a year counts as known only when a manager confirms it; one override decides its own day only."""
+    calendar = WorkingCalendar({FRI_2027_01_01: True, SAT_2027_01_09: True})
+    assert calendar.is_working_day(FRI_2027_01_01) and calendar.source_of(FRI_2027_01_01) is DaySource.OVERRIDE
     assert calendar.is_working_day(SAT_2027_01_09)
-    assert calendar.has_schedule(2027)
+    assert not calendar.has_schedule(2027)
     assert not calendar.knows_year(2027)
+    # The other statutory days still count: 春节 2027 begins on 除夕, Friday 5 February.
+    assert not calendar.is_working_day(dt.date(2027, 2, 5))
+    assert calendar.source_of(dt.date(2027, 2, 5)) is DaySource.STATUTORY
+
+
+def test_a_confirmed_year_is_known_and_its_unmarked_days_follow_the_weekend_rule() -> None:
+    """Rule: once a manager confirms a year, its schedule is the manager's days; the statutory fallback stops."""
+    calendar = WorkingCalendar({FRI_2027_01_01: False}, confirmed_years=[2027])
+    assert calendar.has_schedule(2027)
+    assert calendar.source_of(FRI_2027_01_01) is DaySource.OVERRIDE
+    assert calendar.is_working_day(dt.date(2027, 2, 5))
+    assert calendar.source_of(dt.date(2027, 2, 5)) is DaySource.WEEKEND
 
 
 def test_overrides_win_over_package_for_known_year() -> None:
@@ -142,7 +169,7 @@ def test_add_working_days_needs_a_positive_count(n: int) -> None:
         (FRI_2026_09_18, MON_2026_09_28, 6),  # 20, 21, 22, 23, 24, 28
         (WED_2026_09_30, MON_2026_10_12, 4),  # 8, 9, 10, 12
         (MON_2026_10_12, WED_2026_09_30, -4),  # reversed: minus the count
-        (THU_2026_12_31, SAT_2027_01_09, 6),  # 2027 on weekends only: 1, 4–8
+        (THU_2026_12_31, SAT_2027_01_09, 5),  # 2027 on the statutory fallback: 1 January off, 4–8
     ],
 )
 def test_working_days_between(start: dt.date, end: dt.date, expected: int) -> None:
@@ -177,7 +204,7 @@ def test_naive_datetime_is_refused() -> None:
 
 
 def test_unknown_years_between() -> None:
-    calendar = WorkingCalendar({dt.date(2028, 1, 1): False})
+    calendar = WorkingCalendar({dt.date(2029, 1, 1): False}, confirmed_years=[2028])
     assert calendar.unknown_years_between(FRI_2026_09_18, THU_2026_12_31) == []
     assert calendar.unknown_years_between(FRI_2026_09_18, dt.date(2029, 3, 1)) == [2027, 2029]
     assert calendar.unknown_years_between(dt.date(2029, 3, 1), FRI_2026_09_18) == [2027, 2029]
@@ -191,7 +218,7 @@ def test_load_calendar_reads_override_rows(db_session) -> None:
     calendar = load_calendar(db_session)
     assert not calendar.is_working_day(FRI_2027_01_01)
     assert not calendar.is_working_day(SUN_2026_09_20)
-    assert calendar.has_schedule(2027)
+    assert not calendar.has_schedule(2027)
 
 
 def test_set_override_upserts(db_session) -> None:
@@ -208,20 +235,23 @@ def test_set_override_refuses_overlong_note(db_session) -> None:
 
 
 def test_remove_override(db_session) -> None:
-    set_override(db_session, FRI_2027_01_01, False, "元旦", None)
+    set_override(db_session, SAT_2027_01_09, True, "调休", None)
     db_session.commit()
-    remove_override(db_session, FRI_2027_01_01)
+    remove_override(db_session, SAT_2027_01_09)
     db_session.commit()
-    assert load_calendar(db_session).is_working_day(FRI_2027_01_01)
-    with pytest.raises(LookupError, match="2027-01-01"):
-        remove_override(db_session, FRI_2027_01_01)
+    assert not load_calendar(db_session).is_working_day(SAT_2027_01_09)
+    with pytest.raises(LookupError, match="2027-01-09"):
+        remove_override(db_session, SAT_2027_01_09)
 
 
 def test_calendar_warnings_for_unentered_year(db_session, caplog: pytest.LogCaptureFixture) -> None:
     """Rule: warn (banner text and log) while a year within the horizon has no schedule."""
     with caplog.at_level(logging.WARNING, logger="workflow.calendar"):
         warnings = calendar_warnings(db_session, at(dt.date(2026, 11, 27), 10), horizon_days=60)
-    assert warnings == ["2027年的法定节假日安排尚未录入，期限暂按周末计算，请平台管理员录入节假日与调休"]
+    assert warnings == [
+        "2027年的节假日安排尚未确认，期限暂按法定节假日和周末计算（不含调休），"
+        "请平台管理员导入国务院办公厅放假通知并确认"
+    ]
     assert any("2027" in record.getMessage() for record in caplog.records)
 
 
@@ -241,9 +271,12 @@ def test_calendar_warnings_horizon(
     assert [int(text[:4]) for text in warnings] == expected_years
 
 
-def test_calendar_warnings_stop_once_year_has_overrides(db_session) -> None:
-    """Rule: the warning lasts until the year has a schedule (any override row entered for it)."""
+def test_calendar_warnings_last_until_the_year_is_confirmed(db_session) -> None:
+    """Rule: the warning lasts until a manager confirms the year; entering an override is not confirming it."""
     set_override(db_session, FRI_2027_01_01, False, "2027年元旦", None)
+    db_session.commit()
+    assert [w[:5] for w in calendar_warnings(db_session, at(dt.date(2026, 11, 27)), horizon_days=60)] == ["2027年"]
+    db_session.add(HolidayYear(year=2027, note="管理员确认"))
     db_session.commit()
     assert calendar_warnings(db_session, at(dt.date(2026, 11, 27)), horizon_days=60) == []
     assert [w[:5] for w in calendar_warnings(db_session, at(dt.date(2027, 12, 1)), horizon_days=60)] == [
@@ -274,13 +307,13 @@ def test_cli_check_warns_for_unentered_year(runner) -> None:
     """Rule: the CLI warns about unknown years within the next N days and exits 0."""
     result = runner.invoke(calendar_group, ["check", "--on", "2026-11-27", "--days", "60"])
     assert result.exit_code == 0, result.output
-    assert "2027年的法定节假日安排尚未录入" in result.output
+    assert "2027年的节假日安排尚未确认" in result.output
 
 
 def test_cli_check_quiet_when_covered(runner) -> None:
     result = runner.invoke(calendar_group, ["check", "--on", "2026-06-01", "--days", "60"])
     assert result.exit_code == 0, result.output
-    assert "尚未录入" not in result.output
+    assert "尚未确认" not in result.output
     assert "2026-07-31" in result.output
 
 
@@ -341,10 +374,78 @@ def test_cli_show_known_month(runner, db_session) -> None:
 def test_cli_show_unknown_year(runner, db_session) -> None:
     bare = runner.invoke(calendar_group, ["show", "2027"])
     assert bare.exit_code == 0, bare.output
-    assert "2027年的法定节假日安排尚未录入" in bare.output
+    assert "2027年的节假日安排尚未确认" in bare.output
 
     set_override(db_session, FRI_2027_01_01, False, "2027年元旦", None)
     db_session.commit()
     entered = runner.invoke(calendar_group, ["show", "2027", "1"])
-    assert "尚未录入" not in entered.output
+    assert "尚未确认" in entered.output
     assert "2027-01-01  星期五  休息  来源: 管理员录入：2027年元旦" in entered.output.splitlines()
+
+
+# --- the statutory fallback and where each day comes from ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_statutory_holidays_are_official_holidays_in_the_years_of_the_2025_revision(year: int) -> None:
+    """Rule: the fallback follows 《全国年节及纪念日放假办法》 (2025): every day it gives off, 补假 included, is a
+    day off in the State Council's own schedule of the years the revision has governed."""
+    assert [day for day in statutory_holidays(year) if chinese_calendar.is_workday(day)] == []
+
+
+def test_statutory_holidays_of_2027() -> None:
+    """Rule: 元旦 1, 春节 4 (除夕 to 初三), 清明 1 (solar term), 劳动节 2, 端午 1, 中秋 1, 国庆 3; a holiday on a
+    Saturday or Sunday gets a 补假 on the next working day."""
+    days = statutory_holidays(2027)
+    assert days[FRI_2027_01_01] == "元旦"
+    # 除夕 Fri 5 Feb, 初一 Sat 6, 初二 Sun 7, 初三 Mon 8; 补假 for the weekend days on Tue 9 and Wed 10.
+    assert [day.day for day, name in days.items() if name.startswith("春节")] == [5, 6, 7, 8, 9, 10]
+    assert days[dt.date(2027, 2, 9)] == days[dt.date(2027, 2, 10)] == "春节补假"
+    assert days[dt.date(2027, 4, 5)] == "清明节"
+    # 劳动节 Sat 1 and Sun 2 May: 补假 Mon 3 and Tue 4.
+    assert [days[dt.date(2027, 5, d)] for d in (1, 2, 3, 4)] == ["劳动节", "劳动节", "劳动节补假", "劳动节补假"]
+    assert days[dt.date(2027, 6, 9)] == "端午节"
+    assert days[dt.date(2027, 9, 15)] == "中秋节"
+    # 国庆节 Fri 1, Sat 2, Sun 3 Oct: 补假 Mon 4 and Tue 5.
+    assert [days[dt.date(2027, 10, d)] for d in range(1, 6)] == ["国庆节"] * 3 + ["国庆节补假"] * 2
+    assert len(days) == 1 + 6 + 1 + 4 + 1 + 1 + 5
+
+
+def test_cli_show_month_as_json(runner, db_session) -> None:
+    """Rule: `qingsu calendar show YYYY-MM --json` prints one {"date", "working", "source"} a day, source one of
+    official, override, statutory, weekend."""
+    set_override(db_session, SAT_2027_01_09, True, "调休", None)
+    db_session.commit()
+    result = runner.invoke(calendar_group, ["show", "2027-01", "--json"])
+    assert result.exit_code == 0, result.output
+    days = json.loads(result.output)
+    assert len(days) == 31
+    assert days[0] == {"date": "2027-01-01", "working": False, "source": "statutory"}
+    assert days[1] == {"date": "2027-01-02", "working": False, "source": "weekend"}
+    assert days[3] == {"date": "2027-01-04", "working": True, "source": "weekend"}
+    assert days[8] == {"date": "2027-01-09", "working": True, "source": "override"}
+    official = json.loads(runner.invoke(calendar_group, ["show", "2026-10", "--json"]).output)
+    assert official[0] == {"date": "2026-10-01", "working": False, "source": "official"}
+    assert {day["source"] for day in official} == {"official"}
+
+
+@pytest.mark.parametrize("period", ["2027-13", "27-01", "2027/01"])
+def test_cli_show_refuses_a_bad_period(runner, period: str) -> None:
+    result = runner.invoke(calendar_group, ["show", period, "--json"])
+    assert result.exit_code == 2
+    assert "YYYY-MM" in result.output
+
+
+def test_cli_import_reads_the_notice_and_confirms_the_year(app, runner, tmp_path) -> None:
+    """Rule: managers import a year's notice from its text; the year is then known."""
+    notice = tmp_path / "2027.txt"
+    notice.write_text("一、元旦：1月1日（周五）至3日（周日）放假，共3天。", encoding="utf-8")
+    dry = runner.invoke(calendar_group, ["import", "2027", str(notice), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "2027-01-01  星期五  休息  元旦" in dry.output
+    assert not committed_calendar(app).has_schedule(2027)
+    done = runner.invoke(calendar_group, ["import", "2027", str(notice)])
+    assert done.exit_code == 0, done.output
+    assert committed_calendar(app).has_schedule(2027)
+    bad = runner.invoke(calendar_group, ["import", "2028", str(notice)])
+    assert bad.exit_code == 1 and "2028年1月1日是周六" in bad.output

@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from models.enums import Complexity, Nature, PetitionKind
+from models.messaging import HolidayYear
 from workflow.calendar import WorkingCalendar, load_calendar, set_override
 from workflow.deadlines import (
     Deadline,
     compute_deadline,
+    deadline_text,
     extend_deadline,
     is_overdue,
     time_limit,
@@ -159,19 +161,32 @@ def test_override_moves_a_2026_deadline(db_session) -> None:
 # --- into 2027, a year the package does not know -----------------------------------------------------------
 
 
-def test_deadline_into_2027_falls_back_to_weekends(caplog: pytest.LogCaptureFixture) -> None:
-    """Rule: an unknown year counts plain weekends, says so in `uncertain_years`, and logs a warning."""
+def test_deadline_into_2027_falls_back_to_statutory_holidays(caplog: pytest.LogCaptureFixture) -> None:
+    """Rule: an unconfirmed year counts the statutory holidays and weekends (2027-01-01 元旦 is off), says so in
+    `uncertain_years`, and logs a warning."""
     with caplog.at_level(logging.WARNING, logger="workflow.deadlines"):
         deadline = compute_deadline(TUE_2026_12_15_1000, 20, WorkingCalendar())
-    # Dec 16–18, 21–25, 28–31 (12), then Fri 1 Jan counted as a weekday (13), Jan 4–8 (18), Mon 11, Tue 12.
-    assert deadline == Deadline(due=end_of(2027, 1, 12), working_days=20, uncertain_years=(2027,))
+    # Dec 16–18, 21–25, 28–31 (12), Fri 1 Jan off (元旦), Jan 4–8 (17), Mon 11 – Wed 13 (20).
+    assert deadline == Deadline(due=end_of(2027, 1, 13), working_days=20, uncertain_years=(2027,))
     assert any("2027" in record.getMessage() for record in caplog.records)
 
 
-def test_deadline_into_2027_uses_overrides(db_session, caplog: pytest.LogCaptureFixture) -> None:
-    """Rule: once managers enter 2027's holidays, those count and the deadline is no longer uncertain."""
+def test_a_year_accepted_on_its_eve_with_one_day_is_not_due_on_new_years_day() -> None:
+    """Rule: accepted 2026-12-31 with a one-day limit, without any override: 2027-01-01 is not a working day, so
+    the deadline is the end of Monday 4 January (issue 13)."""
+    deadline = compute_deadline(at(2026, 12, 31, 15), 1, WorkingCalendar())
+    assert deadline == Deadline(due=end_of(2027, 1, 4), working_days=1, uncertain_years=(2027,))
+
+
+def test_deadline_into_2027_is_certain_once_the_year_is_confirmed(db_session, caplog: pytest.LogCaptureFixture) -> None:
+    """Rule: an override alone leaves 2027 uncertain; once a manager confirms the year, its days count and the
+    deadline is no longer uncertain."""
     set_override(db_session, dt.date(2027, 1, 1), False, "2027年元旦", None)
     db_session.commit()
+    assert compute_deadline(TUE_2026_12_15_1000, 20, load_calendar(db_session)).uncertain_years == (2027,)
+    db_session.add(HolidayYear(year=2027, note="管理员确认"))
+    db_session.commit()
+    caplog.clear()
     with caplog.at_level(logging.WARNING, logger="workflow.deadlines"):
         deadline = compute_deadline(TUE_2026_12_15_1000, 20, load_calendar(db_session))
     assert deadline == Deadline(due=end_of(2027, 1, 13), working_days=20, uncertain_years=())
@@ -204,7 +219,8 @@ def test_extend_deadline(deadline: dt.datetime, extra: int, due: dt.datetime) ->
 
 def test_extend_deadline_into_2027_is_uncertain() -> None:
     extended = extend_deadline(end_of(2026, 12, 30), 3, WorkingCalendar())
-    assert extended == Deadline(due=end_of(2027, 1, 4), working_days=3, uncertain_years=(2027,))
+    # Thu 31 Dec, Fri 1 Jan off (元旦), Mon 4, Tue 5.
+    assert extended == Deadline(due=end_of(2027, 1, 5), working_days=3, uncertain_years=(2027,))
 
 
 def test_extend_deadline_refuses_naive() -> None:
@@ -245,3 +261,29 @@ def test_working_time_left(now: dt.datetime, deadline: dt.datetime, left: dt.tim
 def test_is_overdue(now: dt.datetime, overdue: bool) -> None:
     """Rule: overdue means now > deadline; the deadline instant itself is in time."""
     assert is_overdue(now, end_of(2026, 9, 29)) is overdue
+
+
+# --- one way to say a deadline -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("due", "now", "text"),
+    [
+        # A deadline at midnight ends the day before: Friday 4 December, 24时.
+        (end_of(2026, 12, 4), None, "12月4日（周五）24时前"),
+        (end_of(2026, 12, 4).astimezone(dt.UTC).isoformat(), None, "12月4日（周五）24时前"),
+        (at(2026, 12, 4, 15, 30), None, "12月4日（周五）15时30分前"),
+        (at(2026, 12, 4, 15), None, "12月4日（周五）15时前"),
+        # The year only when it is not the year of `now`.
+        (end_of(2027, 1, 4), at(2026, 12, 31, 9), "2027年1月4日（周一）24时前"),
+        (end_of(2026, 12, 31), at(2026, 12, 31, 9), "12月31日（周四）24时前"),
+    ],
+)
+def test_one_way_to_say_a_deadline(due: dt.datetime | str, now: dt.datetime | None, text: str) -> None:
+    """Rule: every audience reads a deadline the same way: "12月4日（周五）24时前" (issue 13, item 7)."""
+    assert deadline_text(due, now=now) == text
+
+
+def test_deadline_text_refuses_a_naive_instant() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        deadline_text("2026-12-05T00:00:00")

@@ -64,7 +64,7 @@ def test_lights_turn_yellow_then_red_reminding_the_unit_then_alerting_the_platfo
         stage.world.urban.id,
         petition.id,
     )
-    assert petition.number in yellow.title and "2026年11月25日24时" in yellow.body
+    assert petition.number in yellow.title and "11月25日（周三）24时前" in yellow.body
 
     assert jobs.recompute_lights(app, THU_1AM) == jobs.LightsReport(
         changed=1, yellow_reminders=0, red_alerts=1

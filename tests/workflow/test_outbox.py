@@ -24,7 +24,7 @@ from tests.workflow.notify_support import (  # noqa: F401  (fixtures)
 )
 from wechat.fake import TEMPLATE_FIELD_RULES
 from workflow.engine import perform
-from workflow.messages import TemplateMappingError, format_deadline, render_text, template_data
+from workflow.messages import TemplateMappingError, render_text, template_data
 from workflow.notify import EVENTS
 from workflow.outbox import backoff, deliver_due, retry_dead
 
@@ -80,7 +80,7 @@ def test_every_text_names_the_petition_number(event):
 
 
 def test_texts_carry_the_facts_of_their_event():
-    assert "答复期限：2026年11月25日24时前" in render_text(note("accepted"))
+    assert "答复期限：11月25日（周三）24时前" in render_text(note("accepted"))
     rejected = render_text(note("rejected"))
     assert "不予受理" in rejected and "不在本辖区管辖范围" in rejected
     replied = render_text(note("replied"))
@@ -97,10 +97,14 @@ def test_a_long_reply_is_cut_to_wechats_text_limit():
     assert text.endswith("…") and "SN202611230001" in text
 
 
-def test_deadlines_read_as_the_end_of_their_last_day():
-    # 2026-11-25T16:00Z is Thursday 00:00 in Qingdao: the deadline is Wednesday 24:00.
-    assert format_deadline("2026-11-25T16:00:00+00:00") == "2026年11月25日24时"
-    assert format_deadline("2026-11-25T06:30:00+00:00") == "2026年11月25日14时30分"
+def test_a_deadline_reads_the_same_in_the_text_and_in_a_thing_keyword():
+    """Rule: one way to say a deadline (issue 13, item 7): 2026-11-25T16:00Z is Thursday 00:00 in Qingdao, so the
+    deadline is Wednesday 24:00 — in the customer-service text and in a template's thing keyword alike."""
+    n = note("extended", extra_working_days=2, deadline="2026-11-25T16:00:00+00:00")
+    assert "新的答复期限为11月25日（周三）24时前" in render_text(n)
+    data = template_data({"thing4": {"source": "deadline", "type": "thing"}}, n)
+    assert data["thing4"]["value"] == "11月25日（周三）24时前"
+    assert TEMPLATE_FIELD_RULES["thing"](data["thing4"]["value"])
 
 
 @pytest.mark.parametrize("event", sorted(EVENTS))
