@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from admin_web.api.actions import ACTION_PARAMS
 from admin_web.scoping import phone_for, text_for
 from models import ExtensionRequest, Petition, PetitionEvent, Reply, Unit, User
-from models.enums import LabelledEnum
+from models.enums import LabelledEnum, PetitionState
+from workflow import routing
 from workflow.engine import TRANSITIONS, available_actions
 
 # Event actions that are not workflow transitions (intake), with their Chinese label.
@@ -110,6 +111,14 @@ def extension_dict(request: ExtensionRequest) -> dict[str, Any]:
     }
 
 
+def suggested_unit(session: Session, petition: Petition) -> Unit | None:
+    """While a district petition waits for its dispatcher: the unit the dispatch form starts on (the community or
+    street of its place for 民生, else the department of the suggested type); otherwise None."""
+    if petition.state != PetitionState.PENDING_DISPATCH:
+        return None
+    return routing.suggested_unit(petition, routing.dispatch_targets(session, petition, by_city=False))
+
+
 def petition_detail(session: Session, petition: Petition, user: User) -> dict[str, Any]:
     """Everything about one petition as `user` may see it, with its events and the actions `user` may take now."""
     replies = session.scalars(select(Reply).where(Reply.petition_id == petition.id).order_by(Reply.id))
@@ -134,6 +143,7 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
         "inadmissible_code": _enum(petition.inadmissible_code),
         "reject_note": petition.reject_note,
         "suggestion": petition.suggestion,
+        "suggested_unit": unit_ref(suggested_unit(session, petition)),
         "attachments": [{"kind": a.kind, "url": a.url} for a in petition.attachments],
         "replies": [reply_dict(r, user) for r in replies],
         "extension_requests": [extension_dict(e) for e in extensions],

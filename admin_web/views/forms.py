@@ -99,9 +99,8 @@ def defaults(petition: Petition, targets: list[Unit]) -> dict[str, Any]:
     """Initial values: what the petition already says, else what the classifier suggested."""
     suggestion = petition.suggestion or {}
     dept = petition.dept_type.value if petition.dept_type else suggested_department(petition)
-    unit_id: int | None = None
-    if dept:
-        unit_id = next((u.id for u in targets if u.dept_type is not None and u.dept_type.value == dept), None)
+    unit = routing.suggested_unit(petition, targets)
+    unit_id = unit.id if unit is not None else None
     return {
         "kind": petition.kind.value,
         "nature": petition.nature.value if petition.nature else suggestion.get("nature"),
