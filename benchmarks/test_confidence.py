@@ -48,4 +48,4 @@ def test_uncertainty_threshold_on_the_validation_set(record: Callable[..., None]
     record(section, "precision of the sure ones", f"{precision:.3f}", f"≥ {TARGET_PRECISION}")
     uncertain = np.array([is_uncertain([t, t - d]) for t, d in zip(top, lead, strict=True)])
     record(section, "不确定 rows with the right department among the three", f"{in_three[uncertain].mean():.3f}")
-    assert (UNCERTAIN_BELOW, UNCERTAIN_MARGIN) == (below, margin)
+    assert (below, margin) == (UNCERTAIN_BELOW, UNCERTAIN_MARGIN)

@@ -157,7 +157,8 @@ def community_key(name: str) -> str:
 
 
 def locate(text: str, district_code: str | None = None, communities: Iterable[str] = ()) -> Place | None:
-    """The district, street and community a petition's text (content and address) places its matter in.
+    """The district, street and community a petition's text (content and address) places its matter in, or None
+    when it names neither a street nor a community.
 
     With `district_code` (the account the petition came through) only that district's streets are looked up, so a
     street name shared by two districts (长江路) is read in the petition's own district; without it a text must
@@ -178,4 +179,4 @@ def locate(text: str, district_code: str | None = None, communities: Iterable[st
     community = next(
         (name for name in communities if len(key := community_key(name)) >= 2 and key in clean), None
     )
-    return Place(district_code, street, community)
+    return None if street is None and community is None else Place(district_code, street, community)
