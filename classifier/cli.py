@@ -95,7 +95,7 @@ def train_command(
     validation rows are never trained on: each version is measured on them, and a version that scores worse than
     the served model is kept but not served (exit status 1; `promote` serves it on purpose).
     """
-    target = output.resolve() if output else model_path(current_app)
+    target = _target(output)
     if if_missing and target.exists():
         click.echo(f"model already at {target}: not retrained")
         return
