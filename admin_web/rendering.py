@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from admin_web import scoping
 from admin_web.auth import current_staff
@@ -74,11 +75,28 @@ def calendar_banners(now: dt.datetime, horizon_days: int = 60) -> list[str]:
     return [missing_schedule_message(year) for year in unconfirmed_years_ahead(calendar, now, horizon_days)]
 
 
+def highlight_terms(text: str | None, suggestion: dict[str, Any] | None) -> Markup:
+    """The text, escaped, with the suggestion's terms (the words behind its department) marked where they occur.
+
+    The terms were found in the normalised text (NFKC, lower case), so they are matched ignoring case.
+    """
+    terms = [t for t in (suggestion or {}).get("terms") or [] if isinstance(t, str) and t.strip()]
+    if not text or not terms:
+        return escape(text or "")
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.IGNORECASE)
+    parts, last = [], 0
+    for match in pattern.finditer(text):
+        parts += [escape(text[last : match.start()]), Markup('<mark class="term">%s</mark>') % match.group(0)]
+        last = match.end()
+    return Markup("").join([*parts, escape(text[last:])])
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and the context every admin template relies on."""
     app.add_template_filter(local_time, "local")
     app.add_template_filter(light_badge, "light_badge")
     app.add_template_filter(deadline, "deadline")
+    app.add_template_filter(highlight_terms, "highlight_terms")
     app.add_template_global(scoping.phone_for, "phone_for")
     app.add_template_global(scoping.text_for, "text_for")
     app.add_template_global(limits.max_length, "max_length")

@@ -19,11 +19,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from classifier.corpus import Example, corpus_table, load_corpus, read_table
+from classifier.corpus import Example, corpus_table, load_corpus, read_table, split_validation
 from classifier.errors import ClassifierError, DataError
 from classifier.evaluate import cross_validate
 from classifier.lifecycle import DEFAULT_SOURCE, confirmed_examples, get_suggester, model_path
 from classifier.model import train
+from classifier.versions import keep_and_serve, rollback, serve, versions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,22 +76,31 @@ def _table(data: Path, text_col: str, label_col: str) -> tuple[list[str], list[s
     "--output", type=click.Path(path_type=Path, dir_okay=False), help="Default: [classifier] model_path."
 )
 @click.option("--if-missing", is_flag=True, help="Do nothing when the model file already exists (make run uses it).")
+@click.option("--force", is_flag=True, help="Serve the new version even if it is worse on the validation set.")
 @with_appcontext
 @_clean_errors
 def train_command(
-    data: Path | None, text_col: str, label_col: str, from_db: bool, output: Path | None, if_missing: bool
+    data: Path | None,
+    text_col: str,
+    label_col: str,
+    from_db: bool,
+    output: Path | None,
+    if_missing: bool,
+    force: bool,
 ) -> None:
-    """Train the suggestion model and write it with its metadata (data hash, date, metrics, versions).
+    """Train the suggestion model, keep it as a new version and serve it unless it is worse than the served one.
 
     Without --data the department model learns from the shipped corpus; with --data it learns FILE's labels
-    instead, while nature, 发展 and admissibility still come from the shipped corpus.
+    instead, while nature, 发展 and admissibility still come from the shipped corpus. The shipped corpus's fixed
+    validation rows are never trained on: each version is measured on them, and a version that scores worse than
+    the served model is kept but not served (exit status 1; `promote` serves it on purpose).
     """
-    target = output.resolve() if output else model_path(current_app)
+    target = _target(output)
     if if_missing and target.exists():
         click.echo(f"model already at {target}: not retrained")
         return
     started = time.perf_counter()
-    examples = load_corpus()
+    examples, validation = split_validation(load_corpus())
     if data is not None:
         texts, labels = _table(data, text_col, label_col)
         # The shipped rows keep their nature, kind and admissibility labels but not their department type.
@@ -106,8 +116,7 @@ def train_command(
         if confirmed:
             sources.append("db")
     model = train(examples, source="+".join(sources))
-    path = target
-    size = model.save(path)
+    outcome = keep_and_serve(model, target, validation, force=force)
     meta = model.metadata
     click.echo(f"trained on {meta['n_examples']} rows in {time.perf_counter() - started:.1f} s")
     for head, figures in meta["metrics"].items():
@@ -115,7 +124,65 @@ def train_command(
             f"  {head:<14} n={figures['n']:<6} accuracy={figures['accuracy']:.4f} macro-F1={figures['macro_f1']:.4f}"
             f" ({figures['folds']}-fold, quick)"
         )
-    click.echo(f"wrote {path} ({size / 1e6:.1f} MB), data hash {meta['data_hash'][:12]}")
+    click.echo(f"version {outcome.version}, data hash {meta['data_hash'][:12]}; validation set:")
+    for head, figures in outcome.figures.items():
+        before = outcome.served_figures.get(head, {}).get("macro_f1")
+        served = "" if before is None else f" (served model: {before:.4f})"
+        click.echo(f"  {head:<14} n={figures['n']:<6} macro-F1={figures['macro_f1']:.4f}{served}")
+    if not outcome.served:
+        raise click.ClickException(
+            f"{outcome.version} is worse than the served model on the validation set ({'; '.join(outcome.reasons)}):"
+            f" kept, not served; the served model goes on serving (`qingsu classifier promote {outcome.version}`"
+            " serves it anyway)"
+        )
+    click.echo(f"serving {outcome.version} at {target}")
+
+
+def _target(output: Path | None) -> Path:
+    return output.resolve() if output else model_path(current_app)
+
+
+_MODEL = click.option(
+    "--model", "output", type=click.Path(path_type=Path, dir_okay=False), help="Default: [classifier] model_path."
+)
+
+
+@classifier_group.command("versions")
+@_MODEL
+@with_appcontext
+@_clean_errors
+def versions_command(output: Path | None) -> None:
+    """List the kept model versions with their date, source and validation figures; * marks the one serving."""
+    kept = versions(_target(output))
+    if not kept:
+        click.echo("no model versions yet (run `qingsu classifier train`)")
+    for meta in kept:
+        figures = meta.get("validation", {})
+        scores = "  ".join(f"{head} macro-F1 {f['macro_f1']:.4f}" for head, f in figures.items()) or "no validation"
+        click.echo(
+            f"{'*' if meta['served'] else ' '} {meta['version']}  {meta.get('trained_at', '?')}"
+            f"  {meta.get('source', '?'):<12} {scores}"
+        )
+
+
+@classifier_group.command("promote")
+@click.argument("version")
+@_MODEL
+@with_appcontext
+@_clean_errors
+def promote_command(version: str, output: Path | None) -> None:
+    """Serve VERSION (one `versions` lists), whatever its figures."""
+    serve(_target(output), version)
+    click.echo(f"serving {version}")
+
+
+@classifier_group.command("rollback")
+@_MODEL
+@with_appcontext
+@_clean_errors
+def rollback_command(output: Path | None) -> None:
+    """Serve again the version that served before the current one."""
+    click.echo(f"serving {rollback(_target(output))}")
 
 
 @classifier_group.command("corpus")

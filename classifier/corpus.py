@@ -173,3 +173,24 @@ def corpus_table(examples: Sequence[Example]) -> str:
             f"| `{value}` | {labels[column].get(value, '')} | {counts[value]} |" for value in sorted(counts)
         ]
     return "\n".join(lines)
+
+
+# The fixed validation set: this share of the shipped corpus, picked by a hash of each text (so it never depends on
+# the order of the files or on new rows), is never trained on. Every model version is measured on it before it
+# serves, and the confidence threshold and the admissibility figures of classifier/README.md come from it.
+VALIDATION_PERCENT = 15
+# A corpus smaller than this (the tests' tiny ones) is trained on whole and has no validation set.
+VALIDATION_MIN_ROWS = 200
+
+
+def is_validation(text: str) -> bool:
+    """Whether a shipped corpus text belongs to the fixed validation set."""
+    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) % 100 < VALIDATION_PERCENT
+
+
+def split_validation(examples: Sequence[Example]) -> tuple[list[Example], list[Example]]:
+    """(training rows, validation rows) of the shipped corpus; a corpus under VALIDATION_MIN_ROWS is all training."""
+    if len(examples) < VALIDATION_MIN_ROWS:
+        return list(examples), []
+    training = [e for e in examples if not is_validation(e.text)]
+    return training, [e for e in examples if is_validation(e.text)]

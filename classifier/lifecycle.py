@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from classifier.corpus import Example, load_corpus
+from classifier.corpus import Example, load_corpus, split_validation
 from classifier.errors import ModelError
 from classifier.model import SuggestionModel, load, read_metadata, train
 from classifier.suggest import Suggester, Suggestion
@@ -35,14 +35,17 @@ def model_path(app: Flask) -> Path:
 
 
 def train_default(path: Path) -> SuggestionModel:
-    """Train on the shipped corpus and save to `path`, skipping the quick metrics so a first start is fast
-    (`qingsu classifier train` records them).
+    """Train on the shipped corpus (less its validation rows) and serve it at `path` as a new version, skipping the
+    quick metrics so a first start is fast (`qingsu classifier train` records them).
 
     :raises DataError: the shipped corpus is unusable. :raises ModelError: `path` cannot be written.
     """
-    model = train(load_corpus(), source=DEFAULT_SOURCE, with_metrics=False)
-    size = model.save(path)
-    log.info("trained the default classifier model: %s (%d bytes)", path, size)
+    from classifier.versions import keep_and_serve
+
+    training, validation = split_validation(load_corpus())
+    model = train(training, source=DEFAULT_SOURCE, with_metrics=False)
+    outcome = keep_and_serve(model, path, validation, force=True)
+    log.info("trained the default classifier model: %s, version %s", path, outcome.version)
     return model
 
 

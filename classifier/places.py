@@ -8,7 +8,14 @@ administrative suffix (济南市, 河北省) or right after 在/位于/住在 (�
 
 from __future__ import annotations
 
+import csv
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from classifier.text import normalize
 
 # District code → its full name, then other names a citizen uses for it or for its towns.
 QINGDAO_DISTRICTS: dict[str, tuple[str, ...]] = {
@@ -110,3 +117,66 @@ def looks_outside_qingdao(text: str, min_mentions: int = 1) -> list[str]:
 def districts_named(text: str) -> set[str]:
     """The codes of the Qingdao districts whose full name (市南区, 胶州市, …) the text contains."""
     return {code for code, pattern in DISTRICT_PATTERNS.items() if pattern.search(text)}
+
+
+# The gazetteer of Qingdao's streets and towns (classifier/data/qingdao_streets.csv, source in
+# classifier/data/README.md): district code, street or town, and the names in a text that place a matter there.
+GAZETTEER = Path(__file__).resolve().parent / "data" / "qingdao_streets.csv"
+# Generic endings stripped from a community unit's name before looking for it in a text (太平角社区 → 太平角).
+_COMMUNITY_SUFFIX = re.compile(r"(?:社区居民委员会|居民委员会|村民委员会|社区居委会|居委会|村委会|社区|村)$")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a petition's matter is: the district code and, when the text names them, the street and community."""
+
+    district: str
+    street: str | None = None
+    community: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"district": self.district, "street": self.street, "community": self.community}
+
+
+@cache
+def streets() -> dict[str, list[tuple[str, str]]]:
+    """District code → [(name in a text, street)], longest names first (香港中路 before 中山路's 中山)."""
+    by_district: dict[str, list[tuple[str, str]]] = {}
+    with GAZETTEER.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            for name in row["names"].split("|"):
+                by_district.setdefault(row["district"], []).append((name.strip(), row["street"]))
+    for names in by_district.values():
+        names.sort(key=lambda pair: len(pair[0]), reverse=True)
+    return by_district
+
+
+def community_key(name: str) -> str:
+    """A community unit's name as a text would say it: 太平角社区 → 太平角, 东李村 → 东李."""
+    return _COMMUNITY_SUFFIX.sub("", name)
+
+
+def locate(text: str, district_code: str | None = None, communities: Iterable[str] = ()) -> Place | None:
+    """The district, street and community a petition's text (content and address) places its matter in, or None
+    when it names neither a street nor a community.
+
+    With `district_code` (the account the petition came through) only that district's streets are looked up, so a
+    street name shared by two districts (长江路) is read in the petition's own district; without it a text must
+    name a district or a street that only one district has. `communities` are the names of the district's
+    community units (the platform's own list is the community gazetteer): the first one the text names is returned.
+    """
+    clean = normalize(text)
+    if district_code is None:
+        named = districts_named(clean)
+        if len(named) == 1:
+            district_code = next(iter(named))
+        else:
+            found = {code for code, names in streets().items() for name, _ in names if name in clean}
+            if len(found) != 1:
+                return None
+            district_code = next(iter(found))
+    street = next((street for name, street in streets().get(district_code, []) if name in clean), None)
+    community = next(
+        (name for name in communities if len(key := community_key(name)) >= 2 and key in clean), None
+    )
+    return None if street is None and community is None else Place(district_code, street, community)

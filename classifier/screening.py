@@ -198,6 +198,10 @@ _NO_REQUEST = re.compile(
     r"|也不说是什么事|月亮太亮|看不顺眼|装模作样"
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# Laughter, greetings and interjections carry no request: "asdkjfh 哈哈 xxxxx 123" is as empty as "asdfghjkl qwerty".
+_FILLER = re.compile(
+    r"哈+|呵+|嘿+|嘻+|嗯+|哦+|啊+|噢+|嗷+|呀+|哇+|喂+|哎+|唉+|额+|呃+|你好|您好|在吗|在不在|有人吗|测试|谢谢|好的"
+)
 # With fewer meaningful Chinese characters than this there is no request to act on.
 _MIN_SUBSTANCE = 2
 # Abusive words in a text with fewer other Chinese characters than this are taken as an attack, not a petition.
@@ -264,7 +268,7 @@ def _jurisdiction(text: str, district_code: str | None) -> Screening | None:
 
 
 def _substance(text: str) -> Screening | None:
-    cjk = len(_CJK.findall(_ABUSE.sub("", text)))
+    cjk = len(_CJK.findall(_FILLER.sub("", _ABUSE.sub("", text))))
     if _GREETING_ONLY.match(text) or cjk < _MIN_SUBSTANCE:
         return Screening(
             admissible=False,

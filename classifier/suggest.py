@@ -10,11 +10,22 @@ import numpy as np
 import scipy.sparse as sp
 
 from classifier.model import ADMISSIBLE, FastTfidf, SuggestionModel
+from classifier.places import locate
 from classifier.screening import screen
+from classifier.text import not_terms
 from models.enums import InadmissibleCode, Nature
 
 TOP_DEPARTMENTS = 3
 TOP_TERMS = 5
+# A word is shown as a reason only when its push towards the class is at least this share of the strongest word's:
+# the long tail of small positive contributions is filler (晚上, 直接), not why the model chose the class.
+TERM_SHARE = 0.2
+# Negated words (不敢开, 没人管) say how the citizen feels, not which department the matter belongs to.
+NEGATIONS = ("不", "没", "别", "未")
+# The suggestion says 不确定 when the first department's probability is below UNCERTAIN_BELOW or leads the second
+# by less than UNCERTAIN_MARGIN. Chosen on held-out predictions (classifier/README.md, "Confidence").
+UNCERTAIN_BELOW = 0.4
+UNCERTAIN_MARGIN = 0.2
 # The model alone turns a petition away only when it is this sure; the rules decide the clear cases, and a
 # false rejection costs a citizen more than a dispatcher rejecting by hand.
 MODEL_REJECT_THRESHOLD = 0.6
@@ -33,6 +44,9 @@ class Suggestion:
     inadmissible_code: str | None
     reason: str | None
     terms: list[str]
+    uncertain: bool = False
+    model_version: str | None = None
+    place: dict[str, str | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object `qingsu classifier predict` prints and `Petition.suggestion` stores."""
@@ -46,6 +60,9 @@ class Suggestion:
             "inadmissible_code": self.inadmissible_code,
             "reason": self.reason,
             "terms": self.terms,
+            "uncertain": self.uncertain,
+            "model_version": self.model_version,
+            "place": self.place,
         }
 
 
@@ -80,18 +97,30 @@ class Suggester:
         return names, len(names)
 
     def _terms(self, row: sp.csr_matrix, department: str) -> list[str]:
-        """The words of the text that pushed the department model most towards `department`."""
+        """The words of the text that pushed the department model most towards `department`.
+
+        A word's contribution is its TF-IDF value in this text times its weight for the class; the largest positive
+        ones are kept, at most TOP_TERMS, down to TERM_SHARE of the largest. Words that explain nothing are left
+        out even when they push: single characters, and the stop and function words of `not_terms()` (a
+        two-word term with one of them in it too).
+        """
         weights = self.model.heads["department"].class_weights(department)
         names, n_words = self._word_vocabulary
         words = row[:, :n_words].tocoo()
-        contributions = [
-            (float(value * weights[col]), int(col)) for col, value in zip(words.col, words.data, strict=True)
-        ]
+        contributions = sorted(
+            ((float(value * weights[col]), int(col)) for col, value in zip(words.col, words.data, strict=True)),
+            reverse=True,
+        )
+        skip = not_terms()
         terms: list[str] = []
-        for contribution, col in sorted(contributions, reverse=True):
-            term = str(names[col]).replace(" ", "")
-            if contribution <= 0 or len(terms) == TOP_TERMS:
+        strongest = contributions[0][0] if contributions else 0.0
+        for contribution, col in contributions:
+            if contribution <= 0 or contribution < TERM_SHARE * strongest or len(terms) == TOP_TERMS:
                 break
+            parts = str(names[col]).split(" ")
+            if any(len(part) < 2 or part in skip or part.startswith(NEGATIONS) for part in parts):
+                continue
+            term = "".join(parts)
             if not any(term in kept or kept in term for kept in terms):
                 terms.append(term)
         return terms
@@ -105,6 +134,7 @@ class Suggester:
         row = self.features(text)
         heads = self.model.heads
         departments = heads["department"].ranked(row)[:TOP_DEPARTMENTS]
+        place = locate(text, district_code)
         if "nature" in heads:
             nature, nature_score = heads["nature"].ranked(row)[0]
         else:
@@ -130,4 +160,14 @@ class Suggester:
             inadmissible_code=None if code is None else str(code.value),
             reason=reason,
             terms=self._terms(row, departments[0][0]),
+            uncertain=is_uncertain([score for _, score in departments]),
+            model_version=self.model.metadata.get("version"),
+            place=None if place is None else place.to_dict(),
         )
+
+
+def is_uncertain(scores: list[float]) -> bool:
+    """Whether a ranking (probabilities, highest first) is too weak or too close to name one department."""
+    top = scores[0] if scores else 0.0
+    second = scores[1] if len(scores) > 1 else 0.0
+    return top < UNCERTAIN_BELOW or top - second < UNCERTAIN_MARGIN

@@ -19,6 +19,7 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parent / "data"
 USER_DICT = DATA_DIR / "userdict.txt"
 STOP_WORDS_FILE = DATA_DIR / "stopwords.txt"
+NOT_TERMS_FILE = DATA_DIR / "not_terms.txt"
 
 # Environment variable naming where jieba keeps its prefix-dictionary cache (default: the system temp dir).
 CACHE_DIR_ENV = "QINGSU_JIEBA_CACHE_DIR"
@@ -65,15 +66,27 @@ def get_tokenizer() -> jieba.Tokenizer:
     return _tokenizer
 
 
-@cache
-def stop_words() -> frozenset[str]:
-    """The stop-word list shipped in `classifier/data/stopwords.txt` (one word a line, `#` starts a comment)."""
+def _word_list(path: Path) -> frozenset[str]:
+    """A shipped word list: one word a line, `#` starts a comment."""
     words = set()
-    for line in STOP_WORDS_FILE.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         word = line.split("#", 1)[0].strip()
         if word:
             words.add(normalize(word))
     return frozenset(words)
+
+
+@cache
+def stop_words() -> frozenset[str]:
+    """The stop-word list shipped in `classifier/data/stopwords.txt`, left out of the word features."""
+    return _word_list(STOP_WORDS_FILE)
+
+
+@cache
+def not_terms() -> frozenset[str]:
+    """Words never shown as the reason for a suggestion: the stop words and the function, time, place-relation and
+    generic words of `classifier/data/not_terms.txt` (they stay in the features; they just explain nothing)."""
+    return stop_words() | _word_list(NOT_TERMS_FILE)
 
 
 def tokenize(text: str) -> list[str]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from classifier.places import locate
 from models import Petition, Unit
 from models.enums import DeptType, PetitionKind, UnitLevel
 
@@ -121,3 +122,25 @@ def next_up(session: Session, unit: Unit) -> Unit:
     if unit.level == UnitLevel.STREET and unit.district_code:
         return district_platform(session, unit.district_code)
     raise LookupError(f"{unit.level.label}「{unit.name}」不能上报，请退回平台")
+
+
+def suggested_unit(petition: Petition, targets: Sequence[Unit]) -> Unit | None:
+    """The unit a dispatcher's form offers first for `petition`, among the `targets` it may pick.
+
+    民生: the chain starts at the village/community, then the township/street, so the community or street of the
+    place the petition names (its content and its address, looked up in the gazetteer of Qingdao's streets and
+    in the district's own community units) comes first. Otherwise, or when no place is known, the district's
+    department of the type the dispatcher or the classifier chose.
+    """
+    levels = {u.level for u in targets}
+    if petition.kind == PetitionKind.LIVELIHOOD and levels & {UnitLevel.COMMUNITY, UnitLevel.STREET}:
+        communities = [u.name for u in targets if u.level == UnitLevel.COMMUNITY]
+        text = f"{petition.location or ''} {petition.content}"
+        place = locate(text, petition.district_code, communities)
+        if place is not None:
+            for name, level in ((place.community, UnitLevel.COMMUNITY), (place.street, UnitLevel.STREET)):
+                unit = next((u for u in targets if name and u.level == level and u.name == name), None)
+                if unit is not None:
+                    return unit
+    dept = petition.dept_type.value if petition.dept_type else suggested_department(petition)
+    return unit_for_department(targets, dept)

@@ -156,6 +156,7 @@ def _schemas() -> dict[str, Any]:
                     "inadmissible_code": _nullable(_ref("Labelled")),
                     "reject_note": NULLABLE_STRING,
                     "suggestion": _nullable({"type": "object"}),
+                    "suggested_unit": _nullable(_ref("UnitRef")),
                     "attachments": {
                         "type": "array",
                         "items": _object(

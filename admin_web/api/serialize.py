@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from admin_web.api.actions import ACTION_PARAMS
 from admin_web.scoping import phone_for, text_for
 from models import Attachment, Evaluation, ExtensionRequest, Petition, PetitionEvent, Reply, Unit, User
-from models.enums import LabelledEnum, MediaState
+from models.enums import LabelledEnum, MediaState, PetitionState
+from workflow import routing
 from workflow.calendar_changes import RECOMPUTED, RECOMPUTED_LABEL
 from workflow.engine import TRANSITIONS, available_actions
 
@@ -123,6 +124,14 @@ def evaluation_dict(evaluation: Evaluation, user: User) -> dict[str, Any]:
     }
 
 
+def suggested_unit(session: Session, petition: Petition) -> Unit | None:
+    """While a district petition waits for its dispatcher: the unit the dispatch form starts on (the community or
+    street of its place for 民生, else the department of the suggested type); otherwise None."""
+    if petition.state != PetitionState.PENDING_DISPATCH:
+        return None
+    return routing.suggested_unit(petition, routing.dispatch_targets(session, petition, by_city=False))
+
+
 def petition_detail(session: Session, petition: Petition, user: User) -> dict[str, Any]:
     """Everything about one petition as `user` may see it, with its events and the actions `user` may take now."""
     replies = session.scalars(select(Reply).where(Reply.petition_id == petition.id).order_by(Reply.id))
@@ -150,6 +159,7 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
         "inadmissible_code": _enum(petition.inadmissible_code),
         "reject_note": petition.reject_note,
         "suggestion": petition.suggestion,
+        "suggested_unit": unit_ref(suggested_unit(session, petition)),
         "attachments": [attachment_dict(petition, a) for a in petition.attachments],
         "replies": [reply_dict(r, user) for r in replies],
         "extension_requests": [extension_dict(e) for e in extensions],

@@ -93,7 +93,7 @@ def defaults(petition: Petition, targets: list[Unit]) -> dict[str, Any]:
     """Initial values: what the petition already says, else what the classifier suggested."""
     suggestion = petition.suggestion or {}
     dept = petition.dept_type.value if petition.dept_type else routing.suggested_department(petition)
-    unit = routing.unit_for_department(targets, dept)
+    unit = routing.suggested_unit(petition, targets)
     unit_id = unit.id if unit is not None else None
     return {
         "kind": petition.kind.value,

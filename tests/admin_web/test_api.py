@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 from admin_web.api.tokens import hash_token, issue_token
 from admin_web.passwords import hash_password
 from classifier import get_suggester
-from classifier.model import metadata_path
+from classifier.model import metadata_path, read_metadata
 from models import ApiToken, AuditLog, Petition, utcnow
 from models.enums import Channel, Complexity, DeptType, Nature, PetitionKind, PetitionState
 from tests.admin_web import f2_support
@@ -444,6 +444,27 @@ def test_hotline_intake_stores_the_classifiers_suggestion(
     # A repeat returns the petition as it was taken in.
     again = api_client.post("/api/v1/petitions", headers=headers, json={**HOTLINE_BODY, "content": "暖气不热"})
     assert again.status_code == 200 and again.get_json()["suggestion"] == expected
+
+
+def test_hotline_intake_returns_the_unit_of_the_place_and_the_suggested_place(
+    world: World, api_client: FlaskClient, trained_classifier: Path
+):
+    """Rule: 民生 petitions start at the village/community, then the township/street: the API returns the street
+    of the address (from the gazetteer) as the suggested unit, and the suggestion names the place it read."""
+    body = {**HOTLINE_BODY, "content": "八大关景区附近的路灯坏了一排，晚上漆黑一片"}
+    created = api_client.post("/api/v1/petitions", headers=world.token("hotline"), json=body)
+    assert created.status_code == 201, created.get_json()
+    data = created.get_json()
+    assert data["suggested_unit"] == {"id": world.street.id, "name": "八大关街道", "level": "street"}
+    assert data["suggestion"]["place"] == {"district": "shinan", "street": "八大关街道", "community": None}
+    assert data["suggestion"]["model_version"] == read_metadata(trained_classifier)["version"]
+    # Once dispatched there is nothing left to suggest.
+    number = data["number"]
+    dispatched = _act(api_client, world, "dispatcher", number, "dispatch", expected_state="pending_dispatch",
+                      unit_id=world.street.id, nature="complaint", complexity="simple", dept_type="urban_mgmt")  # fmt: skip
+    assert dispatched.status_code == 200, dispatched.get_json()
+    detail = api_client.get(f"/api/v1/petitions/{number}", headers=world.token("hotline")).get_json()
+    assert detail["suggested_unit"] is None
 
 
 def test_without_a_model_hotline_intake_goes_in_unsuggested(

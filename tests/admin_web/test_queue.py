@@ -227,3 +227,56 @@ def test_nature_choice_is_required_for_livelihood(client, login_as, csrf, world)
     assert "诉求性质" in body(response)
     world.session.refresh(petition)
     assert petition.nature is None
+
+
+def _selected_unit(page: str) -> str | None:
+    """The unit the dispatch form starts on (the option of the unit select marked selected)."""
+    match = re.search(r'<option value="(\d+)" data-dept="[^"]*"\s+selected>', page)
+    return match.group(1) if match else None
+
+
+def test_a_petition_at_a_known_address_gets_its_streets_unit_prefilled(login_as, world) -> None:
+    """Rule: 民生 petitions go to the village/community first, then the township/street: the place the petition
+    names (its text or its address) picks that unit from the gazetteer; without a place the department's unit."""
+    client = login_as(world.dispatcher)
+    # 汇泉 lies in 八大关街道 (classifier/data/qingdao_streets.csv).
+    at_street = world.petition(content="汇泉湾边上的路灯坏了一排，晚上漆黑一片")
+    page = body(client.get(f"/admin/petitions/{at_street.number}"))
+    assert _selected_unit(page) == str(world.street.id)
+    assert "地点研判" not in page  # the stored suggestion predates places; the form reads the place itself
+    # An address given apart from the text (the WeChat location or the hotline's address field) counts too.
+    by_address = world.petition(content="路灯坏了一排，晚上漆黑一片", location="青岛市市南区八大关街道山海关路")
+    assert _selected_unit(body(client.get(f"/admin/petitions/{by_address.number}"))) == str(world.street.id)
+    # A community the district has as a unit is more precise than its street.
+    in_community = world.petition(content="太平角社区门口的垃圾桶满了没人清")
+    assert _selected_unit(body(client.get(f"/admin/petitions/{in_community.number}"))) == str(world.community.id)
+    # No place: the department of the suggested type, as before.
+    nowhere = world.petition()
+    assert _selected_unit(body(client.get(f"/admin/petitions/{nowhere.number}"))) == str(world.urban.id)
+    # 发展 petitions go to a department whatever the place.
+    development = world.petition(kind=PetitionKind.DEVELOPMENT, content="八大关一家企业的技改补贴没有拨付")
+    assert _selected_unit(body(client.get(f"/admin/petitions/{development.number}"))) == str(world.urban.id)
+
+
+def test_the_suggestion_box_shows_uncertainty_version_place_and_highlighted_terms(login_as, world) -> None:
+    uncertain = {
+        **SUGGESTION,
+        "departments": [{"type": "urban_mgmt", "score": 0.41}, {"type": "ecology", "score": 0.38},
+                        {"type": "market", "score": 0.1}],
+        "uncertain": True,
+        "model_version": "v0007",
+        "place": {"district": "shinan", "street": "八大关街道", "community": None},
+    }  # fmt: skip
+    petition = world.petition(suggestion=uncertain, content="楼下烧烤<b>油烟</b>太大，烧烤摊还有噪音")
+    page = body(login_as(world.dispatcher).get("/admin/queue"))
+    assert "不确定" in page and "以下三个部门供参考" in page
+    assert "置信度 41%" in page and "置信度 38%" in page and "置信度 10%" in page
+    assert "模型版本：v0007" in page
+    assert "地点研判：八大关街道" in page
+    # The terms are marked in the petition's text, which stays escaped.
+    assert '楼下<mark class="term">烧烤</mark>&lt;b&gt;<mark class="term">油烟</mark>&lt;/b&gt;' in page
+    assert page.count('<mark class="term">烧烤</mark>') == 2
+    assert petition.number in page
+    confident = world.petition(content="烧烤摊油烟")
+    page = body(login_as(world.dispatcher).get(f"/admin/petitions/{confident.number}"))
+    assert "不确定" not in page and "模型版本：未记录" in page

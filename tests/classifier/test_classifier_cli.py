@@ -172,7 +172,7 @@ def test_train_if_missing_keeps_an_existing_model_and_trains_a_missing_one(
     out = tmp_path / "model.joblib"
     args = ["classifier", "train", "--if-missing", "--output", str(out)]
     first = _ok(app.test_cli_runner().invoke(args=args))
-    assert "wrote" in first.output and out.exists()
+    assert "serving v0001" in first.output and out.exists()
     written = out.stat().st_mtime_ns
     second = _ok(app.test_cli_runner().invoke(args=args))
     assert "not retrained" in second.output

@@ -47,6 +47,43 @@ def test_clear_petitions_get_the_right_department_first(app: Flask, text: str, d
     assert suggestion.admissible and suggestion.inadmissible_code is None
 
 
+# The issue's confident mistakes (老年人免费乘车卡 → 公安 55 %, 高新技术企业补贴 → 人力资源社会保障 62 %, 农家乐乱收费 →
+# 水务 47 %), each with the departments a dispatcher would accept.
+@pytest.mark.parametrize(
+    ("text", "right"),
+    [
+        ("老年人免费乘车卡", {"transport", "civil"}),
+        ("老年人免费乘车卡怎么办理", {"transport", "civil"}),
+        ("高新技术企业补贴", {"industry"}),
+        ("高新技术企业补贴什么时候发放", {"industry"}),
+        ("农家乐乱收费", {"market", "culture_tourism"}),
+        ("崂山农家乐乱收费，一盘菜要两百", {"market", "culture_tourism"}),
+    ],
+)
+def test_former_confident_mistakes_rank_a_right_department_first_or_say_uncertain(
+    app: Flask, text: str, right: set[str]
+) -> None:
+    suggestion = classifier.get_suggester(app).suggest(text)
+    codes = [code for code, _ in suggestion.departments]
+    if suggestion.uncertain:
+        assert right & set(codes), suggestion.departments
+        assert len(codes) == 3
+    else:
+        assert codes[0] in right, suggestion.departments
+
+
+def test_uncertain_when_the_top_class_is_weak_or_the_top_two_are_close() -> None:
+    from classifier.suggest import UNCERTAIN_BELOW, UNCERTAIN_MARGIN, is_uncertain
+
+    assert not is_uncertain([0.9, 0.05, 0.02])
+    assert is_uncertain([UNCERTAIN_BELOW - 0.01, 0.1, 0.05])  # weak
+    assert is_uncertain([0.7, 0.7 - UNCERTAIN_MARGIN + 0.01, 0.0])  # close
+    assert is_uncertain([])
+    data = classifier.Suggestion([("housing", 0.4), ("heating", 0.35)], "complaint", 0.9, False, 0.0, True,
+                                 None, None, [], uncertain=True).to_dict()  # fmt: skip
+    assert data["uncertain"] is True
+
+
 def test_nature_and_development(app: Flask) -> None:
     suggester = classifier.get_suggester(app)
     consult = suggester.suggest("请问灵活就业人员的养老保险怎么缴纳，在哪里办理？")
@@ -67,6 +104,42 @@ def test_terms_explain_the_department_and_come_from_the_text(app: Flask) -> None
     assert suggestion.terms and len(suggestion.terms) <= 5
     assert "物业" in suggestion.terms
     assert all(term in text for term in suggestion.terms)
+
+
+# The issue's filler: "不敢开 晚上 窗户 楼下 直接", "办 带 哪些 户口 不能".
+@pytest.mark.parametrize(
+    ("text", "expected", "filler"),
+    [
+        ("晚上楼下烧烤不敢开窗户，直接熏到家里", "烧烤", {"不敢开", "晚上", "楼下", "直接"}),
+        ("办户口带哪些材料，不能网上办吗", "户口", {"办", "带", "哪些", "不能", "带哪些", "材料不能", "不能网上"}),
+    ],
+)
+def test_terms_are_the_words_that_pushed_the_class_without_filler(
+    app: Flask, text: str, expected: str, filler: set[str]
+) -> None:
+    """Rule: the reasons are the words whose contribution (TF-IDF value × class weight) to the first department is
+    largest; stop words, function words, time and place-relation words and single characters are not reasons."""
+    suggester = classifier.get_suggester(app)
+    suggestion = suggester.suggest(text)
+    assert expected in suggestion.terms
+    assert not filler & set(suggestion.terms), suggestion.terms
+    assert all(len(term) >= 2 for term in suggestion.terms)
+    # Each term pushes the suggested department up for this text: its contribution is positive.
+    head = suggester.model.heads["department"]
+    weights = head.class_weights(suggestion.departments[0][0])
+    row = suggester.features(text).tocsr()
+    names = list(suggester.model.features.transformer_list[0][1].get_feature_names_out())
+    for term in suggestion.terms:
+        columns = [i for i, name in enumerate(names) if name.replace(" ", "") == term]
+        assert any(row[0, c] * weights[c] > 0 for c in columns), term
+
+
+def test_gibberish_is_screened_alike_by_the_bot_rules_and_the_suggester(app: Flask) -> None:
+    """Rule: 恶意攻击、骚扰、无实质诉求 are not admitted; the bot (rules) and `predict` (rules + model) agree."""
+    suggester = classifier.get_suggester(app)
+    for text in ("asdfghjkl qwerty", "asdkjfh 哈哈 xxxxx 123", "哈哈哈 呵呵 123"):
+        assert classifier.screen(text).code == InadmissibleCode.HARASSMENT, text
+        assert suggester.suggest(text).inadmissible_code == InadmissibleCode.HARASSMENT.value, text
 
 
 # Not in the corpus; the rules catch some, the model must not lose any of them.
