@@ -63,6 +63,9 @@ DEMO_TEMPLATE_FIELDS: dict[str, dict[str, Field]] = {
                         "thing3": _fixed("根据您的评价转入二次办理"), "time4": _SENT},
     "assessment_started": {"character_string1": _NUMBER, "thing2": _TITLE,
                            "thing3": _fixed("已对承办单位启动履职评估"), "time4": _SENT},
+    "accountability": {"character_string1": _NUMBER, "thing2": _TITLE,
+                       "thing3": {"source": "unit_name", "type": "thing", "default": "承办单位"},
+                       "thing4": _fixed("连续两次履职未完成，已移交问责"), "time5": _SENT},
     # 诉求办结通知: 诉求编号, 诉求内容, 满意度, 解决情况, 办结时间
     "closed": {"character_string1": _NUMBER, "thing2": _TITLE,
                "phrase3": {"source": "satisfaction", "type": "phrase", "default": "无"},
