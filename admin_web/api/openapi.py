@@ -109,7 +109,9 @@ def _schemas() -> dict[str, Any]:
     extension = _object(
         {
             "id": INTEGER,
+            "handling_round": INTEGER,
             "unit": _nullable(_ref("UnitRef")),
+            "needs_city": {"type": "boolean", "description": "超出本轮可批准次数，须由市级平台审批"},
             "extra_working_days": INTEGER,
             "reason": STRING,
             "state": _ref("Labelled"),
@@ -118,6 +120,18 @@ def _schemas() -> dict[str, Any]:
             "new_deadline": TIME,
             "created_at": TIME,
             "decided_at": TIME,
+        }
+    )
+    task = _object(
+        {
+            "id": INTEGER,
+            "handling_round": INTEGER,
+            "unit": _ref("UnitRef"),
+            "state": _ref("Labelled"),
+            "deadline": TIME,
+            "accepted_at": TIME,
+            "part": STRING,
+            "submitted_at": TIME,
         }
     )
     available = _object(
@@ -152,6 +166,7 @@ def _schemas() -> dict[str, Any]:
                     },
                     "replies": {"type": "array", "items": _ref("Reply")},
                     "extension_requests": {"type": "array", "items": _ref("ExtensionRequest")},
+                    "cooperation_tasks": {"type": "array", "items": _ref("CooperationTask")},
                     "events": {"type": "array", "items": _ref("Event")},
                     "available_actions": {"type": "array", "items": _ref("AvailableAction")},
                 }
@@ -169,6 +184,7 @@ def _schemas() -> dict[str, Any]:
             "phone": NULLABLE_STRING,
             "active": {"type": "boolean"},
             "responsibilities": {"type": "array", "items": STRING},
+            "handler_self_review": {"type": "boolean", "description": "承办人可自行审核本单位答复"},
         }
     )
     error = _object(
@@ -191,6 +207,7 @@ def _schemas() -> dict[str, Any]:
         "Event": event,
         "Reply": reply,
         "ExtensionRequest": extension,
+        "CooperationTask": task,
         "AvailableAction": available,
         "Unit": unit,
         "Error": error,

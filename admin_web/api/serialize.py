@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from admin_web.api.actions import ACTION_PARAMS
 from admin_web.scoping import phone_for, text_for
-from models import ExtensionRequest, Petition, PetitionEvent, Reply, Unit, User
+from models import CooperationTask, ExtensionRequest, Petition, PetitionEvent, Reply, Unit, User
 from models.enums import LabelledEnum
 from workflow.engine import TRANSITIONS, available_actions
 
@@ -98,7 +98,9 @@ def extension_dict(request: ExtensionRequest) -> dict[str, Any]:
     """An extension request and its decision."""
     return {
         "id": request.id,
+        "handling_round": request.handling_round,
         "unit": unit_ref(request.unit),
+        "needs_city": request.needs_city,
         "extra_working_days": request.extra_working_days,
         "reason": request.reason,
         "state": _enum(request.state),
@@ -110,6 +112,20 @@ def extension_dict(request: ExtensionRequest) -> dict[str, Any]:
     }
 
 
+def cooperation_task_dict(task: CooperationTask) -> dict[str, Any]:
+    """A cooperating unit's task on a 执法 petition, with its part once submitted."""
+    return {
+        "id": task.id,
+        "handling_round": task.handling_round,
+        "unit": unit_ref(task.unit),
+        "state": _enum(task.state),
+        "deadline": _time(task.deadline),
+        "accepted_at": _time(task.accepted_at),
+        "part": task.part,
+        "submitted_at": _time(task.submitted_at),
+    }
+
+
 def petition_detail(session: Session, petition: Petition, user: User) -> dict[str, Any]:
     """Everything about one petition as `user` may see it, with its events and the actions `user` may take now."""
     replies = session.scalars(select(Reply).where(Reply.petition_id == petition.id).order_by(Reply.id))
@@ -117,6 +133,9 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
         select(ExtensionRequest)
         .where(ExtensionRequest.petition_id == petition.id)
         .order_by(ExtensionRequest.id)
+    )
+    tasks = session.scalars(
+        select(CooperationTask).where(CooperationTask.petition_id == petition.id).order_by(CooperationTask.id)
     )
     return {
         **petition_summary(petition, user),
@@ -137,6 +156,7 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
         "attachments": [{"kind": a.kind, "url": a.url} for a in petition.attachments],
         "replies": [reply_dict(r, user) for r in replies],
         "extension_requests": [extension_dict(e) for e in extensions],
+        "cooperation_tasks": [cooperation_task_dict(t) for t in tasks],
         "events": [event_dict(e, user) for e in petition.events],
         "available_actions": [
             {"action": t.action, "label": t.label, "params": sorted(ACTION_PARAMS[t.action])}
@@ -157,4 +177,5 @@ def unit_dict(unit: Unit) -> dict[str, Any]:
         "phone": unit.phone,
         "active": unit.active,
         "responsibilities": [line.strip() for line in unit.responsibilities.splitlines() if line.strip()],
+        "handler_self_review": unit.handler_self_review,
     }
