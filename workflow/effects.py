@@ -184,6 +184,8 @@ def dispatch(ctx: Context) -> PetitionState:
             raise InvalidInput("主责单位不能同时是配合单位", "cooperating_unit_ids")
         if any(u.district_code != p.district_code for u in cooperating):
             raise InvalidInput("配合单位须为本区(市)单位", "cooperating_unit_ids")
+        if any(u.level not in routing.COOPERATING_LEVELS for u in cooperating):
+            raise InvalidInput("配合单位须为镇(街道)或区(市)职能部门", "cooperating_unit_ids")
 
     first_acceptance = p.accepted_at is None and p.handling_round == 1
     _classify_and_start_clock(ctx)

@@ -19,6 +19,8 @@ from models import Petition, Unit
 from models.enums import DeptType, PetitionKind, UnitLevel
 
 DISTRICT_HANDLING_LEVELS = (UnitLevel.COMMUNITY, UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)
+# Who may cooperate on a 执法 petition: the townships and the district's departments.
+COOPERATING_LEVELS = (UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)
 
 
 def district_platform(session: Session, district_code: str) -> Unit:

@@ -25,7 +25,6 @@ from models.enums import (
     Resolution,
     Role,
     Satisfaction,
-    UnitLevel,
 )
 from workflow import routing
 from workflow.engine import Facts, Transition
@@ -138,7 +137,7 @@ class UnitChoices:
         return [u for u in self.units if u.district_code == district_code and u.level in COOPERATING_LEVELS]
 
 
-COOPERATING_LEVELS = (UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)
+COOPERATING_LEVELS = routing.COOPERATING_LEVELS
 
 
 def action_forms(
