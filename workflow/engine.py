@@ -70,7 +70,6 @@ class Facts:
             )
         ) is not None
 
-
     def round_extensions(self, petition: Petition) -> list[ExtensionRequest]:
         """The petition's extension requests of its current round (for the caps of `workflow.extensions`)."""
         session = self._session(petition)
@@ -82,6 +81,7 @@ class Facts:
         return effects.cooperation_tasks(session, petition) if session is not None else []
 
     def policy(self, petition: Petition) -> extensions.ExtensionPolicy:
+        """The extension caps configured for the petition's session."""
         return extensions.policy_of(self._session(petition))
 
 
@@ -122,7 +122,6 @@ class _PrefetchedFacts(Facts):
                 ).tuples()
             }
         return (petition.id, petition.handling_round) in self._rated
-
 
     def round_extensions(self, petition: Petition) -> list[ExtensionRequest]:
         if petition.id not in self._ids:
