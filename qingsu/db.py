@@ -20,8 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 import models
-from workflow.extensions import SESSION_KEY as EXTENSION_POLICY_KEY
-from workflow.extensions import ExtensionPolicy
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -209,11 +207,7 @@ def init_app(app: Flask) -> None:
         app.config["DATABASE_URL"], float(settings.get("busy_timeout_seconds", DEFAULT_BUSY_TIMEOUT))
     )
     app.extensions["qingsu.engine"] = engine
-    # The workflow reads its configured rules from the session it is handed (`workflow.extensions.policy_of`).
-    policy = ExtensionPolicy.from_config(app.config.get("EXTENSIONS"))
-    app.extensions["qingsu.sessionmaker"] = sessionmaker(
-        bind=engine, expire_on_commit=False, info={EXTENSION_POLICY_KEY: policy}
-    )
+    app.extensions["qingsu.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
     app.cli.add_command(db_group)
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from models import ExtensionRequest, Petition
@@ -64,8 +65,20 @@ class ExtensionPolicy:
 DEFAULT_POLICY = ExtensionPolicy()
 
 
+def init_app(app: Flask) -> None:
+    """Put the ``[extensions]`` policy into every session the app's session factory makes (after the database's
+    `init_app`), so the workflow finds it in the session it is handed.
+
+    :raises ValueError: for a wrong setting (`ExtensionPolicy.from_config`), when the app is built.
+    """
+    maker = app.extensions["qingsu.sessionmaker"]
+    info = dict(maker.kw.get("info") or {})
+    info[SESSION_KEY] = ExtensionPolicy.from_config(app.config.get("EXTENSIONS"))
+    maker.configure(info=info)
+
+
 def policy_of(session: Session | None) -> ExtensionPolicy:
-    """The policy the session's application configured (`qingsu.db` puts it into every session), else the default."""
+    """The policy the session's application configured (`init_app`), else the default."""
     if session is None:
         return DEFAULT_POLICY
     policy = session.info.get(SESSION_KEY)
