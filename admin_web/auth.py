@@ -40,8 +40,8 @@ from admin_web.audit import audit, client_ip
 from admin_web.blueprint import admin
 from admin_web.passwords import hash_password, needs_rehash, password_problem, verify_password
 from models import AuditLog, User, utcnow
+from models.db import get_session
 from models.enums import Role
-from qingsu.db import get_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 

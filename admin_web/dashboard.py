@@ -26,8 +26,8 @@ from admin_web.navigation import nav_item
 from admin_web.scoping import CITY_WIDE_ROLES
 from admin_web.views.alerts import DAILY_SUMMARY, open_alerts
 from models import District, Petition, Unit, User, utcnow
+from models.db import get_session
 from models.enums import DeptType, Light, PetitionKind, Role
-from qingsu.db import get_session
 from workflow.calendar import WorkingCalendar, load_calendar
 from workflow.lights import light_counts, overdue
 from workflow.rates import ALL, GroupBy, Rate

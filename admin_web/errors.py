@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from admin_web.api.errors import too_large_message
 from admin_web.auth import json_error, wants_json
-from qingsu.db import BUSY, CONFLICT, classify_failure
+from models.db import BUSY, CONFLICT, classify_failure
 
 log = logging.getLogger(__name__)
 

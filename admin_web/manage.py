@@ -32,7 +32,6 @@ from admin_web.passwords import MIN_LENGTH as MIN_PASSWORD
 from admin_web.passwords import generated_password, hash_password, password_problem
 from admin_web.views.paging import Page
 from bot.menu import push_menu
-from bot.wechat_api import WechatApiError, client_for
 from models import (
     ApiToken,
     District,
@@ -43,13 +42,14 @@ from models import (
     WechatAccount,
     utcnow,
 )
+from models.db import get_session
 from models.enums import DeptType, NotificationState, Role, UnitLevel
-from qingsu.db import get_session
+from wechat.api import WechatApiError, client_for
 from workflow.calendar import calendar_warnings, remove_override, set_override, special_days
 from workflow.effects import PHONE_RE
 from workflow.messages import FIELD_TYPES
 from workflow.notify import EVENTS
-from workflow.outbox import retry_dead
+from workflow.outbox import backlog, retry_dead
 from workflow.routing import DISTRICT_HANDLING_LEVELS
 
 manage = Blueprint("manage", __name__, url_prefix="/admin/manage")
@@ -273,6 +273,25 @@ def account(code: str) -> ResponseReturnValue:
         if "bot.webhook" in current_app.view_functions
         else None,
     ), (422 if errors else 200)
+
+
+@manage.post("/districts/<code>/service")
+@role_required(*MANAGER_ROLES)
+def update_service(code: str) -> ResponseReturnValue:
+    """The service line and hours the chat bot gives a citizen who asks for a person (人工); blank: 12345."""
+    user = staff()
+    session = get_session()
+    district = district_or_404(session, user, code)
+    hotline = (request.form.get("hotline") or "").strip()
+    hours = (request.form.get("service_hours") or "").strip()
+    if len(hotline) > 40 or len(hours) > 60:
+        flash("服务电话最多40个字符，服务时间最多60个字符", "error")
+        return redirect(url_for("manage.account", code=code))
+    district.hotline, district.service_hours = hotline, hours
+    audit(session, user, "district_service_saved", f"district:{code}", f"{hotline} {hours}".strip())
+    session.commit()
+    flash("人工服务电话已保存", "success")
+    return redirect(url_for("manage.account", code=code))
 
 
 @manage.post("/districts/<code>/account/test")
@@ -861,7 +880,8 @@ def edit_template(code: str, event: str) -> ResponseReturnValue:
 @manage.get("/dead-letters")
 @role_required(*MANAGER_ROLES)
 def dead_letters() -> ResponseReturnValue:
-    """Citizen notifications that could not be delivered, newest first, with the last error and a retry button."""
+    """The outbox's backlog per district, and the citizen notifications that could not be delivered, newest first,
+    with the last error and a retry button."""
     user = staff()
     session = get_session()
     query = select(Notification).where(Notification.state == NotificationState.DEAD)
@@ -869,7 +889,10 @@ def dead_letters() -> ResponseReturnValue:
         query = query.where(Notification.district_code == user.district_code)
     page = Page.of(session, query, MANAGE_PER_PAGE)
     rows = list(session.scalars(page.apply(query.order_by(Notification.created_at.desc(), Notification.id.desc()))))
-    return render_template("manage/dead_letters.html", notifications=rows, events=EVENTS, page=page)
+    waiting = backlog(session, None if is_city_manager(user) else [user.district_code], utcnow())
+    return render_template(
+        "manage/dead_letters.html", notifications=rows, events=EVENTS, page=page, backlog=waiting, now=utcnow()
+    )
 
 
 @manage.post("/dead-letters/<int:notification_id>/retry")

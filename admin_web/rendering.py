@@ -13,8 +13,8 @@ from admin_web import scoping
 from admin_web.auth import current_staff
 from admin_web.navigation import menu_for
 from models import Petition, utcnow
+from models.db import get_session
 from models.enums import Light
-from qingsu.db import get_session
 from workflow import limits
 from workflow.calendar import load_calendar, missing_schedule_message
 from workflow.lights import petition_light

@@ -19,8 +19,8 @@ from admin_web.audit import audit
 from admin_web.manage import CITY_ONLY_ROLES, UNIT_ROLES, USERNAME_RE
 from admin_web.passwords import hash_password, password_problem
 from models import District, Unit, User
+from models.db import get_session
 from models.enums import Role
-from qingsu.db import get_session
 
 
 def create_user(

@@ -41,7 +41,7 @@ def free_port() -> int:
 
 def write_config(repo: Path, folder: Path, port: int, database_url: str) -> Path:
     text = (repo / "config.example.toml").read_text(encoding="utf-8")
-    text = re.sub(r'(?m)^url = "sqlite:///instance/qingsu.db"', f'url = "{database_url}"', text)
+    text = re.sub(r'(?m)^url = "sqlite:///instance/models.db"', f'url = "{database_url}"', text)
     text = text.replace("http://127.0.0.1:5000/fake-wechat", f"http://127.0.0.1:{port}/fake-wechat")
     text = re.sub(r"(?m)^model_path = .*$", f'model_path = "{folder}/classifier.joblib"', text)
     text = re.sub(r"(?m)^outbox_interval_seconds = .*$", "outbox_interval_seconds = 1", text)
@@ -89,7 +89,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="qingsu-conc-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    database_url = args.database_url or f"sqlite:///{folder}/qingsu.db"
+    database_url = args.database_url or f"sqlite:///{folder}/models.db"
     env = {**os.environ, "QINGSU_CONFIG": str(write_config(repo, folder, port, database_url))}
     env.pop("DATABASE_URL", None)
     run_cli(repo, env, "db", "upgrade")

@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 
 from admin_web.auth import login_id
 from models import Evaluation, Petition, Reply, User
+from models.db import get_session
 from models.enums import Role
 from qingsu import create_app
-from qingsu.db import get_session
 
 SECTION = "Dashboards at volume"
 LOADS = 7

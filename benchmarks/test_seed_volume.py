@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from qingsu.db import upgrade
+from qingsu.schema import upgrade
 
 REPO = Path(__file__).resolve().parents[1]
 SECTION = "seed-volume"

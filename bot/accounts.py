@@ -26,7 +26,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, joinedload
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
-from models import WechatAccount
+from models import District, WechatAccount
 
 # Bumped by every ORM write of an account in this process; an entry read under an older generation is stale.
 _generations = itertools.count(1)
@@ -40,6 +40,8 @@ def _bump(*_args: object) -> None:
 
 for _change in ("after_insert", "after_update", "after_delete"):
     event.listen(WechatAccount, _change, _bump)
+    # The district's names, hotline and hours are served with its account.
+    event.listen(District, _change, _bump)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class DistrictNames:
     code: str
     name: str
     platform_name: str
+    # The district's service line and its hours ("" : the bot names the 12345 hotline).
+    hotline: str = ""
+    service_hours: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,9 @@ def _serve(account: WechatAccount, generation: int, loaded_at: float) -> ServedA
         appid=account.appid,
         token=account.token,
         encoding_aes_key=account.encoding_aes_key,
-        district=DistrictNames(district.code, district.name, district.platform_name),
+        district=DistrictNames(
+            district.code, district.name, district.platform_name, district.hotline, district.service_hours
+        ),
         prp=prp,
         loaded_at=loaded_at,
         generation=generation,

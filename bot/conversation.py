@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.accounts import DistrictNames
+from bot.intents import Intent, recognise
 from bot.menu import MenuKey
 from bot.validators import (
     DISTRICT_NAMES,
@@ -33,13 +34,13 @@ from bot.validators import (
     normalize,
     normalize_credit_code,
     normalize_mobile,
+    not_words,
 )
 from classifier.screening import Screening
 from classifier.suggest import Suggestion
 from models import Citizen, Conversation, District, Evaluation, Petition
 from models.enums import (
     CitizenKind,
-    Complexity,
     DeptType,
     InadmissibleCode,
     Nature,
@@ -48,12 +49,11 @@ from models.enums import (
     Resolution,
     Satisfaction,
 )
-from workflow.calendar import load_calendar
-from workflow.deadlines import compute_deadline, time_limit
+from models.handling import rating_passes
 from workflow.engine import perform
 from workflow.errors import WorkflowError
 from workflow.inadmissible import ADVICE, rejection_text
-from workflow.intake import submit_petition
+from workflow.intake import expected_deadline, kind_for, submit_petition
 from workflow.queries import (
     awaiting_evaluation_of,
     citizen_timeline,
@@ -64,9 +64,11 @@ from workflow.queries import (
 IDLE = "idle"
 REPORT = "report"
 RATE = "rate"
+# A message that may be a new problem or a question about an existing petition: the dialog asks which.
+CHOOSE = "choose"
 
 REPORT_STEPS = ("kind", "enterprise_name", "credit_code", "content", "location", "phone", "confirm")
-RATE_STEPS = ("pick", "satisfaction", "resolution", "confirm")
+RATE_STEPS = ("pick", "satisfaction", "resolution", "reason", "confirm")
 ENTERPRISE_STEPS = frozenset({"enterprise_name", "credit_code"})
 
 NUMBER_RE = re.compile(r"[A-Za-z]{2}\d{12}")
@@ -193,6 +195,8 @@ class Dialog:
             return self._finish(_join(expired, reply if reply is not None else texts.NOTHING_IN_PROGRESS))
         if self.flow == IDLE:
             return self._finish(self._idle_text(text, word))
+        if self.flow == CHOOSE:
+            return self._finish(self._answer_choice(text, word))
         if self.data.get("interrupted"):
             return self._finish(self._answer_interrupted(word))
         if word in texts.CANCEL_WORDS:
@@ -214,6 +218,7 @@ class Dialog:
     def on_location(self, latitude: float | None, longitude: float | None, label: str) -> str:
         """Answer a WeChat location message."""
         expired = self._expire()
+        self._drop_choice()
         if self.flow == IDLE:
             return self._finish(_join(expired, texts.NOTHING_IN_PROGRESS))
         if self.data.get("interrupted"):
@@ -236,6 +241,7 @@ class Dialog:
     def on_menu(self, key: str) -> str:
         """Answer a menu click."""
         expired = self._expire()
+        self._drop_choice()
         if key == MenuKey.REPORT:
             reply = self.on_report_requested()
         elif key == MenuKey.MY_PETITIONS:
@@ -249,6 +255,7 @@ class Dialog:
     def on_unsupported(self, notice: str) -> str:
         """Answer a message type the dialog cannot use, reminding the citizen of the current step."""
         expired = self._expire()
+        self._drop_choice()
         return self._finish(_join(expired, self._with_reminder(notice)))
 
     def on_report_requested(self) -> str:
@@ -287,10 +294,60 @@ class Dialog:
             if self.flow == RATE and self.step == "satisfaction":
                 return self._answer(Said(text=word))
             return started
-        if word in texts.GREETINGS or len(word) < MIN_CONTENT_LENGTH:
+        reply = self._intent_reply(text, word)
+        if reply is not None:
+            return reply
+        if len(word) < MIN_CONTENT_LENGTH:
             # Too short to be a problem description: greet and explain rather than start a report.
-            return _join(texts.welcome(self.district.platform_name, self.district.name), self._pending_hint())
+            return self._welcome()
+        what = not_words(text)
+        if what is not None:
+            return texts.not_a_description(text.strip(), what)
         return self._start_report(content=text.strip())
+
+    def _welcome(self) -> str:
+        return _join(texts.welcome(self.district.platform_name, self.district.name), self._pending_hint())
+
+    def _intent_reply(self, text: str, word: str) -> str | None:
+        """The answer to a message that is not a problem description (see `bot.intents`), or None for one that is."""
+        recognised = recognise(word)
+        district = self.district
+        match recognised.intent:
+            case Intent.PROGRESS:
+                return self._my_petitions()
+            case Intent.QUERY:
+                return self._progress(recognised.number or "")
+            case Intent.HUMAN:
+                return texts.human(district.platform_name, district.hotline, district.service_hours)
+            case Intent.BOT_COMPLAINT:
+                return texts.bot_complaint(district.platform_name, district.hotline, district.service_hours)
+            case Intent.THANKS:
+                return _join(texts.THANKS, self._pending_hint())
+            case Intent.ACK:
+                return _join(texts.ACK, self._pending_hint())
+            case Intent.GREETING:
+                return self._welcome()
+            case Intent.EITHER:
+                self.flow, self.step, self.data = CHOOSE, "intent", {"text": text.strip()}
+                return texts.ASK_NEW_OR_QUERY
+        return None
+
+    def _answer_choice(self, text: str, word: str) -> str:
+        """The answer to "您是要反映新问题，还是查询已有诉求？"; anything else is taken as a new message."""
+        held = self.data.get("text", "")
+        self._reset()
+        if word in texts.NEW_PROBLEM_WORDS:
+            return self._start_report(content=held)
+        if word in texts.EXISTING_WORDS:
+            return self._my_petitions()
+        if word in texts.CANCEL_WORDS:
+            return texts.ACK
+        return self._idle_text(text, word)
+
+    def _drop_choice(self) -> None:
+        # A menu click, a location or a picture instead of an answer: the question is dropped.
+        if self.flow == CHOOSE:
+            self._reset()
 
     def _pending(self) -> list[Petition]:
         if self.first_contact:
@@ -314,12 +371,15 @@ class Dialog:
     def _applies(self, step: str) -> bool:
         if step in ENTERPRISE_STEPS:
             return self.data["answers"].get("kind") == CitizenKind.ENTERPRISE.value
+        if step == "reason":
+            return not _rating_passes(self.data["answers"])
         return True
 
     def _next_step(self) -> str:
         answers = self.data["answers"]
         for step in self._steps():
-            if self._applies(step) and step not in answers:
+            # Earlier steps first: a step's condition may read their answers.
+            if step not in answers and self._applies(step):
                 return step
         raise AssertionError("the confirm step is never answered, so a flow always has a next step")
 
@@ -400,6 +460,9 @@ class Dialog:
 
     def _answer_report_enterprise_name(self, said: Said) -> Outcome:
         name = (said.text or "").strip()
+        what = not_words(name)
+        if what is not None:
+            return Again(texts.not_an_enterprise_name(name, what))
         if not 2 <= len(name) <= 100:
             return Again(texts.BAD_ENTERPRISE_NAME)
         return Done(name)
@@ -417,18 +480,29 @@ class Dialog:
         return texts.ASK_CONTENT
 
     def _answer_report_content(self, said: Said) -> Outcome:
+        """A description is kept as a draft whenever the citizen is asked about it (a warning, the length limit),
+        so that nothing typed is lost: "1" (or 确认) goes on with it, a new description replaces it."""
         if said.text is None:
             return Again(texts.ASK_CONTENT)
-        draft = self.data.get("draft")
-        if draft and command_form(said.text) in texts.CONTINUE_WORDS:
+        draft = _draft(self.data.get("draft"))
+        word = command_form(said.text)
+        if draft is not None and (word in texts.CONTINUE_WORDS or word in texts.YES_WORDS):
             del self.data["draft"]
-            return Done(draft)
-        content = said.text.strip()
-        if len(content) < MIN_CONTENT_LENGTH:
-            return Again(texts.CONTENT_TOO_SHORT)
-        if len(content) > texts.MAX_CONTENT_LENGTH:
-            return Again(texts.content_too_long(len(content)))
-        self.data.pop("draft", None)
+            if draft["screened"]:
+                return Done(draft["text"])
+            # The citizen accepted the cut of a description over the limit.
+            content = draft["text"][: texts.MAX_CONTENT_LENGTH]
+        else:
+            content = said.text.strip()
+            if len(content) < MIN_CONTENT_LENGTH:
+                return Again(texts.DRAFT_KEPT if draft is not None else texts.CONTENT_TOO_SHORT)
+            what = not_words(content)
+            if what is not None:
+                return Again(texts.not_a_description(content, what))
+            if len(content) > texts.MAX_CONTENT_LENGTH:
+                self.data["draft"] = {"text": content, "screened": False}
+                return Again(texts.content_too_long(len(content)))
+            self.data.pop("draft", None)
         screening = self.screen(content)
         if screening.admissible:
             return Done(content)
@@ -436,7 +510,7 @@ class Dialog:
         advice = screening.advice or ADVICE[code]
         if code == InadmissibleCode.EMERGENCY:
             return End(texts.emergency(advice))
-        self.data["draft"] = content
+        self.data["draft"] = {"text": content, "screened": True}
         return Again(texts.inadmissible(code.label, advice))
 
     def _ask_report_location(self) -> str:
@@ -445,6 +519,9 @@ class Dialog:
     def _answer_report_location(self, said: Said) -> Outcome:
         if said.text is not None:
             address = said.text.strip()
+            what = not_words(address)
+            if what is not None:
+                return Again(texts.not_a_place(address, what))
             if len(address) < MIN_ADDRESS_LENGTH:
                 return Again(texts.LOCATION_TOO_SHORT)
             if len(address) > MAX_ADDRESS_LENGTH:
@@ -498,7 +575,7 @@ class Dialog:
         answers = self.data["answers"]
         citizen_kind = CitizenKind(answers["kind"])
         enterprise = citizen_kind == CitizenKind.ENTERPRISE
-        kind = PetitionKind.DEVELOPMENT if enterprise else PetitionKind.LIVELIHOOD
+        kind = kind_for(citizen_kind)
         suggestion = self.suggest(answers["content"])
         location = answers["location"]
         petition = submit_petition(
@@ -532,17 +609,12 @@ class Dialog:
     def _expected_deadline(
         self, kind: PetitionKind, suggestion: Suggestion | None
     ) -> tuple[int | None, str | None]:
-        """The time limit and the deadline if the platform accepted the petition now, as the suggestion implies.
-
-        The dispatcher sets the real nature and complexity at acceptance, so this is an expectation; without a
-        suggested nature a 民生 petition has no limit yet and the receipt leaves it out.
-        """
+        """The time limit and the day of the deadline the receipt states, as the suggestion implies (`workflow`)."""
         nature = Nature(suggestion.nature) if suggestion is not None and suggestion.nature else None
-        try:
-            days = time_limit(kind, nature, Complexity.SIMPLE)
-        except ValueError:
+        expected = expected_deadline(self.session, kind, nature, self.now, str(self.tz))
+        if expected is None:
             return None, None
-        due = compute_deadline(self.now, days, load_calendar(self.session, str(self.tz))).due
+        days, due = expected
         return days, self._day(due)
 
     # --- my petitions and progress -------------------------------------------------------------------------------
@@ -579,12 +651,12 @@ class Dialog:
         if petition is None:
             return texts.not_found(number)
         steps = [
-            f"{step.at.astimezone(self.tz):%m-%d %H:%M} {step.label}"
-            + (f"：{step.note}" if step.note else "")
+            texts.progress_step(f"{step.at.astimezone(self.tz):%m-%d %H:%M}", step.label, step.note, step.round > 1)
             for step in citizen_timeline(petition)[-PROGRESS_STEPS:]
         ]
         if petition.state == PetitionState.REJECTED and petition.inadmissible_code is not None:
-            steps.append(rejection_text(petition.inadmissible_code, petition.reject_note or ""))
+            # The dispatcher's note is on the rejection step already: the reason and where to go, without it.
+            steps.append(rejection_text(petition.inadmissible_code))
         open_ = petition.closed_at is None
         return texts.progress(
             number=petition.number,
@@ -594,6 +666,7 @@ class Dialog:
             deadline=self._day(petition.deadline) if petition.deadline and open_ else None,
             steps=steps,
             awaiting_evaluation=petition.state == PetitionState.AWAITING_EVALUATION,
+            handling_round=petition.handling_round,
         )
 
     def _day(self, instant: dt.datetime) -> str:
@@ -670,16 +743,40 @@ class Dialog:
         answer = RESOLUTION_ANSWERS.get(command_form(said.text or ""))
         return Done(answer.value) if answer else Again(texts.BAD_RESOLUTION)
 
+    def _ask_rate_reason(self) -> str:
+        return texts.ASK_REASON
+
+    def _answer_rate_reason(self, said: Said) -> Outcome:
+        text = (said.text or "").strip()
+        word = command_form(text)
+        if word in texts.SKIP_WORDS or word in texts.YES_WORDS:
+            return Done("")
+        if not text:
+            return Again(texts.ASK_REASON)
+        if len(text) > texts.MAX_REASON_LENGTH:
+            return Again(texts.reason_too_long(len(text)))
+        return Done(text, ack=texts.REASON_NOTED)
+
     def _ask_rate_confirm(self) -> str:
         answers = self.data["answers"]
         return texts.confirm_rating(
-            Satisfaction(answers["satisfaction"]).label, Resolution(answers["resolution"]).label
+            Satisfaction(answers["satisfaction"]).label,
+            Resolution(answers["resolution"]).label,
+            answers.get("reason", ""),
         )
 
     def _answer_rate_confirm(self, said: Said) -> Outcome:
-        if command_form(said.text or "") not in texts.YES_WORDS:
-            return Again(self._ask_rate_confirm())
+        text = (said.text or "").strip()
         answers = self.data["answers"]
+        if command_form(text) not in texts.YES_WORDS:
+            if _rating_passes(answers) or len(text) < MIN_CONTENT_LENGTH:
+                return Again(self._ask_rate_confirm())
+            # What is still wrong, typed instead of confirming: added to the citizen's opinion, not dropped.
+            reason = "\n".join(part for part in (answers.get("reason", ""), text) if part)
+            if len(reason) > texts.MAX_REASON_LENGTH:
+                return Again(texts.reason_too_long(len(reason)))
+            answers["reason"] = reason
+            return Again(_join(texts.REASON_NOTED, self._ask_rate_confirm()))
         petition = self._rated_petition()
         try:
             perform(
@@ -690,6 +787,7 @@ class Dialog:
                 now=self.now,
                 satisfaction=Satisfaction(answers["satisfaction"]),
                 resolution=Resolution(answers["resolution"]),
+                comment=answers.get("reason", ""),
             )
         except WorkflowError as refused:
             if petition.state == PetitionState.UNRATED:
@@ -744,6 +842,21 @@ class Dialog:
             None if self.flow == IDLE else self.now + dt.timedelta(minutes=self.idle_minutes)
         )
         return reply
+
+
+def _rating_passes(answers: dict[str, Any]) -> bool:
+    """Whether the rating being given closes the petition (the workflow's rule, `Evaluation.passed`)."""
+    return rating_passes(Satisfaction(answers["satisfaction"]), Resolution(answers["resolution"]))
+
+
+def _draft(stored: Any) -> dict[str, Any] | None:
+    """The description being asked about, ``{"text", "screened"}`` (a dialog saved before drafts had a form holds the
+    screened text itself)."""
+    if stored is None:
+        return None
+    if isinstance(stored, str):
+        return {"text": stored, "screened": True}
+    return dict(stored)
 
 
 def _category(suggestion: Suggestion | None) -> str | None:

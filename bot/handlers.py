@@ -27,7 +27,7 @@ from bot.conversation import Dialog
 from classifier import suggest_if_trained
 from classifier.screening import screen
 from models import Citizen
-from qingsu.db import execute_alone
+from models.db import execute_alone
 
 log = logging.getLogger(__name__)
 

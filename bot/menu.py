@@ -13,9 +13,9 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from bot.wechat_api import WechatApiError, client_for
 from models import WechatAccount, utcnow
-from qingsu.db import get_session
+from models.db import get_session
+from wechat.api import WechatApiError, client_for
 
 
 class MenuKey(StrEnum):

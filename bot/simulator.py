@@ -23,8 +23,8 @@ from wechatpy.crypto import WeChatCrypto
 
 from bot.menu import MENU_LABELS
 from bot.webhook import signature_of
-from models import WechatAccount, utcnow
-from qingsu.db import get_session
+from models import Citizen, WechatAccount, utcnow
+from models.db import get_session
 
 # The ToUserName of simulated messages: WeChat puts the account's original ID (原始ID) here; the bot ignores it.
 SIMULATED_ORIGINAL_ID = "gh_simulator"
@@ -204,7 +204,40 @@ def page() -> str:
         for a in sorted(_accounts(), key=lambda a: a.district.position)
     ]
     menu = [{"key": key.value, "label": label} for key, label in MENU_LABELS.items()]
-    return render_template("simulator.html", accounts=accounts, menu=menu)
+    return render_template("simulator.html", accounts=accounts, menu=menu, citizens=_demo_citizens())
+
+
+def _demo_citizens() -> list[dict[str, str]]:
+    """The demo's citizens (seed-demo's `demo-citizen-N`), so the page can act as one of them: their petitions,
+    replies and requests to rate are waiting for them."""
+    rows = get_session().execute(
+        select(Citizen.openid, Citizen.name, Citizen.district_code)
+        .where(Citizen.openid.like("demo-citizen-%"))
+        .order_by(Citizen.district_code, Citizen.id)
+    )
+    return [{"openid": openid, "name": name or "", "district": district} for openid, name, district in rows]
+
+
+@bp.get("/messages")
+def messages() -> Any:
+    """What the simulated citizen received from the account outside the chat's replies (template and customer-service
+    messages, as the demo's fake WeChat recorded them), after the message id `after`: {"messages": [...]}."""
+    code, openid = request.args.get("district", ""), request.args.get("openid", "")
+    try:
+        after = int(request.args.get("after", "0"))
+    except ValueError:
+        return jsonify(error="after must be a message id"), 400
+    account = next((a for a in _accounts() if a.district_code == code), None)
+    fake = current_app.extensions.get("qingsu.fake_wechat")
+    if account is None or fake is None or not openid:
+        return jsonify(messages=[])
+    found = []
+    for message in fake.messages(account.appid, openid):
+        if message.id <= after:
+            continue
+        title, lines = fake.shown(message)
+        found.append({"id": message.id, "kind": message.kind, "title": title, "lines": lines, "url": message.url})
+    return jsonify(messages=found)
 
 
 @bp.post("/send")

@@ -6,6 +6,8 @@ options are numbered so that citizens can answer with a digit.
 
 from __future__ import annotations
 
+from workflow.limits import MAX_LENGTH
+
 # WeChat shows nothing at all for a passive text reply longer than this (UTF-8 bytes).
 MAX_REPLY_BYTES = 2048
 # Longest piece of a citizen's text quoted back in a short answer ("“…”不是有效的手机号码").
@@ -42,24 +44,9 @@ RATE_WORDS = frozenset({"评价", "我要评价"})
 CONTINUE_WORDS = frozenset({"继续", "1", "继续填写"})
 RESTART_WORDS = frozenset({"重新填写", "重新开始", "2"})
 YES_WORDS = frozenset({"1", "确认", "提交", "确认提交", "是", "对", "好", "好的"})
-GREETINGS = frozenset(
-    {
-        "你好",
-        "您好",
-        "在吗",
-        "在不在",
-        "hi",
-        "hello",
-        "哈喽",
-        "嗨",
-        "谢谢",
-        "好的",
-        "嗯",
-        "ok",
-        "收到",
-        "菜单",
-    }
-)
+NEW_PROBLEM_WORDS = frozenset({"1", "反映", "反映新问题", "新问题", "我要反映", "反映问题"})
+EXISTING_WORDS = frozenset({"2", "查询", "查询已有诉求", "已有诉求", "查询诉求", "查进度", "查询进度"})
+SKIP_WORDS = frozenset({"跳过", "不填", "不写", "没有", "无", "不用了", "算了"})
 PERSON_WORDS = frozenset({"1", "个人", "群众", "市民", "居民"})
 ENTERPRISE_WORDS = frozenset({"2", "企业", "公司", "单位", "市场主体"})
 REUSE_PHONE_WORDS = frozenset({"1", "是", "用上次的", "使用上次的号码"})
@@ -130,6 +117,32 @@ def still_writing(prompt: str, rating: bool = False) -> str:
     return f"——\n{what}还未提交，请继续：\n{prompt}"
 
 
+# --- questions that are not petitions (bot/intents.py) ------------------------------------------------------------
+
+ASK_NEW_OR_QUERY = "您是要反映新问题，还是查询已有诉求？\n回复 1：反映新问题\n回复 2：查询已有诉求"
+THANKS = "不客气！还有其他问题，直接发送文字描述即可；回复“我的诉求”查看办理进度。"
+ACK = "好的。还有其他问题，直接发送文字描述即可；回复“帮助”查看使用说明。"
+# Qingdao's 12345 government service hotline answers around the clock: used where a district has set no hotline.
+DEFAULT_HOTLINE = "12345"
+DEFAULT_SERVICE_HOURS = "24小时"
+
+
+def human(platform: str, hotline: str, hours: str) -> str:
+    return (
+        f"本公众号由“{platform}”智能助手自动回复。需要人工服务，请拨打{hotline or DEFAULT_HOTLINE}"
+        f"（服务时间：{hours or DEFAULT_SERVICE_HOURS}）。\n"
+        "在这里反映的问题同样由工作人员研判办理：直接发送文字描述即可；回复“我的诉求”查看办理进度。"
+    )
+
+
+def bot_complaint(platform: str, hotline: str, hours: str) -> str:
+    return (
+        "抱歉，没能帮到您。我是自动回复的智能助手，能听懂：直接描述遇到的问题（如“小区路灯坏了半个月”）、"
+        "“我的诉求”、诉求编号、“评价”、“帮助”。\n"
+        f"需要人工服务，请拨打{hotline or DEFAULT_HOTLINE}（服务时间：{hours or DEFAULT_SERVICE_HOURS}）。"
+    )
+
+
 # --- intake ------------------------------------------------------------------------------------------------------
 
 STEP_TITLES = {
@@ -147,8 +160,11 @@ BAD_KIND = "请回复 1（个人）或 2（企业）。"
 ASK_ENTERPRISE_NAME = "请输入企业全称（与营业执照一致）："
 BAD_ENTERPRISE_NAME = "企业名称应为2至100个字，请重新输入："
 ASK_CREDIT_CODE = "请输入企业的统一社会信用代码（18位，见营业执照）："
+# The longest description, the same for every channel (the API refuses a longer one).
+MAX_CONTENT_LENGTH = MAX_LENGTH["content"]
 ASK_CONTENT = (
-    "请描述您要反映的问题：发生了什么、持续多久、希望怎样解决。\n可以发送文字或语音，也可以补充发送现场图片。"
+    f"请描述您要反映的问题：发生了什么、持续多久、希望怎样解决（最多{MAX_CONTENT_LENGTH}字）。\n"
+    "可以发送文字或语音，也可以补充发送现场图片。"
 )
 CONTENT_TOO_SHORT = "描述太短了，请具体说明您遇到的问题（至少5个字）："
 ASK_LOCATION = "请告诉我们问题发生的地点：点击输入框旁的“+”发送位置，或直接输入详细地址（如：香港中路10号）。"
@@ -158,8 +174,8 @@ ASK_PHONE = "请输入您的手机号码，以便承办单位与您联系："
 CONFIRM_AGAIN = "请回复 1 确认提交；回复“上一步”修改；回复“取消”放弃。"
 CANCELLED = "已取消本次反映，填写的内容没有提交。如需反映问题，可随时点击菜单“我要反映”。"
 CONTENT_NOTED = "已记录您反映的问题。"
-MAX_CONTENT_LENGTH = 1000
 MAX_IMAGES = 9
+DRAFT_KEPT = "您的描述已保存。回复 1 继续反映；也可以重新描述问题，或回复“取消”结束。"
 
 STEP_HELP = {
     "kind": "个人反映的是民生诉求；企业等市场主体反映的是发展诉求，需要提供企业名称和统一社会信用代码。",
@@ -174,7 +190,22 @@ STEP_HELP_FOOTER = "随时回复“上一步”修改，回复“取消”放弃
 
 
 def content_too_long(length: int) -> str:
-    return f"描述共{length}字，超过了{MAX_CONTENT_LENGTH}字的上限，请精简后重新发送："
+    return (
+        f"您的描述共{length}字，超过了{MAX_CONTENT_LENGTH}字的上限，已为您保存。\n"
+        f"回复 1：只保留前{MAX_CONTENT_LENGTH}字继续\n也可以发送精简后的描述替换它；回复“取消”结束。"
+    )
+
+
+def not_a_description(text: str, what: str) -> str:
+    return f"“{quote(text)}”是{what}，不是问题描述。请用文字说明发生了什么、在哪里、希望怎样解决："
+
+
+def not_a_place(text: str, what: str) -> str:
+    return f"“{quote(text)}”是{what}，不是地址。请输入问题发生的详细地址（如：香港中路10号），或发送位置："
+
+
+def not_an_enterprise_name(text: str, what: str) -> str:
+    return f"“{quote(text)}”是{what}，不是企业名称。请输入企业全称（与营业执照一致）："
 
 
 def bad_credit_code(code: str) -> str:
@@ -190,13 +221,14 @@ def ask_phone_reuse(masked: str) -> str:
 
 
 def emergency(advice: str) -> str:
-    return f"⚠️ 您描述的情况可能需要紧急处置，请立即拨打紧急电话！\n{advice}\n平台不受理紧急事项，本次反映已结束。"
+    # The advice names the line to call ("请立即拨打119火警"): the heading does not repeat it.
+    return f"⚠️ 您描述的情况可能需要紧急处置！\n{advice}\n平台不受理紧急事项，本次反映已结束。"
 
 
 def inadmissible(reason: str, advice: str) -> str:
     return (
         f"温馨提示：您反映的事项可能不属于平台受理范围（{reason}）。\n{advice}\n"
-        "如您确认属于受理范围，回复 1 继续反映；也可以重新描述问题，或回复“取消”结束。"
+        "您的描述已保存。如您确认属于受理范围，回复 1 继续反映；也可以重新描述问题，或回复“取消”结束。"
     )
 
 
@@ -297,8 +329,9 @@ def progress(
     deadline: str | None,
     steps: list[str],
     awaiting_evaluation: bool,
+    handling_round: int = 1,
 ) -> str:
-    lines = [f"诉求编号：{number}", title, f"当前状态：{state}"]
+    lines = [f"诉求编号：{number}", title, f"当前状态：{state}" + (SECOND_HANDLING_MARK if handling_round > 1 else "")]
     if deadline:
         lines.append(f"办理期限：{deadline}" + (f"（{light}）" if light else ""))
     if steps:
@@ -309,19 +342,31 @@ def progress(
     return "\n".join(lines)
 
 
+SECOND_HANDLING_MARK = "（二次办理）"
+
+
+def progress_step(at: str, label: str, note: str, second_round: bool) -> str:
+    """One line of the progress view; steps of the second handling round are marked as such."""
+    return f"{at} {'[二次办理] ' if second_round else ''}{label}" + (f"：{note}" if note else "")
+
+
 # --- rating ------------------------------------------------------------------------------------------------------
 
 RATE_STEP_TITLES = {
     "pick": "选择诉求",
     "satisfaction": "满意度",
     "resolution": "解决情况",
+    "reason": "意见",
     "confirm": "确认评价",
 }
 NOTHING_TO_RATE = "您目前没有待评价的诉求。诉求答复后，我们会通知您进行评价。"
 BAD_SATISFACTION = "请回复 1（满意）、2（基本满意）或 3（不满意）。"
 BAD_RESOLUTION = "请回复 1（解决）、2（基本解决）或 3（未解决）。"
 RATE_CANCELLED = "已取消评价，您可以稍后回复“评价”再评。"
-RATE_HELP = "评价分两项：对办理结果是否满意，问题是否解决。回复对应的数字或文字即可。"
+RATE_HELP = (
+    "评价分两项：对办理结果是否满意，问题是否解决。回复对应的数字或文字即可。"
+    "不满意或未解决的，可以再说明还有哪些问题，平台二次办理时会首先看到。"
+)
 
 
 def pick_petition(lines: list[str]) -> str:
@@ -340,12 +385,24 @@ def ask_satisfaction(number: str, title: str) -> str:
 
 
 ASK_RESOLUTION = "您反映的问题解决了吗？\n回复 1：解决\n回复 2：基本解决\n回复 3：未解决"
+MAX_REASON_LENGTH = MAX_LENGTH["comment"]
+ASK_REASON = (
+    "请告诉我们还有哪些问题没有解决（如：“烧烤店还是照常营业到半夜”），平台二次办理时会首先看到您的意见。\n"
+    "回复“跳过”不填写；回复“取消”暂不评价。"
+)
+REASON_NOTED = "已记下您的意见。"
 
 
-def confirm_rating(satisfaction: str, resolution: str) -> str:
-    return (
-        f"您的评价：{satisfaction}、{resolution}。\n回复 1 确认提交；回复“上一步”修改；回复“取消”暂不评价。"
-    )
+def reason_too_long(length: int) -> str:
+    return f"您的意见共{length}字，超过了{MAX_REASON_LENGTH}字的上限，请精简后重新发送；回复“跳过”不填写。"
+
+
+def confirm_rating(satisfaction: str, resolution: str, reason: str = "") -> str:
+    lines = [f"您的评价：{satisfaction}、{resolution}。"]
+    if reason:
+        lines.append(f"您的意见：{quote(reason)}")
+    lines.append("回复 1 确认提交；回复“上一步”修改；回复“取消”暂不评价。")
+    return "\n".join(lines)
 
 
 def rated_closed(number: str) -> str:

@@ -55,6 +55,39 @@ def normalize_mobile(text: str) -> str | None:
     return digits if _MOBILE.fullmatch(digits) else None
 
 
+_URL = re.compile(r"(?:https?://|www\.)\S+|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|org|gov|edu)(?:[/?#]\S*)?", re.I)
+_ID_CARD = re.compile(r"\d{17}[\dX]|\d{15}", re.I)
+_LANDLINE = re.compile(r"(?:0\d{2,3})?\d{7,8}")
+_PETITION_NUMBER = re.compile(r"[A-Z]{2}\d{12}", re.I)
+_NUMBER_ONLY = re.compile(r"[\d\s.,:;#*/+\-()（）、，。：；]+")
+
+
+def not_words(text: str) -> str | None:
+    """What `text` is when it is a number or a link rather than words: "手机号码", "电话号码", "身份证号码",
+    "网址", "诉求编号" or "数字"; None for anything else.
+
+    Such a message is no description of a problem, no place and no enterprise name, whatever its length: the
+    dialog asks again instead of storing it.
+    """
+    clean = normalize(text)
+    compact = re.sub(r"[\s\-()（）]", "", clean)
+    if not compact:
+        return None
+    if normalize_mobile(clean) is not None:
+        return "手机号码"
+    if _ID_CARD.fullmatch(compact):
+        return "身份证号码"
+    if _LANDLINE.fullmatch(compact) and len(compact) >= 7:
+        return "电话号码"
+    if _PETITION_NUMBER.fullmatch(compact):
+        return "诉求编号"
+    if _URL.fullmatch(clean):
+        return "网址"
+    if _NUMBER_ONLY.fullmatch(clean):
+        return "数字"
+    return None
+
+
 def mask_mobile(number: str) -> str:
     """138****5678: enough for the citizen to recognise the number without showing it whole in chat."""
     return f"{number[:3]}****{number[-4:]}" if len(number) == 11 else number

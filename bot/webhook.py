@@ -25,7 +25,7 @@ from xml.parsers.expat import ExpatError
 import xmltodict
 from flask import Blueprint, Flask, Request, Response, current_app, request
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import Column, Executable, bindparam, delete, insert, select, update
+from sqlalchemy import Column, Executable, bindparam, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -37,7 +37,7 @@ from bot import texts
 from bot.accounts import AccountCache, ServedAccount
 from bot.handlers import Inbound, dispatch, registry_key
 from models import Citizen, Conversation, InboundMessage, utcnow
-from qingsu.db import execute_alone, get_session
+from models.db import execute_alone, get_session
 
 log = logging.getLogger(__name__)
 
@@ -499,13 +499,3 @@ def webhook(district_code: str) -> Response:
         return Response(accepted, mimetype="text/plain")
     text = handle_once(session, account, accepted, now)
     return Response(render_reply(account, accepted, text, utcnow()), mimetype="application/xml")
-
-
-def forget_handled_messages(session: Session, older_than: dt.datetime) -> int:
-    """Delete the dedupe rows of messages handled before `older_than`; returns how many.
-
-    WeChat retries within about 15 seconds, so a day's rows are plenty; the scheduler calls this daily.
-    Does not commit.
-    """
-    result = session.execute(delete(InboundMessage).where(InboundMessage.created_at < older_than))
-    return int(result.rowcount or 0)

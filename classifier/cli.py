@@ -98,7 +98,7 @@ def train_command(
         examples += [Example(text=text, dept_type=label) for text, label in zip(texts, labels, strict=True)]
     sources = ["file" if data is not None else DEFAULT_SOURCE]
     if from_db:
-        from qingsu.db import get_session
+        from models.db import get_session
 
         confirmed = confirmed_examples(get_session())
         click.echo(f"dispatcher-confirmed rows from the database: {len(confirmed)}")

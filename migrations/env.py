@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import models
-from qingsu.db import make_engine
+from models.db import make_engine
 
 config = context.config
 target_metadata = models.Base.metadata

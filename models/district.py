@@ -20,6 +20,11 @@ class District(Base):
     platform_name: Mapped[str] = mapped_column(String(40))
     abbreviation: Mapped[str] = mapped_column(String(2), unique=True)
     position: Mapped[int] = mapped_column(default=0)
+    # What the chat bot tells a citizen who asks for a person (人工): the district's service line and its hours.
+    # Empty: Qingdao's 12345 hotline, which answers around the clock. Server defaults only, so that inserts written
+    # against an older schema (the migration tests) do not name them.
+    hotline: Mapped[str] = mapped_column(String(40), server_default="")
+    service_hours: Mapped[str] = mapped_column(String(60), server_default="")
 
     account: Mapped[WechatAccount | None] = relationship(back_populates="district", uselist=False)
 

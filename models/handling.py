@@ -84,7 +84,12 @@ class Evaluation(Base):
     @property
     def passed(self) -> bool:
         """Satisfied or basically satisfied, and resolved or basically resolved: the petition is closed."""
-        return self.satisfaction != Satisfaction.UNSATISFIED and self.resolution != Resolution.UNRESOLVED
+        return rating_passes(self.satisfaction, self.resolution)
+
+
+def rating_passes(satisfaction: Satisfaction, resolution: Resolution) -> bool:
+    """Whether a rating closes the petition: neither 不满意 nor 未解决 (see `Evaluation.passed`)."""
+    return satisfaction != Satisfaction.UNSATISFIED and resolution != Resolution.UNRESOLVED
 
 
 class ExtensionRequest(Base):

@@ -46,9 +46,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import bot
     import classifier
     import workflow
-    from qingsu import data_key, db, demo, health, volume
+    from models import db
+    from qingsu import data_key, demo, health, schema, volume
 
     db.init_app(app)
+    schema.init_app(app)
     health.init_app(app)
     demo.init_app(app)
     data_key.init_app(app)
@@ -57,13 +59,43 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     classifier.init_app(app)
     bot.init_app(app)
     admin_web.init_app(app)
+    _open_the_webhook_to_wechat()
     if app.config["DEMO"]:
-        from bot.fake_api import FakeWechat, mount_fake
         from qingsu.demo_templates import register_demo_templates
+        from wechat.fake import FakeWechat, mount_fake
 
         # The demo's WeChat API: every message a citizen would receive is shown at /fake-wechat/_fake/inbox. It
         # knows the demo accounts' templates (the ones seed-demo configures), so it checks values as WeChat does.
-        fake = FakeWechat()
+        # It keeps its state in `[wechat] fake_state_file` when set, so every worker of `gunicorn -w 4` (and the
+        # scheduler) sees one WeChat.
+        shared = app.config["WECHAT"].get("fake_state_file") or None
+        fake = FakeWechat(shared_file=shared)
         register_demo_templates(fake, (account["appid"] for account in app.config.get("ACCOUNTS", [])))
-        mount_fake(app, fake)
+        from models.district import TEN_DISTRICTS
+
+        mount_fake(app, fake, names={code: f"{platform}（{name}）" for code, name, platform, _ in TEN_DISTRICTS})
+    if app.config["WECHAT"]["api_base_url"] == "self":
+        from flask import request
+
+        from wechat.api import learn_own_address
+
+        @app.before_request
+        def _learn_own_address() -> None:
+            learn_own_address(app, request.host_url)
     return app
+
+
+def _open_the_webhook_to_wechat() -> None:
+    """Keep the staff site's checks off the chat edge.
+
+    CSRF tokens protect cookie sessions; the webhook is authenticated by WeChat's signature, and the simulator's relay
+    acts with no session at all (it can do only what any WeChat user can). The webhook's requests also skip the staff
+    checks, which would otherwise read the session and the signed-in user on every one of them for nothing.
+    """
+    from admin_web import csrf
+    from admin_web.auth import serves_no_staff
+    from bot import simulator, webhook
+
+    csrf.exempt(webhook.bp)
+    csrf.exempt(simulator.send_from_page)
+    serves_no_staff(webhook.bp)

@@ -20,7 +20,7 @@ EXAMPLE_CONFIG = ROOT / "config.example.toml"
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     "DEMO": False,
-    "DATABASE": {"url": "sqlite:///instance/qingsu.db", "busy_timeout_seconds": 30, "retry_after_seconds": 5},
+    "DATABASE": {"url": "sqlite:///instance/models.db", "busy_timeout_seconds": 30, "retry_after_seconds": 5},
     "SECURITY": {
         "data_key": "",
         "max_failed_logins": 5,
@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
         "conversation_idle_minutes": 30,
         "account_cache_seconds": 10,
         "token_store_redis_url": "",
+        "fake_state_file": "",
     },
     "CLASSIFIER": {"model_path": "instance/classifier.joblib"},
     "SCHEDULER": {
@@ -192,6 +193,8 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
             f"[[accounts]]: the example demo accounts ({', '.join(demo_accounts)}), whose tokens and secrets are "
             "public; remove them (managers add each district's real account on the admin site)"
         )
+    if (config.get("WECHAT") or {}).get("api_base_url") == "self":
+        problems.append('[wechat] api_base_url: "self" is the demo\'s fake WeChat API; use https://api.weixin.qq.com')
     return problems
 
 

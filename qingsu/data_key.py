@@ -14,7 +14,7 @@ import click
 from flask import Flask, current_app
 
 from models import Base, crypto
-from qingsu.db import get_engine
+from models.db import get_engine
 
 OLD_KEY_VARIABLE = "QINGSU_OLD_DATA_KEY"
 

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import District, Unit, User, WechatAccount, utcnow
+from models.db import get_session
 from models.district import CITY_PLATFORM_NAME, TEN_DISTRICTS
 from models.enums import DeptType, Role, UnitLevel
-from qingsu.db import get_session
 from qingsu.demo_petitions import seed_demo_petitions
 from qingsu.demo_templates import seed_demo_templates
 from workflow.jobs import recompute_lights

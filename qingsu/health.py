@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, redirect, url_for
 
-from qingsu.db import database_reachable
+from models.db import database_reachable
 
 
 def init_app(app: Flask) -> None:

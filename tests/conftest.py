@@ -22,7 +22,7 @@ from qingsu.config import merge
 # The instant every test starts at: Wednesday 2026-11-25 10:00 Asia/Shanghai, a plain working week. The suite never
 # reads the system's date; set QINGSU_TEST_NOW (ISO 8601 with an offset) to run it on another day, e.g. in a holiday
 # week: QINGSU_TEST_NOW=2026-10-01T10:00+08:00 make test.
-TEST_NOW = dt.datetime.fromisoformat(os.environ.get("QINGSU_TEST_NOW", "2026-11-25T10:00:00+08:00"))
+TEST_NOW = dt.datetime.fromisoformat(os.environ.get("QINGSU_TEST_NOW") or "2026-11-25T10:00:00+08:00")
 if TEST_NOW.tzinfo is None:
     raise RuntimeError("QINGSU_TEST_NOW needs a UTC offset, e.g. 2026-10-01T10:00+08:00")
 
@@ -148,7 +148,7 @@ def app(app_config: dict[str, Any], _sqlite_template: Path) -> Iterator[Flask]:
 
 @pytest.fixture
 def db_session(app: Flask) -> Session:
-    from qingsu.db import get_session
+    from models.db import get_session
 
     return get_session()
 

@@ -1,4 +1,4 @@
-"""`qingsu.db.execute_alone`: one statement that needs no transaction around it runs outside the session's (in
+"""`models.db.execute_alone`: one statement that needs no transaction around it runs outside the session's (in
 autocommit mode on PostgreSQL while the session has begun none), and inside it once it has begun."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import func, insert, select
 
 from models import District
-from qingsu.db import execute_alone
+from models.db import execute_alone
 
 
 def _row(code: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""SQLite writers wait for the write lock by polling it (`qingsu.db.begin_immediate`), not in SQLite's busy handler,
+"""SQLite writers wait for the write lock by polling it (`models.db.begin_immediate`), not in SQLite's busy handler,
 and give up with "database is locked" once the busy timeout has run out."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from qingsu.db import begin_immediate, classify_failure, lock_for_write, make_engine
+from models.db import begin_immediate, classify_failure, lock_for_write, make_engine
 
 
 def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:

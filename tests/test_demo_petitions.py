@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.fake_api import create_fake_app
 from classifier.corpus import Example
 from classifier.model import train
 from models import Citizen, Notification, Petition, PetitionEvent, Reply, utcnow
@@ -18,6 +17,7 @@ from models.enums import Light, NotificationState, PetitionKind, PetitionState, 
 from qingsu.config import EXAMPLE_CONFIG, load_toml
 from qingsu.demo_petitions import SCRIPTS, working_day_before
 from tests.conftest import make_test_config
+from wechat.fake import create_fake_app
 from workflow.calendar import WorkingCalendar, load_calendar
 from workflow.messages import template_data
 from workflow.notify import EVENTS
@@ -178,8 +178,8 @@ EVENT_FACTS: dict[str, dict[str, object]] = {
 # A closing after a performance assessment carries no rating.
 @pytest.mark.parametrize(("event", "facts"), [*sorted(EVENT_FACTS.items()), ("closed", {})])
 def test_the_demo_templates_render_every_event_within_wechats_rules(event, facts):
-    from bot.fake_api import FakeWechat
     from qingsu.demo_templates import DEMO_TEMPLATE_FIELDS, demo_template_id, register_demo_templates
+    from wechat.fake import FakeWechat
 
     assert set(EVENT_FACTS) == set(EVENTS)
     notification = Notification(

@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
-from models import Base
-from qingsu import db
+from models import Base, db
+from qingsu import schema
 from tests.conftest import PG_BASE_URL
 
 
@@ -32,7 +32,7 @@ def empty_database_url(tmp_path: Path):
 
 
 def test_upgrade_from_empty_matches_the_models(empty_database_url):
-    db.upgrade(empty_database_url)
+    schema.upgrade(empty_database_url)
     engine = db.make_engine(empty_database_url)
     try:
         with engine.connect() as conn:
@@ -62,7 +62,7 @@ def test_the_evaluation_window_migration_fills_the_bookkeeping_of_petitions_awai
     from models import Citizen, District, Notification, Petition
     from models.enums import NotificationState, PetitionKind, PetitionState
 
-    db.upgrade(empty_database_url, "4222286c8291")
+    schema.upgrade(empty_database_url, "4222286c8291")
     engine = db.make_engine(empty_database_url)
     t0 = dt.datetime(2026, 11, 23, 2, tzinfo=dt.UTC)
     hour = dt.timedelta(hours=1)
@@ -90,7 +90,7 @@ def test_the_evaluation_window_migration_fills_the_bookkeeping_of_petitions_awai
                         district_code="shinan", citizen_id=citizen, petition_id=pid, event=event, state=state,
                         client_msg_id=f"m{pid}-{i}", created_at=at, sent_at=at, next_attempt_at=at,
                     ))
-        db.upgrade(empty_database_url)
+        schema.upgrade(empty_database_url)
         with engine.connect() as conn:
             rows = conn.execute(
                 select(Petition.reply_delivered_at, Petition.evaluation_requested_at,
@@ -100,6 +100,6 @@ def test_the_evaluation_window_migration_fills_the_bookkeeping_of_petitions_awai
             (t0 + 100 * hour, t0 + 101 * hour, None, None),
             (None, None, None, None),  # not awaiting a rating: nothing to fill
         ]
-        db.upgrade(empty_database_url)  # idempotent at head
+        schema.upgrade(empty_database_url)  # idempotent at head
     finally:
         engine.dispose()

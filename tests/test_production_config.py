@@ -62,7 +62,8 @@ def test_attack_3_production_starts_with_the_example_secrets(
     assert "SECRET_KEY: still the public example value" in message
     assert "[security] data_key: still the public example value" in message
     assert "[[accounts]]: the example demo accounts (shinan, shibei" in message
-    assert len(refused.value.problems) == 3
+    assert '[wechat] api_base_url: "self" is the demo\'s fake WeChat API' in message
+    assert len(refused.value.problems) == 4
 
 
 def test_attack_3_the_cli_and_the_wsgi_entry_exit_non_zero_with_the_message(in_tmp: Path) -> None:
@@ -122,6 +123,7 @@ def test_a_production_configuration_with_its_own_keys_starts(
         **{
             'SECRET_KEY = "demo-only-change-me"': f'SECRET_KEY = "{STRONG_SECRET}"',
             'data_key = "demo-data-key-change-me"': f'data_key = "{STRONG_DATA_KEY}"',
+            'api_base_url = "self"': 'api_base_url = "https://api.weixin.qq.com"',
         },
     )
     body = path.read_text(encoding="utf-8")
@@ -134,7 +136,9 @@ def test_a_production_configuration_with_its_own_keys_starts(
 
 
 def test_the_keys_may_come_from_the_environment(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = _production_copy_of_the_example(in_tmp)
+    path = _production_copy_of_the_example(
+        in_tmp, **{'api_base_url = "self"': 'api_base_url = "https://api.weixin.qq.com"'}
+    )
     body = path.read_text(encoding="utf-8")
     path.write_text(body[: body.index("\n[[accounts]]\n")], encoding="utf-8")
     monkeypatch.setenv("QINGSU_CONFIG", str(path))
@@ -287,7 +291,7 @@ def test_rotate_data_key_re_encrypts_every_secret(
     after = _stored(rotated_app)
     assert all(a != b for a, b in zip(before, after, strict=True))
     with rotated_app.app_context():
-        from qingsu.db import get_session
+        from models.db import get_session
 
         accounts = get_session().scalars(select(WechatAccount).order_by(WechatAccount.id)).all()
         assert [a.appid for a in accounts] == ["wxshinan12345678", "wxlaoshan12345678"]

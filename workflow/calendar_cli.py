@@ -13,8 +13,8 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from models.base import utcnow
+from models.db import get_session
 from models.messaging import HolidayOverride
-from qingsu.db import get_session
 from workflow.calendar import (
     DEFAULT_TZ,
     WEEKDAYS,

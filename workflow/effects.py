@@ -143,9 +143,9 @@ def _classify_and_start_clock(ctx: Context) -> None:
         raise InvalidInput(str(exc), "complexity") from None
 
     if p.suggestion and p.suggestion_accepted is None and dept_type is not None:
-        suggested = [d.get("type") for d in p.suggestion.get("departments", [])]
-        p.suggestion_accepted = bool(suggested) and suggested[0] == dept_type.value
-        ctx.event_data["suggested_department"] = suggested[0] if suggested else None
+        suggested = routing.suggested_department(p)
+        p.suggestion_accepted = suggested is not None and suggested == dept_type.value
+        ctx.event_data["suggested_department"] = suggested
 
     p.kind, p.nature, p.complexity, p.dept_type = kind, nature, complexity, dept_type
     if p.accepted_at is None:

@@ -12,13 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Attachment, Citizen, District, Petition, PetitionEvent, PetitionSequence, Unit, User
-from models.enums import Channel, PetitionKind, PetitionState, UnitLevel
+from models.enums import Channel, CitizenKind, Complexity, Nature, PetitionKind, PetitionState, UnitLevel
 from workflow import routing
 from workflow.actors import actor_label
+from workflow.calendar import load_calendar
+from workflow.deadlines import compute_deadline, time_limit
 from workflow.errors import InvalidInput
+from workflow.limits import MAX_LENGTH
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-MAX_CONTENT = 5000
+MAX_CONTENT = MAX_LENGTH["content"]
 TITLE_LENGTH = 30
 
 
@@ -62,6 +65,26 @@ def make_title(content: str) -> str:
         first = first.split(mark, 1)[0]
     first = first.strip() or content.strip()
     return first[:TITLE_LENGTH] + ("…" if len(first) > TITLE_LENGTH else "")
+
+
+def kind_for(petitioner: CitizenKind) -> PetitionKind:
+    """Rule: 群众反映的民生诉求，企业等市场主体提出的发展诉求 — the kind a petitioner's identity gives their petition."""
+    return PetitionKind.DEVELOPMENT if petitioner == CitizenKind.ENTERPRISE else PetitionKind.LIVELIHOOD
+
+
+def expected_deadline(
+    session: Session, kind: PetitionKind, nature: Nature | None, now: dt.datetime, tz: str = "Asia/Shanghai"
+) -> tuple[int, dt.datetime] | None:
+    """The time limit and deadline a petition would get if the platform accepted it at `now` as a simple matter.
+
+    What a citizen is told at submission: the dispatcher sets the real nature and complexity at acceptance, so this
+    is an expectation. None when the kind and nature give no limit yet (a 民生 petition whose nature is unknown).
+    """
+    try:
+        days = time_limit(kind, nature, Complexity.SIMPLE)
+    except ValueError:
+        return None
+    return days, compute_deadline(now, days, load_calendar(session, tz)).due
 
 
 def submit_petition(

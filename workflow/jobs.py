@@ -27,15 +27,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import Insert, bindparam, func, insert, or_, select, update
+from sqlalchemy import Insert, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.token_store import refresh_token
 from models import (
     Conversation,
     District,
     ExtensionRequest,
+    InboundMessage,
     JobState,
     Notification,
     NotificationTemplate,
@@ -45,8 +45,9 @@ from models import (
     Unit,
     WechatAccount,
 )
+from models.db import session_scope
 from models.enums import Light, NotificationState, PetitionState, RequestState, UnitLevel
-from qingsu.db import session_scope
+from wechat.tokens import refresh_token
 from workflow.actors import SYSTEM
 from workflow.calendar import WorkingCalendar, load_calendar
 from workflow.engine import perform_many
@@ -616,13 +617,21 @@ def expire_conversations(app: Flask, now: dt.datetime) -> int:
         return int(result.rowcount or 0)
 
 
+def forget_handled_messages(session: Session, older_than: dt.datetime) -> int:
+    """Delete the dedupe rows of messages handled before `older_than`; returns how many.
+
+    WeChat retries within about 15 seconds, so a day's rows are plenty; `prune_handled_messages` calls this daily.
+    Does not commit.
+    """
+    result = session.execute(delete(InboundMessage).where(InboundMessage.created_at < older_than))
+    return int(result.rowcount or 0)
+
+
 def prune_handled_messages(app: Flask, now: dt.datetime) -> int:
     """Forget the chat bot's record of messages handled more than a day ago; returns how many rows went.
 
     The record only has to outlive WeChat's retries, which come within seconds.
     """
-    from bot.webhook import forget_handled_messages
-
     with session_scope(app) as session:
         return forget_handled_messages(session, now - dt.timedelta(days=1))
 
@@ -631,7 +640,7 @@ def prune_handled_messages(app: Flask, now: dt.datetime) -> int:
 
 
 def refresh_tokens(app: Flask, now: dt.datetime) -> dict[str, str | None]:
-    """Renew each enabled account's access token that runs out within ten minutes (`bot.token_store`).
+    """Renew each enabled account's access token that runs out within ten minutes (`wechat.tokens`).
 
     Returns ``{appid: None}`` for success or the error text; one failing account does not stop the others.
     """

@@ -14,7 +14,9 @@ from typing import Any
 from workflow.errors import InvalidInput
 
 # Characters (not bytes). A note is also the rejection note shown to the citizen (petition.reject_note, 500).
+# `content` is a petition's description, whichever channel takes it in (the chat bot says it in its first prompt).
 MAX_LENGTH: dict[str, int] = {
+    "content": 5000,
     "note": 500,
     "petitioner_info": 1000,
     "policy_basis": 2000,

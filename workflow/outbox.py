@@ -37,12 +37,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.token_store import TokenLockTimeout
-from bot.wechat_api import (
+from models import Citizen, Evaluation, Notification, NotificationTemplate, Petition, WechatAccount
+from models.db import lock_for_write, session_scope
+from models.enums import NotificationState, PetitionState
+from wechat.api import (
     QingsuWechatClient,
     WechatApiError,
     WechatInvalidFieldError,
@@ -51,9 +53,7 @@ from bot.wechat_api import (
     WechatWindowClosedError,
     client_for,
 )
-from models import Citizen, Evaluation, Notification, NotificationTemplate, Petition, WechatAccount
-from models.enums import NotificationState, PetitionState
-from qingsu.db import lock_for_write, session_scope
+from wechat.tokens import TokenLockTimeout
 from workflow.messages import TemplateMappingError, render_text, template_data
 
 log = logging.getLogger(__name__)
@@ -377,6 +377,15 @@ def _record(session: Session, notification_id: int, worker: str, now: dt.datetim
         return False
     if outcome.state == NotificationState.DEAD:
         log.warning("notification %s (%s) dead-lettered: %s", n.id, n.event, outcome.error)
+    elif outcome.state == NotificationState.PENDING:
+        # Not sent this time: say why, where anyone running the platform (or the demo) looks first.
+        log.warning(
+            "notification %s (%s) not delivered, next attempt at %s: %s",
+            n.id,
+            n.event,
+            outcome.retry_at.isoformat() if outcome.retry_at else "the next run",
+            outcome.error,
+        )
     n.locked_by = None
     n.locked_until = None
     n.state = outcome.state
@@ -392,6 +401,50 @@ def _record(session: Session, notification_id: int, worker: str, now: dt.datetim
         if citizen is not None:
             citizen.subscribed = False
     return True
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The outbox of one district at `now`: what waits to be sent, what is overdue, and the latest reason."""
+
+    district_code: str
+    pending: int
+    due: int
+    failing: int
+    oldest: dt.datetime | None
+    last_error: str | None
+
+
+def backlog(session: Session, district_codes: list[str] | None, now: dt.datetime) -> list[Backlog]:
+    """Pending notifications per district (all districts when `district_codes` is None): how many, how many are due
+    (their next attempt is past), how many failed at least once, the oldest, and one recent error. Two queries."""
+    pending = Notification.state == NotificationState.PENDING
+    scope = [pending] if district_codes is None else [pending, Notification.district_code.in_(district_codes)]
+    failing = Notification.last_error.is_not(None)
+    rows = session.execute(
+        select(
+            Notification.district_code,
+            func.count(),
+            func.count().filter(Notification.next_attempt_at <= now),
+            func.count().filter(failing),
+            func.min(Notification.created_at),
+            func.max(case((failing, Notification.id))),
+        )
+        .where(*scope)
+        .group_by(Notification.district_code)
+        .order_by(Notification.district_code)
+    ).all()
+    latest_ids = [row[5] for row in rows if row[5]]
+    errors = {
+        row_id: error
+        for row_id, error in session.execute(
+            select(Notification.id, Notification.last_error).where(Notification.id.in_(latest_ids))
+        ).tuples()
+    }
+    return [
+        Backlog(code, total, due, failed, oldest, errors.get(latest))
+        for code, total, due, failed, oldest, latest in rows
+    ]
 
 
 def retry_dead(session: Session, notification_id: int, now: dt.datetime) -> Notification:

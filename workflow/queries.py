@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Citizen, Petition, PetitionEvent
+from models import Citizen, Evaluation, Petition, PetitionEvent
 from models.enums import PetitionState
 
 # How each action is told to the citizen in "我的诉求" (internal steps such as reviews are summarised).
@@ -29,6 +29,8 @@ CITIZEN_STEP_LABELS: dict[str, str] = {
     "assess": "履职评估已完成",
     "decide_extension": "办理期限审批",
 }
+# The rating that sends a petition back for a second round.
+SECOND_HANDLING_STEP_LABEL = "您已评价，诉求转入二次办理"
 
 
 def petition_by_number(session: Session, number: str) -> Petition | None:
@@ -64,18 +66,39 @@ class TimelineStep:
     at: dt.datetime
     label: str
     note: str
+    # The handling round the step belongs to (2: second handling, 二次办理).
+    round: int = 1
 
 
 def citizen_timeline(petition: Petition) -> list[TimelineStep]:
-    """The steps of a petition as the citizen is shown them: no reviewers' names, no internal notes."""
+    """The steps of a petition as the citizen is shown them: no reviewers' names, no internal notes. The rating
+    that starts a second round says so, and the steps after it carry their round."""
     steps = []
+    handling_round = 1
     for event in petition.events:
         label = CITIZEN_STEP_LABELS.get(event.action)
         if label is None:
             continue
         note = event.note if event.action in ("reject", "return_to_district") else ""
-        steps.append(TimelineStep(at=event.created_at, label=label, note=note))
+        second_round = event.action == "evaluate" and event.to_state == PetitionState.PENDING_DISPATCH
+        if second_round:
+            label = SECOND_HANDLING_STEP_LABEL
+        steps.append(TimelineStep(at=event.created_at, label=label, note=note, round=handling_round))
+        if second_round:
+            handling_round += 1
     return steps
+
+
+def second_handling_feedback(session: Session, petitions: list[Petition]) -> dict[int, Evaluation]:
+    """For each petition in a later handling round, the citizen's rating that sent it back (the last round's
+    evaluation, with the citizen's comment on what is still wrong), by petition id; one query for all."""
+    again = {p.id: p.handling_round - 1 for p in petitions if p.handling_round > 1}
+    if not again:
+        return {}
+    rows = session.scalars(
+        select(Evaluation).where(Evaluation.petition_id.in_(again)).order_by(Evaluation.handling_round)
+    )
+    return {e.petition_id: e for e in rows if e.handling_round == again[e.petition_id]}
 
 
 def history(session: Session, petition: Petition) -> list[PetitionEvent]:

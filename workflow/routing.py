@@ -8,7 +8,7 @@ District → city: the city platform receives it and assigns a city department.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -58,6 +58,20 @@ def department_for(session: Session, district_code: str | None, dept_type: DeptT
             Unit.active.is_(True),
         )
     ).first()
+
+
+def suggested_department(petition: Petition) -> str | None:
+    """The classifier's first department type for `petition`, if it made a suggestion."""
+    departments = (petition.suggestion or {}).get("departments") or []
+    return departments[0].get("type") if departments else None
+
+
+def unit_for_department(units: Iterable[Unit], dept_type: str | None) -> Unit | None:
+    """Of the units a dispatcher may choose (`dispatch_targets`), the department of `dept_type`: the district's
+    functional department, or the city's when the city platform dispatches (`department_for` in one query)."""
+    if not dept_type:
+        return None
+    return next((u for u in units if u.dept_type is not None and u.dept_type.value == dept_type), None)
 
 
 def escalated_to_platform(petition: Petition) -> bool:

@@ -42,7 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import SchedulerLease, utcnow
-from qingsu.db import make_engine, session_scope
+from models.db import make_engine, session_scope
 from workflow import jobs, tallies
 from workflow.outbox import worker_name
 

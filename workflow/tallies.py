@@ -49,8 +49,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from models import AcceptanceTally, Evaluation, JobState, Petition, RateTally, Reply, utcnow
+from models.db import lock_for_write, session_scope
 from models.enums import ReplyState
-from qingsu.db import lock_for_write, session_scope
 from workflow.rates import (
     DAY,
     SHANGHAI,

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from admin_web.api.errors import ApiError, register_error_handlers
 from admin_web.api.tokens import bearer_token, find_token
 from models import ApiToken, User, utcnow
-from qingsu.db import BUSY, classify_failure, get_session
+from models.db import BUSY, classify_failure, get_session
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 register_error_handlers(api)

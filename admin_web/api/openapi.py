@@ -19,6 +19,7 @@ from admin_web.api.petitions import DEFAULT_PER_PAGE, INTAKE_CHANNELS, MAX_PAGE,
 from admin_web.api.units import MAX_UNITS_PER_PAGE
 from models.enums import Channel, DeptType, Light, PetitionKind, PetitionState, UnitLevel
 from workflow.engine import TRANSITIONS
+from workflow.limits import MAX_LENGTH
 
 PREFIX = "/api/v1"
 
@@ -134,6 +135,15 @@ def _schemas() -> dict[str, Any]:
             "submitted_at": TIME,
         }
     )
+    evaluation = _object(
+        {
+            "handling_round": INTEGER,
+            "satisfaction": _ref("Labelled"),
+            "resolution": _ref("Labelled"),
+            "comment": {"type": "string", "description": "不满意或未解决时诉求人说明的仍未解决的问题"},
+            "created_at": TIME,
+        }
+    )
     available = _object(
         {
             "action": {"type": "string", "enum": list(TRANSITIONS)},
@@ -167,6 +177,7 @@ def _schemas() -> dict[str, Any]:
                     "replies": {"type": "array", "items": _ref("Reply")},
                     "extension_requests": {"type": "array", "items": _ref("ExtensionRequest")},
                     "cooperation_tasks": {"type": "array", "items": _ref("CooperationTask")},
+                    "evaluations": {"type": "array", "items": _ref("Evaluation")},
                     "events": {"type": "array", "items": _ref("Event")},
                     "available_actions": {"type": "array", "items": _ref("AvailableAction")},
                 }
@@ -208,6 +219,7 @@ def _schemas() -> dict[str, Any]:
         "Reply": reply,
         "ExtensionRequest": extension,
         "CooperationTask": task,
+        "Evaluation": evaluation,
         "AvailableAction": available,
         "Unit": unit,
         "Error": error,
@@ -267,7 +279,7 @@ def _schemas() -> dict[str, Any]:
                 },
                 "district_code": {"type": "string", "description": "热线必填；区(市)工作人员默认本区(市)"},
                 "kind": {"type": "string", "enum": _values(PetitionKind)},
-                "content": {"type": "string", "minLength": 1, "maxLength": 5000},
+                "content": {"type": "string", "minLength": 1, "maxLength": MAX_LENGTH["content"]},
                 "location": STRING,
                 "latitude": {"type": "number"},
                 "longitude": {"type": "number"},

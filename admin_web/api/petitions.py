@@ -25,8 +25,8 @@ from admin_web.api.serialize import petition_detail, petition_summary
 from admin_web.scoping import can_see, petition_or_404, scoped_petitions
 from classifier import suggest_if_trained
 from models import Petition, User, utcnow
+from models.db import get_session
 from models.enums import Channel, Light, PetitionKind, PetitionState, Role
-from qingsu.db import get_session
 from workflow.engine import TRANSITIONS, perform, why_not
 from workflow.errors import TransitionRefused
 from workflow.intake import take_in

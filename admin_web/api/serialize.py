@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from admin_web.api.actions import ACTION_PARAMS
 from admin_web.scoping import phone_for, text_for
-from models import CooperationTask, ExtensionRequest, Petition, PetitionEvent, Reply, Unit, User
+from models import CooperationTask, Evaluation, ExtensionRequest, Petition, PetitionEvent, Reply, Unit, User
 from models.enums import LabelledEnum
 from workflow.engine import TRANSITIONS, available_actions
 
@@ -126,6 +126,17 @@ def cooperation_task_dict(task: CooperationTask) -> dict[str, Any]:
     }
 
 
+def evaluation_dict(evaluation: Evaluation, user: User) -> dict[str, Any]:
+    """The citizen's rating of one handling round, with what they said is still wrong (``comment``)."""
+    return {
+        "handling_round": evaluation.handling_round,
+        "satisfaction": _enum(evaluation.satisfaction),
+        "resolution": _enum(evaluation.resolution),
+        "comment": text_for(user, evaluation.comment),
+        "created_at": _time(evaluation.created_at),
+    }
+
+
 def petition_detail(session: Session, petition: Petition, user: User) -> dict[str, Any]:
     """Everything about one petition as `user` may see it, with its events and the actions `user` may take now."""
     replies = session.scalars(select(Reply).where(Reply.petition_id == petition.id).order_by(Reply.id))
@@ -136,6 +147,9 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
     )
     tasks = session.scalars(
         select(CooperationTask).where(CooperationTask.petition_id == petition.id).order_by(CooperationTask.id)
+    )
+    evaluations = session.scalars(
+        select(Evaluation).where(Evaluation.petition_id == petition.id).order_by(Evaluation.handling_round)
     )
     return {
         **petition_summary(petition, user),
@@ -157,6 +171,7 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
         "replies": [reply_dict(r, user) for r in replies],
         "extension_requests": [extension_dict(e) for e in extensions],
         "cooperation_tasks": [cooperation_task_dict(t) for t in tasks],
+        "evaluations": [evaluation_dict(e, user) for e in evaluations],
         "events": [event_dict(e, user) for e in petition.events],
         "available_actions": [
             {"action": t.action, "label": t.label, "params": sorted(ACTION_PARAMS[t.action])}

@@ -15,7 +15,7 @@ from admin_web.api.tokens import issue_token, revoke_token
 from admin_web.audit import audit
 from admin_web.auth import LoginRefused, authenticate
 from models import utcnow
-from qingsu.db import get_session
+from models.db import get_session
 
 _REFUSALS = {401: "invalid_credentials", 423: "account_locked", 429: "throttled"}
 

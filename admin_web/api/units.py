@@ -14,8 +14,8 @@ from admin_web.api.petitions import MAX_PAGE, int_arg
 from admin_web.api.serialize import unit_dict
 from admin_web.scoping import district_codes_visible
 from models import Unit
+from models.db import get_session
 from models.enums import DeptType, UnitLevel
-from qingsu.db import get_session
 
 MAX_UNITS_PER_PAGE = 500
 

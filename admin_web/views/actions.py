@@ -16,8 +16,8 @@ from admin_web.scoping import petition_or_404
 from admin_web.views.forms import posted_params
 from admin_web.views.petition import render_petition
 from models import utcnow
+from models.db import get_session
 from models.enums import PetitionState
-from qingsu.db import get_session
 from workflow.engine import TRANSITIONS, perform
 from workflow.errors import InvalidInput, StateConflict, TransitionRefused
 

@@ -30,8 +30,8 @@ from admin_web.blueprint import admin
 from admin_web.scoping import UNIT_ROLES
 from admin_web.views.paging import Page
 from models import Petition, StaffAlert, Unit, User, utcnow
+from models.db import get_session
 from models.enums import Role, UnitLevel
-from qingsu.db import get_session
 
 ALERT_ROLES = frozenset({*UNIT_ROLES, Role.DISPATCHER, Role.CITY_DISPATCHER, Role.DISTRICT_MANAGER})
 # `StaffAlert.audience` of the daily summary (see `workflow.jobs.daily_summary`).

@@ -12,8 +12,8 @@ from admin_web.errors import render_error
 from admin_web.navigation import nav_item
 from classifier import suggest_if_trained
 from models import utcnow
+from models.db import get_session
 from models.enums import Channel, PetitionKind, Role, UnitLevel
-from qingsu.db import get_session
 from workflow.errors import InvalidInput
 from workflow.intake import submit_petition
 

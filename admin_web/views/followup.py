@@ -17,8 +17,8 @@ from admin_web.scoping import scoped_petitions
 from admin_web.views.forms import CHOICES, action_forms
 from admin_web.views.paging import Page
 from models import Assessment, Petition
+from models.db import get_session
 from models.enums import PetitionState, Role
-from qingsu.db import get_session
 from workflow.engine import available_actions, facts_for
 
 FINISHED = (

@@ -94,19 +94,12 @@ class ActionForms:
         return self.petition.state.value
 
 
-def suggested_department(petition: Petition) -> str | None:
-    """The classifier's first department type for `petition`, if it made a suggestion."""
-    departments = (petition.suggestion or {}).get("departments") or []
-    return departments[0].get("type") if departments else None
-
-
 def defaults(petition: Petition, targets: list[Unit]) -> dict[str, Any]:
     """Initial values: what the petition already says, else what the classifier suggested."""
     suggestion = petition.suggestion or {}
-    dept = petition.dept_type.value if petition.dept_type else suggested_department(petition)
-    unit_id: int | None = None
-    if dept:
-        unit_id = next((u.id for u in targets if u.dept_type is not None and u.dept_type.value == dept), None)
+    dept = petition.dept_type.value if petition.dept_type else routing.suggested_department(petition)
+    unit = routing.unit_for_department(targets, dept)
+    unit_id = unit.id if unit is not None else None
     return {
         "kind": petition.kind.value,
         "nature": petition.nature.value if petition.nature else suggestion.get("nature"),

@@ -15,9 +15,9 @@ from admin_web.rendering import live_lights
 from admin_web.scoping import petition_or_404
 from admin_web.views.forms import CHOICES, LABELS, action_forms
 from models import Assessment, CooperationTask, Evaluation, ExtensionRequest, Petition, Reply, User, utcnow
-from qingsu.db import get_session
+from models.db import get_session
 from workflow.engine import TRANSITIONS, available_actions
-from workflow.queries import history
+from workflow.queries import history, second_handling_feedback
 
 EVENT_LABELS = {"submit": "提交诉求", **{name: t.label for name, t in TRANSITIONS.items()}}
 
@@ -55,6 +55,7 @@ def render_petition(
             replies=rows(Reply),
             extensions=rows(ExtensionRequest),
             evaluations=rows(Evaluation),
+            feedback=second_handling_feedback(session, [petition]).get(petition.id),
             assessments=rows(Assessment),
             # A 执法 petition's cooperating units' parts, for the lead unit to put into its reply.
             tasks=rows(CooperationTask),

@@ -20,9 +20,10 @@ from admin_web.views.alerts import open_alerts
 from admin_web.views.forms import CHOICES, LABELS, UnitChoices, action_forms
 from admin_web.views.paging import Page
 from models import District, Petition
+from models.db import get_session
 from models.enums import PetitionState, Role
-from qingsu.db import get_session
 from workflow.engine import available_actions, facts_for
+from workflow.queries import second_handling_feedback
 
 QUEUE_STATE = {Role.DISPATCHER: PetitionState.PENDING_DISPATCH, Role.CITY_DISPATCHER: PetitionState.AT_CITY}
 PER_PAGE = 20
@@ -53,6 +54,7 @@ def queue() -> ResponseReturnValue:
     )
     units = UnitChoices(session, [user.district_code])
     facts = facts_for(session, petitions)
+    feedback = second_handling_feedback(session, petitions)
     items = []
     for petition in petitions:
         forms = action_forms(session, petition, available_actions(petition, user, facts), units=units, facts=facts)
@@ -62,6 +64,7 @@ def queue() -> ResponseReturnValue:
     return render_template(
         "admin/queue.html",
         items=items,
+        feedback=feedback,
         page=page,
         choices=CHOICES,
         labels=LABELS,

@@ -20,8 +20,8 @@ from admin_web.scoping import scoped_petitions
 from admin_web.views.forms import CHOICES, action_forms, needs_review_of
 from admin_web.views.paging import Page
 from models import ExtensionRequest, Petition, Reply, Unit, User, utcnow
+from models.db import get_session
 from models.enums import ReplyState, RequestState, Role, UnitLevel
-from qingsu.db import get_session
 from workflow.engine import OPEN_HANDLING, available_actions, facts_for
 
 REVIEW_TITLES = {

@@ -24,8 +24,8 @@ from admin_web.rendering import local_time
 from admin_web.scoping import UNIT_ROLES, district_codes_visible, phone_for, scoped_petitions, text_for
 from admin_web.views.paging import Page
 from models import District, Petition, Unit, User, petition_cooperating_unit, utcnow
+from models.db import get_session
 from models.enums import Light, PetitionKind, PetitionState, Role
-from qingsu.db import get_session
 
 PER_PAGE = 20
 # Counting stops here: a city-wide search over a year of petitions shows "10000+" instead of counting them all.

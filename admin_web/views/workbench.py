@@ -23,8 +23,8 @@ from admin_web.views.alerts import open_alerts
 from admin_web.views.forms import CHOICES, action_forms
 from admin_web.views.paging import Page
 from models import Petition, petition_cooperating_unit, utcnow
+from models.db import get_session
 from models.enums import Light, PetitionState, Role
-from qingsu.db import get_session
 from workflow.engine import available_actions, facts_for
 
 OPEN_AT_UNIT = (

@@ -1,7 +1,7 @@
 """cooperation tasks, extension caps per round, unit self-review
 
 Revision ID: b3d5e7f9a1c2
-Revises: a7e1c0d2b3f4
+Revises: b2d4f6a8c0e1
 Create Date: 2026-12-02 01:20:00
 
 Issue 13: a 执法 petition's cooperating units each get a task (`cooperation_task`); extension requests record their
@@ -20,7 +20,7 @@ from alembic import op
 import models.base
 
 revision = "b3d5e7f9a1c2"
-down_revision = "a7e1c0d2b3f4"
+down_revision = "b2d4f6a8c0e1"
 branch_labels = None
 depends_on = None
 

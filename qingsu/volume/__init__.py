@@ -26,7 +26,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from models import District, Petition, Unit, User, utcnow
-from qingsu.db import get_engine, get_session
+from models.db import get_engine, get_session
 from qingsu.volume.generate import TooManyPerDay, generate_volume
 from qingsu.volume.lifecycle import EVALUATION_WINDOW_DAYS, MARKER
 from qingsu.volume.world import WorldIncomplete, load_world

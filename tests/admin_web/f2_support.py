@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 import admin_web
 from admin_web.api.tokens import issue_token
-from bot.fake_api import FakeWechat, create_fake_app
 from models import Citizen, Unit, User, utcnow
 from models.enums import DeptType, Role, UnitLevel
 from tests.factories import make_citizen, make_city_platform, make_district, make_unit, make_user
 from tests.live import serve
+from wechat.fake import FakeWechat, create_fake_app
 
 
 @dataclass

@@ -150,6 +150,30 @@ def test_invalid_account_fields_are_refused_by_field(world: World, manager: Flas
     assert world.session.scalars(select(WechatAccount)).all() == []
 
 
+def test_a_manager_sets_the_service_line_the_bot_gives_for_human_help(
+    world: World, manager: FlaskClient, login_as: Login
+):
+    from models import District
+
+    path = "/admin/manage/districts/shinan/account"
+    assert "人工服务" in manager.get(path).get_data(as_text=True)
+    response = _post(manager, "/admin/manage/districts/shinan/service",
+                     {"hotline": " 0532-83000000 ", "service_hours": "工作日 9:00-17:00"}, page=path)
+    assert response.status_code == 302
+    world.session.expire_all()
+    district = world.session.get(District, "shinan")
+    assert (district.hotline, district.service_hours) == ("0532-83000000", "工作日 9:00-17:00")
+    assert [a.target for a in _audits(world, "district_service_saved")] == ["district:shinan"]
+    assert _post(manager, "/admin/manage/districts/shinan/service", {"hotline": "1" * 41}, page=path).status_code == 302
+    world.session.expire_all()
+    assert world.session.get(District, "shinan").hotline == "0532-83000000"
+    # Another district's manager may not.
+    other = login_as(world.users["city_dispatcher"])
+    assert other.post("/admin/manage/districts/shinan/service", data={"hotline": "110"}).status_code in (302, 400, 403)
+    world.session.expire_all()
+    assert world.session.get(District, "shinan").hotline == "0532-83000000"
+
+
 def test_plain_mode_by_clearing_the_aes_key(world: World, manager: FlaskClient):
     make_account(world.session, "shinan", appid="wxshinan12345678")
     world.session.commit()
@@ -458,6 +482,24 @@ def test_dead_letters_are_listed_by_district_and_retried(world: World, manager: 
     assert world.session.get(Notification, own.id).state == NotificationState.PENDING
     assert world.session.get(Notification, other.id).state == NotificationState.DEAD
     assert _audits(world, "notification_retried")[0].target == f"notification:{own.id}"
+
+
+def test_the_outbox_backlog_is_shown_to_the_manager_of_its_district(world: World, manager: FlaskClient):
+    """Issue 11: the admin site shows the outbox backlog (what waits, what is due, what keeps failing, and why)."""
+    now = utcnow()
+    for n, (district, error) in enumerate(
+        (("shinan", None), ("shinan", "errcode -1: system error"), ("laoshan", "errcode -1: elsewhere"))
+    ):
+        row = _dead(world, district)
+        row.client_msg_id = f"pending-{n}"
+        row.state, row.attempts, row.last_error = NotificationState.PENDING, 1 if error else 0, error
+        row.next_attempt_at = now - dt.timedelta(minutes=5) if n else now + dt.timedelta(hours=1)
+    world.session.commit()
+    page = manager.get("/admin/manage/dead-letters").get_data(as_text=True)
+    backlog = page[page.index("待发送的消息") : page.index("发送失败的消息</h2>")]
+    assert "shinan" in backlog and "laoshan" not in backlog and "elsewhere" not in backlog
+    assert '<td data-label="待发送">2</td>' in backlog and '<td data-label="已到发送时间">1</td>' in backlog
+    assert "errcode -1: system error" in backlog
 
 
 def test_rule_the_units_page_marks_a_unit_without_an_active_reviewer(world: World, manager: FlaskClient):

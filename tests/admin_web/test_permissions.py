@@ -230,6 +230,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("manage.account", "GET"): Access(MANAGERS, args=_district),
     ("manage.account", "POST"): Access(MANAGERS, args=_district),
     ("manage.test_account", "POST"): Access(MANAGERS, args=_district),
+    ("manage.update_service", "POST"): Access(MANAGERS, args=_district),
     ("manage.push_account_menu", "POST"): Access(MANAGERS, args=_district),
     ("manage.units", "GET"): Access(MANAGERS, args=_district_query),
     ("manage.new_unit", "GET"): Access(MANAGERS),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,28 +11,10 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from bot.fake_api import FakeWechat, create_fake_app
 from models import Citizen, utcnow
 from tests.factories import make_account, make_district
-from tests.live import serve
+from tests.fake_wechat import FakeWechatServer, fake_wechat  # noqa: F401  (a fixture of the bot's tests)
 from tests.wechat_wire import WireAccount, decrypt_reply, parse_reply, sign_request
-
-
-@dataclass(frozen=True)
-class FakeWechatServer:
-    """A running fake: `fake` to arrange and inspect, `base_url` for `[wechat] api_base_url`."""
-
-    fake: FakeWechat
-    base_url: str
-
-
-@pytest.fixture
-def fake_wechat() -> Iterator[FakeWechatServer]:
-    """A fresh fake WeChat API on 127.0.0.1, on a free port, in a background thread (threaded server)."""
-    fake = FakeWechat()
-    with serve(create_fake_app(fake)) as url:
-        yield FakeWechatServer(fake, url)
-
 
 # --- the bot's own fixtures: the webhook registered, district accounts, and a citizen's phone -------------------
 

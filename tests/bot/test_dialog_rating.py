@@ -83,7 +83,8 @@ def test_an_unsatisfied_rating_goes_to_second_handling_then_to_assessment(phone,
         [
             # A rating word typed straight away starts the rating with it.
             ("不满意", texts.ASK_RESOLUTION),
-            ("没有解决", texts.confirm_rating("不满意", "未解决")),
+            ("没有解决", texts.ASK_REASON),
+            ("跳过", texts.confirm_rating("不满意", "未解决")),
             ("确认", texts.rated_second_handling(number)),
         ],
     )
@@ -95,7 +96,8 @@ def test_an_unsatisfied_rating_goes_to_second_handling_then_to_assessment(phone,
         [
             (f"评价{number}", texts.ask_satisfaction(number, title)),
             ("3", texts.ASK_RESOLUTION),
-            ("3", texts.confirm_rating("不满意", "未解决")),
+            ("3", texts.ASK_REASON),
+            ("还是老样子", texts.REASON_NOTED + "\n" + texts.confirm_rating("不满意", "未解决", "还是老样子")),
             ("1", texts.rated_assessment(number)),
         ],
     )
@@ -221,3 +223,117 @@ def test_my_petitions_shows_state_light_and_deadline_once_accepted(phone, db_ses
             ),
         ],
     )
+
+
+REASON = "烧烤店还是照常营业到半夜，根本没有整改"
+
+
+def _dispatcher_client(bot_app, user):
+    from admin_web.auth import login_id
+
+    client = bot_app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = login_id(user)
+        session["_fresh"] = True
+    return client
+
+
+def test_an_unsatisfied_rating_with_a_reason_reaches_the_second_handling_petition_and_the_api(
+    phone, db_session, handling, bot_app
+):
+    """Rule: unsatisfied or unresolved goes back to the platform for second handling (二次办理); what the citizen
+    says is still wrong is kept with the rating, and the dispatcher sees it first on the petition."""
+    from admin_web.api.tokens import issue_token
+    from models import utcnow
+
+    citizen = phone()
+    number = submit(citizen)
+    handling.reply(petition(db_session, number))
+    verify_dialog(
+        citizen,
+        [
+            ("不满意", texts.ASK_RESOLUTION),
+            ("3", texts.ASK_REASON),
+            (REASON, texts.REASON_NOTED + "\n" + texts.confirm_rating("不满意", "未解决", REASON)),
+            ("1", texts.rated_second_handling(number)),
+        ],
+    )
+    second = petition(db_session, number)
+    assert (second.state, second.handling_round) == (PetitionState.PENDING_DISPATCH, 2)
+    [evaluation] = db_session.scalars(select(Evaluation).filter_by(petition_id=second.id)).all()
+    assert (evaluation.handling_round, evaluation.comment) == (1, REASON)
+
+    admin = _dispatcher_client(bot_app, handling.dispatcher)
+    page = admin.get(f"/admin/petitions/{number}").get_data(as_text=True)
+    assert REASON in page and page.index(REASON) < page.index("基本信息")
+    queue = admin.get("/admin/queue").get_data(as_text=True)
+    assert REASON in queue and queue.index(REASON) < queue.index(second.content)
+
+    token = issue_token(db_session, handling.dispatcher, utcnow())
+    db_session.commit()
+    body = bot_app.test_client().get(
+        f"/api/v1/petitions/{number}", headers={"Authorization": f"Bearer {token.raw}"}
+    ).get_json()
+    assert body["handling_round"] == 2
+    assert [(e["handling_round"], e["satisfaction"]["value"], e["comment"]) for e in body["evaluations"]] == [
+        (1, Satisfaction.UNSATISFIED.value, REASON)
+    ]
+
+
+def test_a_reason_typed_at_the_confirm_step_is_kept_not_dropped(phone, db_session, handling):
+    citizen = phone()
+    number = submit(citizen)
+    handling.reply(petition(db_session, number))
+    verify_dialog(
+        citizen,
+        [
+            ("评价", Contains("您对办理结果满意吗")),
+            ("2", texts.ASK_RESOLUTION),
+            ("未解决", texts.ASK_REASON),
+            ("跳过", texts.confirm_rating("基本满意", "未解决")),
+            (REASON, texts.REASON_NOTED + "\n" + texts.confirm_rating("基本满意", "未解决", REASON)),
+            ("确认", texts.rated_second_handling(number)),
+        ],
+    )
+    p = petition(db_session, number)
+    assert db_session.scalars(select(Evaluation.comment).filter_by(petition_id=p.id)).one() == REASON
+
+
+def test_a_satisfied_rating_asks_no_reason(phone, db_session, handling):
+    citizen = phone()
+    number = submit(citizen)
+    handling.reply(petition(db_session, number))
+    verify_dialog(
+        citizen,
+        [
+            ("满意", texts.ASK_RESOLUTION),
+            ("基本解决", texts.confirm_rating("满意", "基本解决")),
+            ("这是什么意思呢", texts.confirm_rating("满意", "基本解决")),
+            ("1", texts.rated_closed(number)),
+        ],
+    )
+
+
+def test_the_progress_view_marks_the_second_round(phone, db_session, handling):
+    citizen = phone()
+    number = submit(citizen)
+    handling.reply(petition(db_session, number))
+    verify_dialog(citizen, [("不满意", texts.ASK_RESOLUTION), ("3", texts.ASK_REASON), ("跳过", Contains("您的评价")),
+                            ("1", texts.rated_second_handling(number))])
+    handling.dispatch(petition(db_session, number))
+    reply = citizen.say(number)
+    assert "（二次办理）" in reply.split("\n")[2]
+    assert Contains("已答复", "您已评价，诉求转入二次办理", "[二次办理] 平台已受理并转办").check(reply), reply
+
+
+def test_a_rejection_note_is_shown_once(phone, db_session, handling):
+    from models.enums import InadmissibleCode
+
+    citizen = phone()
+    number = submit(citizen)
+    note = "该房产纠纷已由法院立案受理"
+    perform(db_session, petition(db_session, number), "reject", handling.dispatcher, now_utc(),
+            code=InadmissibleCode.LITIGATION.value, note=note)
+    db_session.commit()
+    reply = citizen.say(number)
+    assert reply.count(note) == 1 and "不予受理原因：" in reply, reply

@@ -126,7 +126,7 @@ def test_a_failed_first_attempt_leaves_nothing_and_the_retry_does_the_work(phone
 def test_old_dedupe_rows_are_forgotten_and_recent_ones_kept(phone, db_session):
     import datetime as dt
 
-    from bot.webhook import forget_handled_messages
+    from workflow.jobs import forget_handled_messages
 
     citizen = phone()
     citizen.say("你好")

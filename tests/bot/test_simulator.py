@@ -59,6 +59,22 @@ def test_the_relay_talks_to_the_webhook_and_returns_the_reply(accounts, client, 
     }
 
 
+def test_the_relay_answers_questions_without_starting_a_petition(accounts, client, db_session):
+    from sqlalchemy import func, select
+
+    from models import Petition
+
+    for said, expected in (
+        ("我想问一下我的诉求办得怎么样了", texts.NO_PETITIONS),
+        ("谢谢", texts.THANKS),
+        ("人工客服", texts.human("暖南诉办", "", "")),
+    ):
+        assert _send(client, fields={"Content": said}).get_json() == {"reply": expected}
+    voice = _send(client, kind="voice", fields={"MediaId": "m", "Format": "amr", "Recognition": "我想问一下进度。"})
+    assert voice.get_json() == {"reply": texts.NO_PETITIONS}
+    assert db_session.scalar(select(func.count()).select_from(Petition)) == 0
+
+
 @pytest.mark.parametrize(
     "payload",
     [

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from bot import texts
-from models import Petition
+from models import Petition, WechatAccount
 from tests.live import BROWSER_MARKS, SCREENSHOTS, chromium, serve
 
 pytestmark = BROWSER_MARKS
@@ -33,7 +33,9 @@ def live_server(bot_app: Flask, accounts, trained_classifier) -> Iterator[str]:
 @pytest.fixture
 def page(live_server: str) -> Iterator[object]:
     with chromium() as browser:
-        context = browser.new_context(base_url=live_server, viewport={"width": 430, "height": 860}, locale="zh-CN")
+        context = browser.new_context(
+            base_url=live_server, viewport={"width": 430, "height": 860}, locale="zh-CN"
+        )
         context.set_default_timeout(15_000)
         yield context.new_page()
 
@@ -84,3 +86,48 @@ def test_a_citizen_reports_through_the_simulator_page(page, db_session):
     [petition] = db_session.scalars(select(Petition)).all()
     assert petition.content == problem and petition.number in receipt
     assert (petition.latitude, petition.longitude) == (36.0627, 120.3847)
+
+
+def test_the_simulator_acts_as_a_demo_citizen_shows_template_cards_and_keeps_the_history(
+    page, bot_app: Flask, accounts, db_session
+):
+    """Issue 11: the simulator can act as any demo citizen, keeps its history across a reload, and shows the template
+    messages the citizen received inline, as WeChat does (a card with the template's title, keywords and link)."""
+    from tests.factories import make_citizen
+
+    make_citizen(db_session, "shinan", openid="demo-citizen-1", name="张女士")
+    db_session.commit()
+    fake = bot_app.extensions["qingsu.fake_wechat"]
+    page.goto("/simulator")
+    page.select_option("#citizen", "demo-citizen-1")
+    assert page.input_value("#account") == "shinan"
+    appid = next(a.appid for a in db_session.scalars(select(WechatAccount)) if a.district_code == "shinan")
+    fake.register_template(
+        appid,
+        "tpl-replied",
+        {"character_string1": "character_string"},
+        title="诉求答复通知",
+        labels={"character_string1": "诉求编号"},
+    )
+    fake.send_template(
+        appid,
+        {
+            "touser": "demo-citizen-1",
+            "template_id": "tpl-replied",
+            "url": "http://127.0.0.1/reply/SN202611230001",
+            "data": {"character_string1": {"value": "SN202611230001"}},
+        },
+    )
+    card = page.locator(".msg.card")
+    card.wait_for()
+    assert "诉求答复通知" in card.inner_text() and "诉求编号" in card.inner_text()
+    assert "SN202611230001" in card.inner_text()
+    assert card.locator("a").get_attribute("href") == "http://127.0.0.1/reply/SN202611230001"
+    _say(page, "你好")
+    page.screenshot(path=str(SCREENSHOTS / "simulator-demo-citizen-card.png"), full_page=True)
+
+    page.reload()
+    page.locator(".msg.card").wait_for()
+    assert page.input_value("#citizen") == "demo-citizen-1"
+    assert page.locator(".msg.me").last.inner_text() == "你好"
+    assert page.locator(".msg.card").count() == 1  # the card is not shown twice after the reload

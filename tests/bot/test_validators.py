@@ -12,6 +12,7 @@ from bot.validators import (
     mask_mobile,
     normalize_credit_code,
     normalize_mobile,
+    not_words,
 )
 
 # Codes with correct check characters; the first is the example in GB 32100-2015 itself.
@@ -112,3 +113,33 @@ def test_where_an_address_lies_from_shinan(address, whereabouts, district):
 def test_coordinates_outside_qingdao_decide_even_with_a_qingdao_label():
     assert locate_address("青岛市市南区", "shinan", 39.9, 116.4).whereabouts == Whereabouts.OUTSIDE_QINGDAO
     assert locate_address("香港中路", "shinan", 36.06, 120.38).whereabouts == Whereabouts.HERE
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("13900001111", "手机号码"),
+        ("139 0000 1111", "手机号码"),
+        ("+86 139-0000-1111", "手机号码"),
+        ("370202199001011234", "身份证号码"),
+        ("37020219900101123x", "身份证号码"),
+        ("0532-88886666", "电话号码"),
+        ("88886666", "电话号码"),
+        ("https://example.org/a?b=1", "网址"),
+        ("www.example.com", "网址"),
+        ("example.gov.cn", "网址"),
+        ("SN202611270001", "诉求编号"),
+        ("123", "数字"),
+        ("12.5", "数字"),
+        ("１２３４", "数字"),
+    ],
+)
+def test_numbers_and_links_are_not_words(text, what):
+    assert not_words(text) == what
+
+
+@pytest.mark.parametrize(
+    "text", ["香港中路10号", "小区噪音", "1号楼2单元", "青岛海川食品有限公司", "拨打13900001111没人接，小区停水三天了", ""]
+)
+def test_words_are_words(text):
+    assert not_words(text) is None

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.fake_api import FakeWechat, create_fake_app
 from models import Notification, NotificationTemplate, Petition, WechatAccount
 from qingsu.config import merge
 from tests.factories import MONDAY_10AM, make_account, make_petition
 from tests.live import serve
+from wechat.fake import FakeWechat, create_fake_app
 from workflow.engine import perform
 from workflow.notify import EVENTS
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from models.db import session_scope
 from models.messaging import HolidayOverride
-from qingsu.db import session_scope
 from workflow.calendar import (
     WorkingCalendar,
     calendar_warnings,

@@ -14,10 +14,9 @@ from sqlalchemy import update
 
 from admin_web.api import petitions as api_petitions
 from admin_web.api.tokens import issue_token
-from bot.fake_api import FakeWechat, create_fake_app
 from models import Notification, Petition, PetitionEvent, utcnow
+from models.db import make_engine
 from models.enums import NotificationState, PetitionState
-from qingsu.db import make_engine
 from tests.factories import MONDAY_10AM, make_petition
 from tests.live import serve
 from tests.workflow.notify_support import (  # noqa: F401  (fixtures)
@@ -27,6 +26,7 @@ from tests.workflow.notify_support import (  # noqa: F401  (fixtures)
     app_config_fixture,
     stage_fixture,
 )
+from wechat.fake import FakeWechat, create_fake_app
 from workflow import jobs
 
 WAIT = 30  # seconds: only ever reached when something is broken
@@ -163,14 +163,15 @@ def test_a_staff_action_during_an_outbox_run_succeeds_and_the_run_holds_no_trans
     app: Flask, stage: Stage, gate: Gate
 ):
     stage.use_templates()
-    sending = stage.accepted_petition()  # its "accepted" notification is due
-    waiting = make_petition(stage.session, citizen=stage.world.citizen, now=MONDAY_10AM)
+    sending = stage.accepted_petition(now=utcnow())  # its "accepted" notification is due
+    waiting = make_petition(stage.session, citizen=stage.world.citizen, now=utcnow())
     stage.session.commit()
+    run_at = utcnow()  # the dispatch's own notification is made later: not due in this run
     headers = _bearer(stage.world, stage.world.dispatcher)
     gate.probe = _write_from_elsewhere(app)
     reports: list[Any] = []
     with serve(app) as base_url:
-        run = threading.Thread(target=lambda: reports.append(jobs.deliver_outbox(app, MONDAY_10AM)))
+        run = threading.Thread(target=lambda: reports.append(jobs.deliver_outbox(app, run_at)))
         run.start()
         try:
             # The run is in progress: its template send is being held by WeChat.

@@ -6,7 +6,6 @@ import datetime as dt
 
 from sqlalchemy import select, update
 
-from bot.token_store import token_store_for
 from models import Conversation, Notification, Petition, StaffAlert, utcnow
 from models.enums import Light, NotificationState, PetitionState, Resolution, Satisfaction
 from tests.factories import MONDAY_10AM, make_account, make_citizen, make_petition
@@ -17,6 +16,7 @@ from tests.workflow.notify_support import (  # noqa: F401  (fixtures)
     stage_fixture,
     wechat_fixture,
 )
+from wechat.tokens import token_store_for
 from workflow import jobs
 from workflow.engine import perform
 from workflow.messages import render_text

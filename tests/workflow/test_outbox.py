@@ -9,7 +9,6 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from bot.fake_api import TEMPLATE_FIELD_RULES
 from models import Citizen, Notification
 from models.enums import NotificationState, Satisfaction
 from tests.factories import MONDAY_10AM
@@ -23,6 +22,7 @@ from tests.workflow.notify_support import (  # noqa: F401  (fixtures)
     stage_fixture,
     wechat_fixture,
 )
+from wechat.fake import TEMPLATE_FIELD_RULES
 from workflow.engine import perform
 from workflow.messages import TemplateMappingError, format_deadline, render_text, template_data
 from workflow.notify import EVENTS
@@ -453,3 +453,15 @@ def test_a_poison_notification_is_dead_lettered_alone_and_the_run_goes_on(app, s
     assert {n.state for n in poison} == {NotificationState.DEAD}
     assert all("无法生成消息" in n.last_error for n in poison)
     assert len(stage.fake.messages()) == 1
+
+
+def test_a_delivery_that_fails_is_logged_at_warning_with_the_reason(app, stage: Stage, caplog):
+    """Issue 11: a notification that is not delivered says why in the log (the demo's first place to look)."""
+    stage.use_templates()
+    stage.accepted_petition()
+    stage.fake.fail_next(TEMPLATE_SEND, errcode=-1)
+    with caplog.at_level("WARNING", logger="workflow.outbox"):
+        assert deliver_due(app, MON).retrying == 1
+    (record,) = [r for r in caplog.records if r.name == "workflow.outbox"]
+    assert record.levelname == "WARNING"
+    assert "not delivered" in record.getMessage() and "errcode -1" in record.getMessage()

@@ -106,7 +106,7 @@ def test_the_job_store_keeps_next_run_times_across_a_handover(app, runners):
 
 def test_a_job_runs_only_while_its_scheduler_holds_the_lease(app, stage: Stage, runners):
     stage.use_templates()
-    stage.accepted_petition()
+    stage.accepted_petition(now=utcnow())
     a = SchedulerRunner(app, holder="a")
     runners.append(a)
     assert a.tick(utcnow())
@@ -114,7 +114,7 @@ def test_a_job_runs_only_while_its_scheduler_holds_the_lease(app, stage: Stage, 
     assert scheduler.run_job("deliver_outbox").sent == 1
     with app.extensions["qingsu.sessionmaker"]() as session, session.begin():
         session.get(SchedulerLease, LEASE_NAME).holder = "someone-else"
-    stage.accepted_petition()
+    stage.accepted_petition(now=utcnow())
     assert scheduler.run_job("deliver_outbox") is None
     assert len(stage.fake.messages()) == 1
 
@@ -147,13 +147,13 @@ def test_two_running_schedulers_deliver_through_one_and_hand_over_on_a_clean_sto
         threads[0].start()
         wait_for(lambda: runs[0].is_leader)
         threads[1].start()
-        stage.accepted_petition()
+        stage.accepted_petition(now=utcnow())
         wait_for(lambda: stage.notifications()[0].state == NotificationState.SENT)
         assert runs[0].is_leader and not runs[1].is_leader
         stops[0].set()  # a clean stop: jobs end, the lease is released, the standby takes over
         threads[0].join(5)
         wait_for(lambda: runs[1].is_leader)
-        stage.accepted_petition()
+        stage.accepted_petition(now=utcnow())
         wait_for(lambda: all(n.state == NotificationState.SENT for n in stage.notifications()))
         assert len(stage.fake.messages()) == 2
     finally:

@@ -3,8 +3,8 @@
 What changes from wechatpy, and why:
 
 - the base URL comes from ``[wechat] api_base_url`` (wechatpy hard-codes ``https://api.weixin.qq.com``), so the
-  tests and the demo talk to the fake in `bot.fake_api`;
-- tokens come from ``POST /cgi-bin/stable_token`` and live in the shared store of `bot.token_store`, renewed under its
+  tests and the demo talk to the fake in `wechat.fake`;
+- tokens come from ``POST /cgi-bin/stable_token`` and live in the shared store of `wechat.tokens`, renewed under its
   lock, so no process invalidates another's token and workers never stampede the token endpoint;
 - a rejected token (40001, 42001, 40014) is renewed once and the call retried once (wechatpy retries without end);
 - every failure is a `WechatApiError` subclass the outbox can branch on (`retryable`, unsubscribed, quota, …), and
@@ -25,7 +25,7 @@ from flask import Flask
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from bot.token_store import TokenStore, obtain_token, token_store_for
+from wechat.tokens import TokenStore, obtain_token, token_store_for
 
 if TYPE_CHECKING:
     from models import WechatAccount
@@ -52,6 +52,13 @@ class WechatApiError(WeChatClientException):
         super().__init__(errcode, errmsg)
         # WeChat's whole JSON answer, for the codes that carry more than errcode/errmsg (45065's msgid).
         self.answer = answer or {}
+
+
+class WechatAddressUnknownError(WechatApiError):
+    """``api_base_url = "self"`` (the demo's fake, at the address the application is served on) before this process
+    has served a request to learn that address. Retryable: the next run, after a request, finds it."""
+
+    retryable = True
 
 
 class WechatTokenError(WechatApiError):
@@ -341,13 +348,48 @@ def _path(url: str) -> str:
     return url.split("?", 1)[0]
 
 
+# ``[wechat] api_base_url = "self"``: the demo's fake WeChat API, served by this application under /fake-wechat at
+# whatever address it is served on (`learn_own_address`), so `qingsu run --port 8000` or gunicorn on any port works.
+SELF = "self"
+FAKE_PREFIX = "/fake-wechat"
+
+
+def learn_own_address(app: Flask, host_url: str) -> None:
+    """Point ``api_base_url = "self"`` at this application's fake, at `host_url` (the address a request came to)."""
+    config = app.config["WECHAT"]
+    if config.get("own_address") is None:
+        config["own_address"] = host_url.rstrip("/") + FAKE_PREFIX
+
+
+def api_base_url(app: Flask) -> str:
+    """The WeChat API's base URL for `app`, with ``"self"`` resolved.
+
+    :raises WechatAddressUnknownError: ``"self"`` before this process has served a request.
+    """
+    config = app.config["WECHAT"]
+    configured = str(config["api_base_url"])
+    if configured != SELF:
+        return configured
+    own = config.get("own_address")
+    if own is None:
+        raise WechatAddressUnknownError(
+            None,
+            'api_base_url = "self": this process has not served a request yet, so it does not know its own address '
+            "(open any page of the demo, or set api_base_url to the demo's address + /fake-wechat)",
+        )
+    return str(own)
+
+
 def client_for(account: WechatAccount, app: Flask) -> QingsuWechatClient:
-    """A client for `account` configured from `app` (base URL, timeout, shared token store)."""
+    """A client for `account` configured from `app` (base URL, timeout, shared token store).
+
+    :raises WechatAddressUnknownError: see `api_base_url`.
+    """
     config = app.config["WECHAT"]
     return QingsuWechatClient(
         account.appid,
         account.secret,
         store=token_store_for(app),
-        api_base_url=config["api_base_url"],
+        api_base_url=api_base_url(app),
         timeout=float(config["api_timeout_seconds"]),
     )

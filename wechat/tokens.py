@@ -334,10 +334,10 @@ def refresh_token(
     """Renew `account`'s token if it runs out within ten minutes (always, with `force`); the scheduler's job.
 
     :raises TokenLockTimeout: when another process holds the lock too long.
-    :raises bot.wechat_api.WechatApiError: when WeChat refuses (wrong secret, IP not whitelisted, …) or is down.
+    :raises wechat.api.WechatApiError: when WeChat refuses (wrong secret, IP not whitelisted, …) or is down.
     """
     # Imported here: the client module itself depends on this one.
-    from bot.wechat_api import client_for
+    from wechat.api import client_for
 
     with client_for(account, app) as client:
         return obtain_token(

@@ -1,7 +1,7 @@
 """A fake WeChat API for the tests and the demo: WeChat's real JSON formats and error codes, in a small Flask app.
 
-It keeps accounts, access tokens, template field types, subscriptions, menus and media in memory, records every message
-it "delivers", and can be told to fail (an errcode, an HTTP error, or a delay longer than the client's timeout) so the
+It keeps accounts, access tokens, template field types, subscriptions, menus and media in memory (or, for a demo served
+by several processes, in an SQLite file they share: `SharedState`), records every message it "delivers", and can be told to fail (an errcode, an HTTP error, or a delay longer than the client's timeout) so the
 outbox's retries can be exercised. Tests drive the `FakeWechat` object directly; over HTTP the same operations live
 under ``/_fake/…``. The demo mounts it at ``/fake-wechat`` (`mount_fake`) and shows ``/fake-wechat/_fake/inbox``.
 
@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import itertools
 import json
+import pickle
 import re
 import secrets
+import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
@@ -44,6 +47,8 @@ CLIENT_MSG_ID_WINDOW_SECONDS = 600
 # A client_msg_id already used: the template API's documentation does not say what WeChat answers, so the fake
 # answers as the documented mass-send API does — 45065 with the msgid of the message already sent.
 DUPLICATE_CLIENT_MSG_ID = 45065
+# The API calls a shared state (`SharedState`) remembers: enough for anyone looking, small enough to rewrite each time.
+SHARED_CALLS_KEPT = 2_000
 CALLBACK_IPS = ("101.226.62.77", "101.226.62.78", "101.226.62.79", "101.226.62.80")
 
 ERRMSG = {
@@ -158,6 +163,9 @@ class _Token:
 class _State:
     accounts: dict[str, str] = field(default_factory=dict)
     templates: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    # What a phone shows of them: each template's title and keywords' names, each account's name.
+    template_titles: dict[tuple[str, str], tuple[str, dict[str, str]]] = field(default_factory=dict)
+    account_names: dict[str, str] = field(default_factory=dict)
     unsubscribed: set[tuple[str, str]] = field(default_factory=set)
     closed_windows: set[tuple[str, str]] = field(default_factory=set)
     tokens: dict[str, _Token] = field(default_factory=dict)
@@ -170,6 +178,57 @@ class _State:
     media: dict[tuple[str, str], tuple[bytes, str]] = field(default_factory=dict)
     # Bounded: the demo serves the fake for days, and only recent calls matter to anyone looking.
     calls: deque[tuple[str, str | None]] = field(default_factory=lambda: deque(maxlen=100_000))
+    last_id: int = 0
+    last_msgid: int = 2_000_000_000
+
+    def next_id(self) -> int:
+        self.last_id += 1
+        return self.last_id
+
+    def next_msgid(self) -> int:
+        self.last_msgid += 1
+        return self.last_msgid
+
+
+class SharedState:
+    """The fake's state in an SQLite file, so every process of the demo (gunicorn's workers, the scheduler) sees
+    one WeChat: the same tokens, the same inbox. Each operation reads the state, changes it and writes it back in one
+    exclusive transaction; an operation that fails (a `FakeApiError`) leaves it as it was.
+
+    The file is the demo's own (it is never sent anywhere and only this program writes it), so it holds the state
+    pickled. Only the latest API calls are kept (`SHARED_CALLS_KEPT`), as each operation rewrites the whole state.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as connection, connection:
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS fake_wechat_state (id INTEGER PRIMARY KEY, state BLOB)"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[_State]:
+        with closing(self._connect()) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                row = connection.execute("SELECT state FROM fake_wechat_state WHERE id = 1").fetchone()
+                state = pickle.loads(row[0]) if row else _State(calls=deque(maxlen=SHARED_CALLS_KEPT))
+                yield state
+                connection.execute(
+                    "INSERT INTO fake_wechat_state (id, state) VALUES (1, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+                    (pickle.dumps(state),),
+                )
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
 
 
 class FakeWechat:
@@ -180,51 +239,97 @@ class FakeWechat:
     """
 
     def __init__(
-        self, clock: Callable[[], float] | None = None, token_lifetime: int = TOKEN_LIFETIME_SECONDS
+        self,
+        clock: Callable[[], float] | None = None,
+        token_lifetime: int = TOKEN_LIFETIME_SECONDS,
+        shared_file: str | Path | None = None,
     ) -> None:
         # By default WeChat's clock is the application's (`models.clock`), so a test's shifted clock moves both.
         self.clock = clock or (lambda: utcnow().timestamp())
         self.token_lifetime = token_lifetime
         self._lock = threading.RLock()
-        self._ids = itertools.count(1)
-        self._msgids = itertools.count(2_000_000_001)
         self._state = _State()
+        self._shared = SharedState(Path(shared_file)) if shared_file else None
+
+    @contextmanager
+    def _locked(self) -> Iterator[_State]:
+        """The state, for one operation at a time: this process's (in memory), or the one every process on this host
+        shares through `shared_file` (gunicorn's workers in the demo), read and written back in one transaction."""
+        with self._lock:
+            if self._shared is None:
+                yield self._state
+            else:
+                with self._shared.transaction() as state:
+                    yield state
 
     # ------------------------------------------------------------------------------------------------- control
 
     def reset(self) -> None:
         """Forget everything: accounts, tokens, messages, failures."""
-        with self._lock:
-            self._state = _State()
+        with self._locked() as state:
+            fresh = _State()
+            for name in state.__dataclass_fields__:
+                setattr(state, name, getattr(fresh, name))
 
-    def register_account(self, appid: str, secret: str) -> None:
-        """Make `appid` a known account with `secret` (a changed secret replaces the old one)."""
-        with self._lock:
-            self._state.accounts[appid] = secret
+    def register_account(self, appid: str, secret: str, name: str | None = None) -> None:
+        """Make `appid` a known account with `secret` (a changed secret replaces the old one) and, for the inbox, its
+        `name` (e.g. 市南区诉办平台)."""
+        with self._locked() as state:
+            state.accounts[appid] = secret
+            if name:
+                state.account_names[appid] = name
 
-    def register_template(self, appid: str, template_id: str, fields: Mapping[str, str]) -> None:
-        """Declare a template and its fields' keyword types (``{"thing1": "thing", …}``).
+    def register_template(
+        self,
+        appid: str,
+        template_id: str,
+        fields: Mapping[str, str],
+        *,
+        title: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        """Declare a template and its fields' keyword types (``{"thing1": "thing", …}``), and, for the inbox, its
+        `title` and keywords' names (``{"thing1": "诉求内容", …}``).
 
         Once an account has declared templates, sending with an undeclared template id answers 40037, and values
         that break their type's rules answer 47003.
         """
-        with self._lock:
-            self._state.templates.setdefault(appid, {})[template_id] = dict(fields)
+        with self._locked() as state:
+            state.templates.setdefault(appid, {})[template_id] = dict(fields)
+            if title or labels:
+                state.template_titles[(appid, template_id)] = (title or template_id, dict(labels or {}))
+
+    def account_name(self, appid: str) -> str:
+        """The name registered for `appid`, else the appid."""
+        with self._locked() as state:
+            return state.account_names.get(appid, appid)
+
+    def shown(self, message: DeliveredMessage) -> tuple[str, list[tuple[str, str]]]:
+        """A message as a phone shows it: its title, and its lines (keyword name or key, value)."""
+        if message.kind == "text":
+            return "客服消息", [("", message.content or "")]
+        with self._locked() as state:
+            title, labels = state.template_titles.get(
+                (message.appid, message.template_id or ""), (f"模板消息 {message.template_id}", {})
+            )
+        return title, [
+            (labels.get(key, key), str(item.get("value", ""))) for key, item in (message.data or {}).items()
+        ]
 
     def unsubscribe(self, appid: str, openid: str) -> None:
         """Mark `openid` as no longer following `appid` (sends answer 43004)."""
-        with self._lock:
-            self._state.unsubscribed.add((appid, openid))
+        with self._locked() as state:
+            state.unsubscribed.add((appid, openid))
 
     def subscribe(self, appid: str, openid: str) -> None:
         """Undo `unsubscribe`."""
-        with self._lock:
-            self._state.unsubscribed.discard((appid, openid))
+        with self._locked() as state:
+            state.unsubscribed.discard((appid, openid))
 
     def close_window(self, appid: str, openid: str) -> None:
         """Customer-service messages to `openid` answer 45015, as when the citizen's 48 hours have passed."""
-        with self._lock:
-            self._state.closed_windows.add((appid, openid))
+        with self._locked() as state:
+            state.closed_windows.add((appid, openid))
 
     def fail_next(
         self,
@@ -246,88 +351,86 @@ class FakeWechat:
         """
         if errcode is None and http_status is None and delay is None:
             raise ValueError("a failure needs an errcode, an http_status or a delay")
-        with self._lock:
-            self._state.failures.append(Failure(path, count, errcode, http_status, delay, appid))
+        with self._locked() as state:
+            state.failures.append(Failure(path, count, errcode, http_status, delay, appid))
 
     def expire_tokens(self, appid: str) -> None:
         """Let every access token of `appid` run out now (calls answer 42001)."""
-        with self._lock:
-            for token in self._state.tokens.values():
+        with self._locked() as state:
+            for token in state.tokens.values():
                 if token.appid == appid:
                     token.expires_at = min(token.expires_at, self.clock())
 
     def revoke_tokens(self, appid: str) -> None:
         """Invalidate every access token of `appid` (calls answer 40001), as when another system refreshed it."""
-        with self._lock:
-            for token in self._state.tokens.values():
+        with self._locked() as state:
+            for token in state.tokens.values():
                 if token.appid == appid:
                     token.revoked = True
 
     def add_media(self, appid: str, media_id: str, content: bytes, content_type: str = "image/jpeg") -> None:
         """A temporary media file `media/get` can return."""
-        with self._lock:
-            self._state.media[(appid, media_id)] = (content, content_type)
+        with self._locked() as state:
+            state.media[(appid, media_id)] = (content, content_type)
 
     def messages(self, appid: str | None = None, openid: str | None = None) -> list[DeliveredMessage]:
         """Messages delivered so far, oldest first, optionally for one account and/or one citizen."""
-        with self._lock:
+        with self._locked() as state:
             return [
                 m
-                for m in self._state.messages
+                for m in state.messages
                 if (appid is None or m.appid == appid) and (openid is None or m.openid == openid)
             ]
 
     def clear_messages(self) -> None:
-        with self._lock:
-            self._state.messages.clear()
+        with self._locked() as state:
+            state.messages.clear()
 
     def menu(self, appid: str) -> dict[str, Any] | None:
         """The menu last created for `appid`."""
-        with self._lock:
-            return self._state.menus.get(appid)
+        with self._locked() as state:
+            return state.menus.get(appid)
 
     def api_calls(self, path: str | None = None, appid: str | None = None) -> list[tuple[str, str | None]]:
         """(path, appid) of every API call received, e.g. to count token requests."""
-        with self._lock:
+        with self._locked() as state:
             return [
-                c
-                for c in self._state.calls
-                if (path is None or c[0] == path) and (appid is None or c[1] == appid)
+                c for c in state.calls if (path is None or c[0] == path) and (appid is None or c[1] == appid)
             ]
 
     # ---------------------------------------------------------------------------------------------- the API
 
     def record_call(self, path: str, appid: str | None) -> Failure | None:
         """Note a call and hand back the failure injected for it, if any (consuming one use)."""
-        with self._lock:
-            self._state.calls.append((path, appid))
-            for failure in self._state.failures:
+        with self._locked() as state:
+            state.calls.append((path, appid))
+            for failure in state.failures:
                 if failure.path == path and failure.remaining > 0 and failure.appid in (None, appid):
                     failure.remaining -= 1
                     if failure.remaining == 0:
-                        self._state.failures.remove(failure)
+                        state.failures.remove(failure)
                     return failure
             return None
 
     def appid_of_token(self, access_token: str | None) -> str | None:
-        with self._lock:
-            token = self._state.tokens.get(access_token or "")
+        with self._locked() as state:
+            token = state.tokens.get(access_token or "")
             return token.appid if token else None
 
-    def _check_credentials(self, appid: str, secret: str | None) -> None:
-        known = self._state.accounts.get(appid)
+    def _check_credentials(self, state: _State, appid: str, secret: str | None) -> None:
+        known = state.accounts.get(appid)
         if known is None:
             raise FakeApiError(40013)
         if secret != known:
             raise FakeApiError(40125)
 
-    def _new_token(self, appid: str) -> str:
+    def _new_token(self, state: _State, appid: str) -> str:
         token = secrets.token_urlsafe(48)
-        self._state.tokens[token] = _Token(appid, self.clock() + self.token_lifetime)
+        state.tokens[token] = _Token(appid, self.clock() + self.token_lifetime)
         return token
 
-    def _answer(self, token: str) -> dict[str, Any]:
-        remaining = int(self._state.tokens[token].expires_at - self.clock())
+    def _answer(self, state: _State, token: str) -> dict[str, Any]:
+        remaining = int(state.tokens[token].expires_at - self.clock())
         return {"access_token": token, "expires_in": remaining}
 
     def stable_token(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -339,18 +442,18 @@ class FakeWechat:
             raise FakeApiError(40002)
         appid = str(body.get("appid") or "")
         force = bool(body.get("force_refresh"))
-        with self._lock:
-            self._check_credentials(appid, body.get("secret"))
-            current = self._state.stable.get(appid, "")
-            token = self._state.tokens.get(current)
+        with self._locked() as state:
+            self._check_credentials(state, appid, body.get("secret"))
+            current = state.stable.get(appid, "")
+            token = state.tokens.get(current)
             left = token.expires_at - self.clock() if token is not None and not token.revoked else 0
             if force or left < STABLE_TOKEN_RENEW_SECONDS:
                 if token is not None and force:
                     # A forced refresh invalidates the previous stable token at once.
                     token.revoked = True
-                current = self._new_token(appid)
-                self._state.stable[appid] = current
-            return self._answer(current)
+                current = self._new_token(state, appid)
+                state.stable[appid] = current
+            return self._answer(state, current)
 
     def basic_token(self, query: Mapping[str, str]) -> dict[str, Any]:
         """``GET /cgi-bin/token``: a new token on every call; the previous one lives five more minutes.
@@ -360,14 +463,14 @@ class FakeWechat:
         if query.get("grant_type") != "client_credential":
             raise FakeApiError(40002)
         appid = str(query.get("appid") or "")
-        with self._lock:
-            self._check_credentials(appid, query.get("secret"))
-            previous = self._state.tokens.get(self._state.basic.get(appid, ""))
+        with self._locked() as state:
+            self._check_credentials(state, appid, query.get("secret"))
+            previous = state.tokens.get(state.basic.get(appid, ""))
             if previous is not None:
                 previous.expires_at = min(previous.expires_at, self.clock() + BASIC_TOKEN_GRACE_SECONDS)
-            token = self._new_token(appid)
-            self._state.basic[appid] = token
-            return self._answer(token)
+            token = self._new_token(state, appid)
+            state.basic[appid] = token
+            return self._answer(state, token)
 
     def authenticate(self, access_token: str | None) -> str:
         """The appid an API call's access token belongs to.
@@ -376,8 +479,8 @@ class FakeWechat:
         """
         if not access_token:
             raise FakeApiError(41001)
-        with self._lock:
-            token = self._state.tokens.get(access_token)
+        with self._locked() as state:
+            token = state.tokens.get(access_token)
             if token is None or token.revoked:
                 raise FakeApiError(40001)
             if token.expires_at <= self.clock():
@@ -397,25 +500,25 @@ class FakeWechat:
         if not openid or not template_id or not isinstance(data, dict):
             raise FakeApiError(47001)
         client_msg_id = body.get("client_msg_id")
-        with self._lock:
-            if (appid, openid) in self._state.unsubscribed:
+        with self._locked() as state:
+            if (appid, openid) in state.unsubscribed:
                 raise FakeApiError(43004)
-            declared = self._state.templates.get(appid)
+            declared = state.templates.get(appid)
             if declared is not None:
                 if template_id not in declared:
                     raise FakeApiError(40037)
                 _validate_template_data(declared[template_id], data)
             now = self.clock()
             if client_msg_id:
-                seen = self._state.client_msg_ids.get((appid, openid, str(client_msg_id)))
+                seen = state.client_msg_ids.get((appid, openid, str(client_msg_id)))
                 if seen is not None and now - seen[0] < CLIENT_MSG_ID_WINDOW_SECONDS:
                     raise FakeApiError(DUPLICATE_CLIENT_MSG_ID, extra={"msgid": seen[1]})
-            msgid = next(self._msgids)
+            msgid = state.next_msgid()
             if client_msg_id:
-                self._state.client_msg_ids[(appid, openid, str(client_msg_id))] = (now, msgid)
-            self._deliver(
+                state.client_msg_ids[(appid, openid, str(client_msg_id))] = (now, msgid)
+            state.messages.append(
                 DeliveredMessage(
-                    id=next(self._ids),
+                    id=state.next_id(),
                     appid=appid,
                     openid=openid,
                     kind="template",
@@ -438,26 +541,23 @@ class FakeWechat:
         text = body.get("text")
         if not openid or body.get("msgtype") != "text" or not isinstance(text, dict) or "content" not in text:
             raise FakeApiError(47001)
-        with self._lock:
-            if (appid, openid) in self._state.unsubscribed:
+        with self._locked() as state:
+            if (appid, openid) in state.unsubscribed:
                 raise FakeApiError(43004)
-            if (appid, openid) in self._state.closed_windows:
+            if (appid, openid) in state.closed_windows:
                 raise FakeApiError(45015)
-            self._deliver(
+            state.messages.append(
                 DeliveredMessage(
-                    id=next(self._ids),
+                    id=state.next_id(),
                     appid=appid,
                     openid=openid,
                     kind="text",
-                    msgid=next(self._msgids),
+                    msgid=state.next_msgid(),
                     at=self.clock(),
                     content=str(text["content"]),
                 )
             )
             return {"errcode": 0, "errmsg": "ok"}
-
-    def _deliver(self, message: DeliveredMessage) -> None:
-        self._state.messages.append(message)
 
     def create_menu(self, appid: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /cgi-bin/menu/create``, with WeChat's size and type rules.
@@ -465,8 +565,8 @@ class FakeWechat:
         :raises FakeApiError: 40016–40027 for a menu WeChat would refuse.
         """
         _validate_menu(body)
-        with self._lock:
-            self._state.menus[appid] = json.loads(json.dumps(body))
+        with self._locked() as state:
+            state.menus[appid] = json.loads(json.dumps(body))
         return {"errcode": 0, "errmsg": "ok"}
 
     def get_menu(self, appid: str) -> dict[str, Any]:
@@ -474,8 +574,8 @@ class FakeWechat:
 
         :raises FakeApiError: 46003 when no menu was created.
         """
-        with self._lock:
-            menu = self._state.menus.get(appid)
+        with self._locked() as state:
+            menu = state.menus.get(appid)
         if menu is None:
             raise FakeApiError(46003)
         return {"menu": menu}
@@ -485,8 +585,8 @@ class FakeWechat:
 
         :raises FakeApiError: 40007 for an unknown media id.
         """
-        with self._lock:
-            found = self._state.media.get((appid, media_id))
+        with self._locked() as state:
+            found = state.media.get((appid, media_id))
         if found is None:
             raise FakeApiError(40007)
         return found
@@ -696,10 +796,23 @@ def _add_control(app: Flask, fake: FakeWechat) -> None:
 
     @app.get("/_fake/inbox")
     def inbox() -> str:
+        openid = (request.args.get("openid") or "").strip() or None
+        everyone = fake.messages()
         by_citizen: dict[tuple[str, str], list[DeliveredMessage]] = {}
-        for message in fake.messages():
-            by_citizen.setdefault((message.appid, message.openid), []).append(message)
-        return render(INBOX_PAGE, citizens=sorted(by_citizen.items()), when=_local_time)
+        for message in reversed(everyone):  # newest first
+            if openid is None or message.openid == openid:
+                by_citizen.setdefault((message.appid, message.openid), []).append(message)
+        # The citizen with the latest message first.
+        citizens = sorted(by_citizen.items(), key=lambda item: -item[1][0].id)
+        return render(
+            INBOX_PAGE,
+            citizens=citizens,
+            openids=sorted({m.openid for m in everyone}),
+            chosen=openid,
+            when=_local_time,
+            shown=fake.shown,
+            account=fake.account_name,
+        )
 
 
 def _local_time(seconds: float) -> str:
@@ -711,26 +824,40 @@ INBOX_PAGE = """<!doctype html>
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>模拟微信：群众收到的消息</title>
 <style>
 body { font-family: system-ui, "PingFang SC", "Microsoft YaHei", sans-serif; margin: 2em; background: #ededed; }
 section { background: #fff; border-radius: 8px; padding: 1em 1.5em; margin-bottom: 1.5em; max-width: 42em; }
 h2 { font-size: 1em; color: #555; }
-.msg { border-left: 3px solid #07c160; padding: .4em .8em; margin: .6em 0; white-space: pre-wrap; }
+.msg { border-left: 3px solid #07c160; padding: .4em .8em; margin: .6em 0; }
+.msg h3 { font-size: 1em; margin: .2em 0 .4em; }
+.msg dl { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1em; margin: 0; }
+.msg dt { color: #888; } .msg dd { margin: 0; white-space: pre-wrap; }
+.text { white-space: pre-wrap; }
 .meta { color: #888; font-size: .85em; }
 </style>
 </head>
 <body>
 <h1>模拟微信：群众收到的消息</h1>
-<p>本页列出演示环境中每位群众在微信里会收到的模板消息和客服消息（由本地模拟的微信接口记录，未真正发出）。</p>
+<p>本页列出演示环境中每位群众在微信里会收到的模板消息和客服消息（由本地模拟的微信接口记录，未真正发出），最新的在前。</p>
+<form method="get">
+  <label>只看群众 <select name="openid" onchange="this.form.submit()">
+    <option value="">全部</option>
+    {% for o in openids %}<option value="{{ o }}"{% if o == chosen %} selected{% endif %}>{{ o }}</option>{% endfor %}
+  </select></label>
+  <noscript><button type="submit">筛选</button></noscript>
+</form>
 {% for (appid, openid), items in citizens %}
 <section>
-  <h2>公众号 {{ appid }} → 群众 {{ openid }}（{{ items|length }} 条）</h2>
-  {% for m in items %}
+  <h2>{{ account(appid) }} → 群众 {{ openid }}（{{ items|length }} 条）</h2>
+  {% for m in items %}{% set title, lines = shown(m) %}
   <div class="msg">
-    <div class="meta">{{ when(m.at) }} · {% if m.kind == "template" %}模板消息 {{ m.template_id }}{% else %}客服消息{% endif %}</div>
-    {{ m.text() }}{% if m.url %}
-    <div class="meta">详情链接：{{ m.url }}</div>{% endif %}
+    <div class="meta">{{ when(m.at) }} · {% if m.kind == "template" %}模板消息{% else %}客服消息{% endif %}</div>
+    {% if m.kind == "template" %}<h3>{{ title }}</h3>
+    <dl>{% for label, value in lines %}<dt>{{ label }}</dt><dd>{{ value }}</dd>{% endfor %}</dl>
+    {% else %}<div class="text">{{ m.content }}</div>{% endif %}
+    {% if m.url %}<div class="meta"><a href="{{ m.url }}">详情</a></div>{% endif %}
   </div>
   {% endfor %}
 </section>
@@ -742,14 +869,17 @@ h2 { font-size: 1em; color: #555; }
 """
 
 
-def mount_fake(app: Flask, fake: FakeWechat, prefix: str = "/fake-wechat") -> Flask:
+def mount_fake(
+    app: Flask, fake: FakeWechat, prefix: str = "/fake-wechat", names: Mapping[str, str] | None = None
+) -> Flask:
     """Serve `fake` from `app` under `prefix` (the demo) and register the configured accounts with it.
 
     The fake is kept in ``app.extensions["qingsu.fake_wechat"]`` so the admin site can show what was sent.
-    Returns the fake's own Flask app.
+    Returns the fake's own Flask app. `names` (district code → account name) label the inbox.
     """
+    names = names or {}
     for account in app.config.get("ACCOUNTS", []):
-        fake.register_account(account["appid"], account["secret"])
+        fake.register_account(account["appid"], account["secret"], names.get(account.get("district", "")))
     fake_app = create_fake_app(fake)
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {prefix: fake_app})  # type: ignore[method-assign]
     app.extensions["qingsu.fake_wechat"] = fake

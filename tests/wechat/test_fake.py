@@ -12,8 +12,8 @@ import pytest
 import requests
 from flask import Flask
 
-from bot.fake_api import FakeWechat, create_fake_app, mount_fake
 from qingsu import create_app
+from wechat.fake import FakeWechat, create_fake_app, mount_fake
 
 APPID = "wxfake00000000000001"
 SECRET = "s3cret"

@@ -18,7 +18,9 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from bot.token_store import (
+from qingsu.config import merge
+from tests.factories import make_account
+from wechat.tokens import (
     DatabaseTokenStore,
     RedisTokenStore,
     StoredToken,
@@ -28,8 +30,6 @@ from bot.token_store import (
     refresh_token,
     token_store_for,
 )
-from qingsu.config import merge
-from tests.factories import make_account
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 T0 = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)  # Friday 09:00 in Qingdao
@@ -316,10 +316,10 @@ def test_refresh_token_renews_ten_minutes_ahead_and_on_demand(
 
 WORKER = """
 import pathlib, sys, time
-from bot.token_store import DatabaseTokenStore
-from bot.wechat_api import QingsuWechatClient
+from wechat.tokens import DatabaseTokenStore
+from wechat.api import QingsuWechatClient
 from models import crypto
-from qingsu.db import make_engine
+from models.db import make_engine
 
 database_url, base_url, appid, secret, folder, number, data_key = sys.argv[1:]
 crypto.configure(data_key)  # the stored tokens are encrypted with the application's data key

@@ -11,8 +11,10 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from bot.token_store import token_store_for
-from bot.wechat_api import (
+from models import WechatAccount
+from qingsu.config import merge
+from tests.factories import make_account
+from wechat.api import (
     MediaFile,
     QingsuWechatClient,
     SendResult,
@@ -27,9 +29,7 @@ from bot.wechat_api import (
     WechatWindowClosedError,
     client_for,
 )
-from models import WechatAccount
-from qingsu.config import merge
-from tests.factories import make_account
+from wechat.tokens import token_store_for
 
 OPENID = "o-citizen-1"
 TEMPLATE = "tpl-accepted"
@@ -280,3 +280,19 @@ def test_a_failing_token_endpoint_for_one_account_leaves_the_others_working(
     with client_for(other, app) as working:
         assert working.get_callback_ip()
     assert token_store_for(app).get(account.appid) is None
+
+
+def test_the_demo_address_self_is_learnt_from_the_first_request(account: WechatAccount, app: Flask, fake_wechat: Any):
+    """Issue 11: in the demo, api_base_url = "self" follows the address the application is served on (any port)."""
+    from wechat.api import WechatAddressUnknownError, learn_own_address
+
+    app.config["WECHAT"]["api_base_url"] = "self"
+    app.config["WECHAT"].pop("own_address", None)
+    with pytest.raises(WechatAddressUnknownError) as unknown:
+        client_for(account, app)
+    assert unknown.value.retryable and "has not served a request" in str(unknown.value)
+    served_at = fake_wechat.base_url.removesuffix("/")
+    learn_own_address(app, served_at + "/")
+    learn_own_address(app, "http://elsewhere:1/")  # the first address stays
+    with client_for(account, app) as client:
+        assert client.api_base_url == served_at + "/fake-wechat"

@@ -1,4 +1,4 @@
-"""The database engine and session for the application, and the `qingsu db` commands."""
+"""The database engine and sessions: SQLite in WAL with writers that queue, PostgreSQL, and how failures are told."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import click
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, Executable, Result, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -20,9 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 import models
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-
 
 # How long a writer waits for the database's write lock (SQLite) or a row lock (PostgreSQL) before the request
 # gives up with 503; `[database] busy_timeout_seconds` overrides it.
@@ -201,7 +197,7 @@ def lock_for_write(session: Session) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Create the engine and session factory (no connection is opened here) and register `qingsu db`."""
+    """Create the engine and session factory (no connection is opened here)."""
     settings = app.config["DATABASE"]
     engine = make_engine(
         app.config["DATABASE_URL"], float(settings.get("busy_timeout_seconds", DEFAULT_BUSY_TIMEOUT))
@@ -209,7 +205,6 @@ def init_app(app: Flask) -> None:
     app.extensions["qingsu.engine"] = engine
     app.extensions["qingsu.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
-    app.cli.add_command(db_group)
 
 
 def get_engine() -> Engine:
@@ -307,42 +302,4 @@ def database_reachable() -> bool:
         return False
 
 
-def alembic_config(url: str):  # type: ignore[no-untyped-def]
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return cfg
-
-
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at `url` to `revision` with Alembic."""
-    from alembic import command
-
-    command.upgrade(alembic_config(url), revision)
-
-
-@click.group("db")
-def db_group() -> None:
-    """Database schema commands."""
-
-
-@db_group.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
-def upgrade_command(revision: str) -> None:
-    """Apply the migrations up to REVISION."""
-    upgrade(current_app.config["DATABASE_URL"], revision)
-    click.echo(f"database at {revision}")
-
-
-@db_group.command("revision")
-@click.option("-m", "--message", required=True)
-def revision_command(message: str) -> None:
-    """Write a new migration from the difference between the models and the database (developers only)."""
-    from alembic import command
-
-    command.revision(alembic_config(current_app.config["DATABASE_URL"]), message=message, autogenerate=True)
-
-
-__all__ = ["get_session", "init_app", "models", "session_scope", "upgrade"]
+__all__ = ["get_session", "init_app", "models", "session_scope"]
