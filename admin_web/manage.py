@@ -414,6 +414,8 @@ def unit_values(
     lines = [line.strip() for line in (form.get("responsibilities") or "").splitlines()]
     values["responsibilities"] = "\n".join(line for line in lines if line)
     values["active"] = bool(form.get("active")) if unit is not None else True
+    # Off unless a manager ticks it: the work rules have the unit's reviewer approve its replies.
+    values["handler_self_review"] = bool(form.get("handler_self_review")) and level in REVIEWED_LEVELS
     return values, errors
 
 
@@ -432,11 +434,24 @@ def units() -> ResponseReturnValue:
     return render_template(
         "manage/units.html",
         units=rows,
+        # Unit id → its active reviewers (科室负责人): the page marks a unit that has none.
+        reviewers=_counts(
+            session,
+            User.unit_id,
+            User.unit_id.in_([u.id for u in rows]),
+            User.role == Role.UNIT_REVIEWER,
+            User.active.is_(True),
+        ),
+        reviewed_levels=REVIEWED_LEVELS,
         page=page,
         code=code,
         districts=managed_districts(session, user),
         city=is_city_manager(user),
     )
+
+
+# The units whose replies their own reviewer approves before the platform sees them (not the platforms themselves).
+REVIEWED_LEVELS = (UnitLevel.COMMUNITY, UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT, UnitLevel.CITY_DEPARTMENT)
 
 
 def _unit_form(session: Session, user: User, unit: Unit | None, errors: dict[str, str], code: str | None):  # type: ignore[no-untyped-def]
@@ -452,6 +467,7 @@ def _unit_form(session: Session, user: User, unit: Unit | None, errors: dict[str
         code=code,
         levels=(DISTRICT_UNIT_LEVELS + CITY_UNIT_LEVELS) if is_city_manager(user) else DISTRICT_UNIT_LEVELS,
         dept_types=list(DeptType),
+        reviewed_levels=REVIEWED_LEVELS,
         districts=managed_districts(session, user),
         city=is_city_manager(user),
     ), (422 if errors else 200)

@@ -5,7 +5,7 @@ from models.base import Base, UTCDateTime
 from models.citizen import Citizen, Conversation, InboundMessage
 from models.clock import utcnow
 from models.district import District, WechatAccount
-from models.handling import Assessment, Evaluation, ExtensionRequest, Reply
+from models.handling import Assessment, CooperationTask, Evaluation, ExtensionRequest, Reply
 from models.messaging import (
     AccessToken,
     HolidayOverride,
@@ -30,6 +30,7 @@ __all__ = [
     "Base",
     "Citizen",
     "Conversation",
+    "CooperationTask",
     "District",
     "Evaluation",
     "ExtensionRequest",

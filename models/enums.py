@@ -139,6 +139,15 @@ class RequestState(LabelledEnum):
     REFUSED = "refused", "未批准"
 
 
+class TaskState(LabelledEnum):
+    """A cooperating unit's part of a 执法 petition (配合任务)."""
+
+    ASSIGNED = "assigned", "待签收"
+    ACCEPTED = "accepted", "办理中"
+    SUBMITTED = "submitted", "已提交"
+    WITHDRAWN = "withdrawn", "已撤销"
+
+
 class AssessmentOutcome(LabelledEnum):
     COMPLETED = "completed", "履职到位"
     NOT_COMPLETED = "not_completed", "履职未完成"

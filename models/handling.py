@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
 from models.clock import utcnow
-from models.enums import AssessmentOutcome, ReplyState, RequestState, Resolution, Satisfaction
+from models.enums import AssessmentOutcome, ReplyState, RequestState, Resolution, Satisfaction, TaskState
 from models.petition import Petition
 from models.unit import Unit
 from models.user import User
@@ -101,7 +101,11 @@ class ExtensionRequest(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)
+    # The handling round it was asked in: the caps (one approved extension a round, a total) count per round.
+    handling_round: Mapped[int] = mapped_column(default=1, server_default="1")
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    # A request beyond the round's allowance of approved extensions: only the city platform may decide it.
+    needs_city: Mapped[bool] = mapped_column(default=False, server_default=false())
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     extra_working_days: Mapped[int]
     reason: Mapped[str] = mapped_column(Text)
@@ -134,3 +138,38 @@ class Assessment(Base):
     petition: Mapped[Petition] = relationship()
     unit: Mapped[Unit] = relationship()
     assessor: Mapped[User | None] = relationship()
+
+
+class CooperationTask(Base):
+    """A cooperating unit's part of a 执法 petition (配合任务): the district platform names the lead unit, the
+    cooperating units and the time limit; each cooperating unit accepts its task and submits its part before its own
+    deadline, which lies inside the lead unit's. One task per unit and handling round."""
+
+    __tablename__ = "cooperation_task"
+    __table_args__ = (
+        UniqueConstraint("petition_id", "handling_round", "unit_id"),
+        # A unit's workbench: its open tasks by deadline.
+        Index("ix_cooperation_task_unit_state", "unit_id", "state", "deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)
+    handling_round: Mapped[int]
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    state: Mapped[TaskState] = mapped_column(_enum(TaskState), default=TaskState.ASSIGNED)
+    deadline: Mapped[dt.datetime]
+    accepted_at: Mapped[dt.datetime | None]
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The unit's part: what it did, for the lead unit to put into the reply.
+    part: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[dt.datetime | None]
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    petition: Mapped[Petition] = relationship()
+    unit: Mapped[Unit] = relationship()
+
+    @property
+    def open(self) -> bool:
+        """Still expected: assigned or accepted, not yet submitted (nor withdrawn)."""
+        return self.state in (TaskState.ASSIGNED, TaskState.ACCEPTED)

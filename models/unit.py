@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import Enum, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -23,6 +23,9 @@ class Unit(Base):
     responsibilities: Mapped[str] = mapped_column(Text, default="")
     phone: Mapped[str | None] = mapped_column(String(30))
     active: Mapped[bool] = mapped_column(default=True)
+    # The work rules have a unit's reply approved by its reviewer (科室负责人); a unit with no reviewer of its own may
+    # let its handlers approve their own replies, but only when a manager says so here.
+    handler_self_review: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent")

@@ -32,6 +32,10 @@ DEFAULTS: dict[str, Any] = {
     "CALENDAR": {"timezone": "Asia/Shanghai"},
     "LIGHTS": {"yellow_fraction_left": 0.34, "batch_size": 2000},
     "EVALUATION": {"window_days": 7, "reminder_after_hours": 72, "batch_size": 500},
+    "EXTENSIONS": {
+        "max_approved_per_round": 1,
+        "max_total_working_days": {"livelihood": 5, "development": 20, "enforcement": 20},
+    },
     "WECHAT": {
         "api_base_url": "https://api.weixin.qq.com",
         "api_timeout_seconds": 5,

@@ -64,6 +64,38 @@ DEPARTMENT_NAMES: dict[DeptType, str] = {
 }
 
 
+# The demo's responsibility lists (职责任务清单), one duty a line, in the words dispatchers match petitions against
+# (`workflow.routing.responsibility_matches`); managers edit them on the admin site.
+DEMO_DUTIES: dict[DeptType | UnitLevel, str] = {
+    DeptType.HOUSING: "物业服务企业监督管理\n老旧小区改造组织实施\n住宅专项维修资金管理\n建筑工地施工安全和文明施工监管",
+    DeptType.URBAN_MGMT: "查处占道经营、露天烧烤、店外经营等违法行为\n查处违法建设\n城市道路照明和井盖等市政设施维护\n"
+    "夜间施工噪声扰民查处",
+    DeptType.ECOLOGY: "餐饮油烟、工业噪声污染防治监督\n污水直排和水污染查处\n大气污染防治",
+    DeptType.MARKET: "食品经营许可和食品安全监管\n价格违法和消费投诉处理\n市场主体登记",
+    DeptType.TRANSPORT: "公交线路和站点设置\n出租车和网约车管理\n道路客运和货运管理",
+    DeptType.WATER: "城市供水排水设施管理\n河道管理和防汛",
+    DeptType.HEATING: "供热质量监管和室温不达标处理\n供热收费监督",
+    DeptType.EDUCATION: "中小学和幼儿园入学招生\n校外培训机构监管",
+    DeptType.HRSS: "拖欠工资和劳动争议处理\n社会保险参保和待遇",
+    DeptType.CIVIL: "老年人福利和养老服务\n低保和社会救助\n婚姻登记",
+    UnitLevel.STREET: "辖区环境卫生和市容秩序巡查\n社区治理和矛盾纠纷调解\n辖区违法建设巡查报告",
+    UnitLevel.COMMUNITY: "楼道、小区公共区域环境卫生和杂物清理\n邻里纠纷调解\n无物业小区的公共设施报修协调",
+}
+
+
+def seed_demo_duties(session: Session) -> int:
+    """Fill the empty responsibility lists of the districts' departments, streets and communities with the demo's;
+    a list a manager has written is left alone. Returns how many were filled."""
+    filled = 0
+    for unit in session.scalars(select(Unit).where(Unit.district_code.is_not(None), Unit.responsibilities == "")):
+        duties = DEMO_DUTIES.get(unit.dept_type) if unit.dept_type is not None else DEMO_DUTIES.get(unit.level)
+        if duties:
+            unit.responsibilities = duties
+            filled += 1
+    session.flush()
+    return filled
+
+
 def _unit(session: Session, name: str, level: UnitLevel, district_code: str | None, **values: Any) -> Unit:
     unit = session.scalars(select(Unit).where(Unit.name == name, Unit.district_code.is_(district_code)
                                               if district_code is None else Unit.district_code == district_code)).first()
@@ -142,6 +174,14 @@ def seed_demo_users(session: Session) -> list[tuple[str, str]]:
         street_name, communities = STREETS[code][0]
         add(f"{code}_street", f"{street_name}承办人", Role.HANDLER, code, unit_named(street_name, code))
         add(f"{code}_community", f"{communities[0]}网格员", Role.HANDLER, code, unit_named(communities[0], code))
+        # Every street and community has a reviewer (科室负责人), so every unit's reply can be approved.
+        for n, (street, street_communities) in enumerate(STREETS[code], start=1):
+            suffix = "" if n == 1 else str(n)
+            add(f"{code}_street{suffix}_reviewer", f"{street}负责人", Role.UNIT_REVIEWER, code, unit_named(street, code))
+            for m, community in enumerate(street_communities, start=1):
+                suffix = "" if (n, m) == (1, 1) else f"{n}_{m}"
+                add(f"{code}_community{suffix}_reviewer", f"{community}负责人", Role.UNIT_REVIEWER, code,
+                    unit_named(community, code))
         for dept_type, short in ((DeptType.URBAN_MGMT, "urban"), (DeptType.HOUSING, "housing")):
             dept = unit_named(f"{name}{DEPARTMENT_NAMES[dept_type]}", code)
             add(f"{code}_{short}", f"{dept.name}承办人", Role.HANDLER, code, dept)
@@ -172,6 +212,7 @@ def seed_demo_command() -> None:
     now = utcnow()
     if current_app.config["DEMO"]:
         users = seed_demo_users(session)
+        seed_demo_duties(session)
         templates = seed_demo_templates(session)
         petitions = seed_demo_petitions(current_app, session, now)
     session.commit()

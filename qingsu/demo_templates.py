@@ -92,6 +92,14 @@ DEMO_TEMPLATE_FIELDS: dict[str, dict[str, Field]] = {
         "thing3": _fixed("已对承办单位启动履职评估"),
         "time4": _SENT,
     },
+    # 诉求办理进度通知: 诉求编号, 诉求内容, 承办单位, 办理进度, 更新时间
+    "accountability": {
+        "character_string1": _NUMBER,
+        "thing2": _TITLE,
+        "thing3": {"source": "unit_name", "type": "thing", "default": "承办单位"},
+        "thing4": _fixed("连续两次履职未完成，已移交问责"),
+        "time5": _SENT,
+    },
     # 诉求办结通知: 诉求编号, 诉求内容, 满意度, 解决情况, 办结时间
     "closed": {
         "character_string1": _NUMBER,
@@ -162,6 +170,16 @@ DEMO_TEMPLATE_TITLES: dict[str, tuple[str, dict[str, str]]] = {
     "assessment_started": (
         "诉求办理进度通知",
         {"character_string1": "诉求编号", "thing2": "诉求内容", "thing3": "办理进度", "time4": "更新时间"},
+    ),
+    "accountability": (
+        "诉求办理进度通知",
+        {
+            "character_string1": "诉求编号",
+            "thing2": "诉求内容",
+            "thing3": "承办单位",
+            "thing4": "办理进度",
+            "time5": "更新时间",
+        },
     ),
     "closed": (
         "诉求办结通知",

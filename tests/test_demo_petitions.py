@@ -170,6 +170,7 @@ EVENT_FACTS: dict[str, dict[str, object]] = {
     "evaluation_reminder": {"reminder": "2026-11-30T02:00:00+00:00"},
     "second_handling": {},
     "assessment_started": {},
+    "accountability": {"unit_name": "市南区城市管理局（综合行政执法局）八大关中队", "failures": 2},
     "closed": {"satisfaction": "基本满意", "resolution": "基本解决"},
 }
 
@@ -217,3 +218,56 @@ def test_the_seeded_notifications_reach_the_demo_fake_as_template_messages(app, 
     assert len(delivered) == states[NotificationState.SENT] and {m.kind for m in delivered} == {"template"}
     # Nobody wrote to the accounts: the customer-service window is closed for every demo citizen.
     assert all(c.last_message_at is None for c in db_session.scalars(select(Citizen)))
+
+
+def test_rule_a_communitys_reply_is_approved_by_its_reviewer_in_the_demo(app, runner, db_session):
+    """Rule: 答复内容须经办理单位专门科(处)室及负责人审核把关后，提交区(市)平台 — in the demo every street and
+    community has a reviewer: the community's handler submits the reply on the admin site and the community's
+    reviewer approves it from the review queue, on to the district platform."""
+    import re
+
+    from models import Unit, User
+    from models.enums import Role
+    from tests.admin_web.conftest import _forget_request_cache
+
+    # The test keeps one application context: each request must start with an empty `g`, as a real one does.
+    app.before_request(_forget_request_cache)
+    seed(runner)
+    s = db_session
+    for unit in s.scalars(select(Unit).where(Unit.level.in_((UnitLevel.STREET, UnitLevel.COMMUNITY)))):
+        reviewers = s.scalars(select(User).where(User.unit_id == unit.id, User.role == Role.UNIT_REVIEWER)).all()
+        assert [r.active for r in reviewers] == [True], unit.name
+    petition = s.scalars(select(Petition).where(Petition.content.like("%路灯坏了%"))).one()
+    assert petition.state == S.HANDLING and petition.current_unit.name == "太平角社区"
+
+    def sign_in(username: str):  # type: ignore[no-untyped-def]
+        client = app.test_client()
+        page = client.get("/admin/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        response = client.post("/admin/login", data={"csrf_token": token, "username": username,
+                                                     "password": "qingsu-demo"})
+        assert response.status_code == 302, username
+        return client
+
+    def post_action(client, action: str, **fields: str):  # type: ignore[no-untyped-def]
+        page = client.get(f"/admin/petitions/{petition.number}").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        return client.post(f"/admin/petitions/{petition.number}/actions/{action}",
+                           data={"csrf_token": token, "expected_state": petition.state.value, **fields})
+
+    handler = sign_in("shinan_community")
+    response = post_action(handler, "submit_reply", petitioner_info="孙女士，太平角社区居民",
+                           policy_basis="《青岛市城市照明管理办法》", result="社区已联系照明维护单位，路灯已修复。",
+                           responsible_person="社区网格员", contact_phone="0532-83861234")
+    assert response.status_code == 302
+    s.expire_all()
+    assert petition.state == S.UNIT_REVIEW
+
+    reviewer = sign_in("shinan_community_reviewer")
+    assert petition.number in reviewer.get("/admin/review").get_data(as_text=True)
+    assert post_action(reviewer, "approve_reply", note="同意").status_code == 302
+    s.expire_all()
+    assert petition.state == S.PLATFORM_REVIEW
+    approval = s.scalars(select(PetitionEvent).where(PetitionEvent.petition_id == petition.id)
+                         .order_by(PetitionEvent.id.desc())).first()
+    assert (approval.action, approval.actor_user.username) == ("approve_reply", "shinan_community_reviewer")

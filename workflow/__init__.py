@@ -9,12 +9,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the workflow's commands (`qingsu calendar …`, `qingsu scheduler`, `qingsu tallies …`) and, if
-    configured, the embedded scheduler."""
-    from workflow import scheduler
+    """Put the configured extension caps into the app's sessions, register the workflow's commands (`qingsu
+    calendar …`, `qingsu scheduler`, `qingsu tallies …`) and, if configured, the embedded scheduler."""
+    from workflow import extensions, scheduler
     from workflow.calendar_cli import calendar_group
     from workflow.tallies import tallies_group
 
+    extensions.init_app(app)
     app.cli.add_command(calendar_group)
     app.cli.add_command(tallies_group)
     scheduler.init_app(app)

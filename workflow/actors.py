@@ -53,13 +53,16 @@ def is_unit_handler(actor: Actor, petition: Petition) -> bool:
 
 
 def is_unit_reviewer(actor: Actor, petition: Petition) -> bool:
-    return (
-        isinstance(actor, User)
-        and actor.active
-        and actor.role == Role.UNIT_REVIEWER
-        and actor.unit_id is not None
-        and actor.unit_id == petition.current_unit_id
-    )
+    """The current unit's reviewer (科室负责人); or one of its handlers, only where a manager has allowed the unit's
+    handlers to approve their own replies (`Unit.handler_self_review`)."""
+    if not (isinstance(actor, User) and actor.active and actor.unit_id is not None):
+        return False
+    if actor.unit_id != petition.current_unit_id:
+        return False
+    if actor.role == Role.UNIT_REVIEWER:
+        return True
+    unit = petition.current_unit
+    return actor.role == Role.HANDLER and unit is not None and unit.handler_self_review
 
 
 def is_petitioner(actor: Actor, petition: Petition) -> bool:

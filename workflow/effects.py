@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from models import Assessment, Evaluation, ExtensionRequest, Petition, Reply, Unit, User
+from models import Assessment, CooperationTask, Evaluation, ExtensionRequest, Petition, Reply, Unit, User
 from models.enums import (
     AssessmentOutcome,
     Complexity,
@@ -30,9 +30,10 @@ from models.enums import (
     RequestState,
     Resolution,
     Satisfaction,
+    TaskState,
     UnitLevel,
 )
-from workflow import limits, routing
+from workflow import extensions, limits, routing
 from workflow.actors import Actor
 from workflow.calendar import WorkingCalendar, load_calendar
 from workflow.deadlines import compute_deadline, extend_deadline, time_limit
@@ -41,7 +42,6 @@ from workflow.inadmissible import ADVICE, rejection_text
 from workflow.lights import set_deadline
 
 PHONE_RE = re.compile(r"^[0-9][0-9\-]{6,19}$")
-MAX_EXTENSION_DAYS = 20
 
 
 @dataclass
@@ -117,6 +117,9 @@ FIELD_LABELS = {
     "extra_working_days": "延期工作日数",
     "reason": "延期理由",
     "approve": "审批意见",
+    "cooperation_days": "配合单位完成时限",
+    "part": "配合办理情况",
+    "missing_parts_reason": "缺少配合意见的原因",
 }
 
 
@@ -152,7 +155,10 @@ def _classify_and_start_clock(ctx: Context) -> None:
         ctx.event_data["deadline"] = deadline.due.isoformat()
         if deadline.uncertain_years:
             ctx.event_data["uncertain_years"] = list(deadline.uncertain_years)
-        ctx.notify("accepted", deadline=deadline.due.isoformat(), time_limit_days=limit)
+        # The citizen was told of the acceptance once; a later round's clock starts again without a second notice
+        # (they were told of the second handling, and hear where it went from the 'assigned' message).
+        if p.handling_round == 1:
+            ctx.notify("accepted", deadline=deadline.due.isoformat(), time_limit_days=limit)
 
 
 def dispatch(ctx: Context) -> PetitionState:
@@ -178,18 +184,73 @@ def dispatch(ctx: Context) -> PetitionState:
             raise InvalidInput("主责单位不能同时是配合单位", "cooperating_unit_ids")
         if any(u.district_code != p.district_code for u in cooperating):
             raise InvalidInput("配合单位须为本区(市)单位", "cooperating_unit_ids")
+        if any(u.level not in routing.COOPERATING_LEVELS for u in cooperating):
+            raise InvalidInput("配合单位须为镇(街道)或区(市)职能部门", "cooperating_unit_ids")
 
-    first_acceptance = p.accepted_at is None
+    first_acceptance = p.accepted_at is None and p.handling_round == 1
     _classify_and_start_clock(ctx)
     p.current_unit = unit
     p.level = unit.level
     if p.kind == PetitionKind.ENFORCEMENT and not by_city:
         p.lead_unit = unit
         p.cooperating_units = cooperating
+        _assign_cooperation_tasks(ctx, cooperating)
     ctx.event_data.update(unit_id=unit.id, unit_name=unit.name, cooperating=[u.id for u in cooperating])
     if not first_acceptance:
         ctx.notify("assigned", unit_name=unit.name)
     return PetitionState.ASSIGNED
+
+
+def cooperation_tasks(session: Session, petition: Petition) -> list[CooperationTask]:
+    """The cooperating units' tasks of the petition's current round (withdrawn ones included), by unit."""
+    return list(
+        session.scalars(
+            select(CooperationTask)
+            .where(
+                CooperationTask.petition_id == petition.id,
+                CooperationTask.handling_round == petition.handling_round,
+            )
+            .order_by(CooperationTask.id)
+        )
+    )
+
+
+def _assign_cooperation_tasks(ctx: Context, cooperating: list[Unit]) -> None:
+    """Give each cooperating unit its task for this round, due `cooperation_days` working days after now (by
+    default half the lead's time limit) and never after the lead unit's deadline; a unit no longer named loses
+    its open task (withdrawn), a unit still named keeps its task as it is."""
+    p = ctx.petition
+    assert p.deadline is not None and p.time_limit_days is not None
+    limit = p.time_limit_days
+    raw = ctx.params.get("cooperation_days")
+    if raw in (None, ""):
+        days = max(1, limit // 2)
+    elif not str(raw).isdigit() or not 1 <= int(raw) < limit:
+        raise InvalidInput(f"配合单位完成时限须为1到{limit - 1}个工作日（在主责单位的时限之内）", "cooperation_days")
+    else:
+        days = int(raw)
+    due = min(compute_deadline(ctx.now, days, ctx.calendar).due, p.deadline)
+    existing = {task.unit_id: task for task in cooperation_tasks(ctx.session, p)}
+    named = {u.id for u in cooperating}
+    for unit_id, task in existing.items():
+        if unit_id not in named and task.open:
+            task.state = TaskState.WITHDRAWN
+    for unit in cooperating:
+        task = existing.get(unit.id)
+        if task is None:
+            ctx.session.add(
+                CooperationTask(
+                    petition_id=p.id,
+                    handling_round=p.handling_round,
+                    unit_id=unit.id,
+                    state=TaskState.ASSIGNED,
+                    deadline=due,
+                    created_at=ctx.now,
+                )
+            )
+        elif task.state == TaskState.WITHDRAWN:
+            task.state, task.deadline = TaskState.ASSIGNED, due
+    ctx.event_data["cooperation_deadline"] = due.isoformat()
 
 
 def reject(ctx: Context) -> PetitionState:
@@ -284,8 +345,38 @@ def _current_reply(ctx: Context) -> Reply:
     return reply
 
 
+def _own_task(ctx: Context) -> CooperationTask:
+    unit_id = ctx.actor.unit_id if isinstance(ctx.actor, User) else None
+    task = next((t for t in cooperation_tasks(ctx.session, ctx.petition) if t.unit_id == unit_id), None)
+    assert task is not None  # the guard guarantees it
+    return task
+
+
+def accept_cooperation(ctx: Context) -> PetitionState:
+    """签收配合任务: a cooperating unit of a 执法 petition takes its part on."""
+    task = _own_task(ctx)
+    task.state = TaskState.ACCEPTED
+    task.accepted_at = ctx.now
+    task.accepted_by_id = ctx.actor.id if isinstance(ctx.actor, User) else None
+    ctx.event_data.update(task_id=task.id, deadline=task.deadline.isoformat())
+    return ctx.petition.state
+
+
+def submit_cooperation(ctx: Context) -> PetitionState:
+    """提交配合意见: a cooperating unit reports its part to the lead unit, which puts it into the reply."""
+    part = ctx.text("part", required=True)
+    task = _own_task(ctx)
+    task.state = TaskState.SUBMITTED
+    task.part = part
+    task.submitted_at = ctx.now
+    task.submitted_by_id = ctx.actor.id if isinstance(ctx.actor, User) else None
+    ctx.event_data.update(task_id=task.id, on_time=ctx.now <= task.deadline)
+    return ctx.petition.state
+
+
 def submit_reply(ctx: Context) -> PetitionState:
-    """提交答复: the unit drafts the reply with every required element."""
+    """提交答复: the unit drafts the reply with every required element. A 执法 lead unit submits it once every
+    cooperating unit's part is in, or records why it goes without the missing ones."""
     p = ctx.petition
     values = {
         name: ctx.text(name, required=True)
@@ -293,6 +384,16 @@ def submit_reply(ctx: Context) -> PetitionState:
     }
     if not PHONE_RE.match(values["contact_phone"]):
         raise InvalidInput("联系电话格式不正确", "contact_phone")
+    if p.kind == PetitionKind.ENFORCEMENT and p.lead_unit_id == p.current_unit_id:
+        missing = [t for t in cooperation_tasks(ctx.session, p) if t.open]
+        if missing:
+            names = "、".join(t.unit.name for t in missing)
+            reason = ctx.text("missing_parts_reason")
+            if not reason:
+                raise InvalidInput(
+                    f"配合单位（{names}）尚未提交配合意见：请等其提交，或说明缺少配合意见的原因", "missing_parts_reason"
+                )
+            ctx.event_data.update(missing_parts=[t.unit_id for t in missing], missing_parts_reason=reason)
     assert p.current_unit_id is not None
     reply = Reply(
         petition_id=p.id,
@@ -441,7 +542,13 @@ def expire_evaluation(ctx: Context) -> PetitionState:
 
 
 def consecutive_failed_assessments(session: Session, petition_id: int, unit_id: int) -> int:
-    """How many of the unit's latest assessments on this petition, in a row, found its duty not done."""
+    """How many of the unit's latest assessments on this petition, in a row, found its duty not done.
+
+    The count runs over all the petition's rounds and follows the unit: another unit's assessment in between (the
+    petition went to another unit for a round) neither breaks nor adds to it, so handing a petition around does
+    not wipe a unit's record. (A 'done' assessment closes the petition, so on one petition a unit's failures are
+    always in a row.)
+    """
     outcomes = session.scalars(
         select(Assessment.outcome)
         .where(Assessment.petition_id == petition_id, Assessment.unit_id == unit_id)
@@ -483,6 +590,10 @@ def assess(ctx: Context) -> PetitionState:
     ctx.event_data["consecutive_failures"] = failures
     if failures >= 2:
         p.closed_at = ctx.now
+        p.light = None
+        unit = ctx.session.get(Unit, unit_id)
+        ctx.event_data["accountable_unit"] = unit_id
+        ctx.notify("accountability", unit_name=unit.name if unit is not None else "", failures=failures)
         return PetitionState.ACCOUNTABILITY
     _start_new_round(ctx)
     ctx.notify("second_handling")
@@ -500,17 +611,49 @@ def pending_extension(session: Session, petition: Petition) -> ExtensionRequest 
     ).first()
 
 
+def round_extensions(session: Session, petition: Petition) -> list[ExtensionRequest]:
+    """The petition's extension requests of its current handling round."""
+    return list(
+        session.scalars(
+            select(ExtensionRequest)
+            .where(
+                ExtensionRequest.petition_id == petition.id,
+                ExtensionRequest.handling_round == petition.handling_round,
+            )
+            .order_by(ExtensionRequest.id)
+        )
+    )
+
+
+def _allowance(ctx: Context) -> extensions.RoundAllowance:
+    policy = extensions.policy_of(ctx.session)
+    return extensions.allowance(ctx.petition, round_extensions(ctx.session, ctx.petition), policy)
+
+
+def _too_many_days(left: extensions.RoundAllowance, kind: PetitionKind) -> str:
+    return (
+        f"本轮最多还能延期{left.days_left}个工作日（{kind.label}诉求办理时限连同延期合计不超过"
+        f"{left.total}个工作日）"
+    )
+
+
 def request_extension(ctx: Context) -> PetitionState:
-    """申请延期: the handling unit asks the platform for more working days, with a reason."""
+    """申请延期: the handling unit asks the platform for more working days, with a reason, within what the round
+    still allows (`workflow.extensions`); a request beyond the round's approved extensions goes to the city."""
     p = ctx.petition
     reason = ctx.text("reason", required=True)
     raw = str(ctx.params.get("extra_working_days") or "")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_EXTENSION_DAYS:
-        raise InvalidInput(f"延期工作日数须为1到{MAX_EXTENSION_DAYS}之间的整数", "extra_working_days")
+    if not raw.isdigit() or not 1 <= int(raw) <= extensions.MAX_EXTENSION_DAYS:
+        raise InvalidInput(f"延期工作日数须为1到{extensions.MAX_EXTENSION_DAYS}之间的整数", "extra_working_days")
+    left = _allowance(ctx)
+    if int(raw) > left.days_left:
+        raise InvalidInput(_too_many_days(left, p.kind), "extra_working_days")
     assert p.current_unit_id is not None
     request = ExtensionRequest(
         petition_id=p.id,
+        handling_round=p.handling_round,
         unit_id=p.current_unit_id,
+        needs_city=left.needs_city,
         requested_by_id=ctx.actor.id if isinstance(ctx.actor, User) else None,
         extra_working_days=int(raw),
         reason=reason,
@@ -519,12 +662,13 @@ def request_extension(ctx: Context) -> PetitionState:
     )
     ctx.session.add(request)
     ctx.session.flush()
-    ctx.event_data.update(request_id=request.id, extra_working_days=int(raw))
+    ctx.event_data.update(request_id=request.id, extra_working_days=int(raw), needs_city=left.needs_city)
     return p.state
 
 
 def decide_extension(ctx: Context) -> PetitionState:
-    """审批延期: the district or city platform approves (the deadline moves) or refuses the pending request."""
+    """审批延期: the district or city platform approves (the deadline moves) or refuses the pending request; an
+    approval never takes the round past its total (`workflow.extensions`)."""
     p = ctx.petition
     approve = ctx.params.get("approve")
     if approve not in (True, False, "true", "false", "1", "0", 1, 0):
@@ -533,6 +677,10 @@ def decide_extension(ctx: Context) -> PetitionState:
     note = ctx.text("note", required=not approved)
     request = pending_extension(ctx.session, p)
     assert request is not None  # the guard guarantees it
+    if approved:
+        left = _allowance(ctx)
+        if request.extra_working_days > left.days_left:
+            raise InvalidInput(_too_many_days(left, p.kind) + "，只能不批准", "approve")
     request.state = RequestState.APPROVED if approved else RequestState.REFUSED
     request.decided_by_id = ctx.actor.id if isinstance(ctx.actor, User) else None
     request.decided_at = ctx.now

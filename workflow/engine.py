@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import Citizen, Evaluation, ExtensionRequest, Petition, PetitionEvent, User
+from models import Citizen, CooperationTask, Evaluation, ExtensionRequest, Petition, PetitionEvent, User
+from models.enums import PetitionKind, RequestState, Role, TaskState
 from models.enums import PetitionState as S
-from models.enums import RequestState
-from workflow import effects, limits
+from workflow import effects, extensions, limits
 from workflow.actors import (
     Actor,
     SystemActor,
@@ -37,12 +37,13 @@ from workflow.errors import StateConflict, TransitionRefused
 from workflow.notify import enqueue, enqueue_many
 
 
-def _no_guard(_petition: Petition, _facts: Facts) -> None:
+def _no_guard(_petition: Petition, _actor: Actor, _facts: Facts) -> None:
     return None
 
 
 class Facts:
-    """What guards read beyond the petition's own row (a pending extension request, this round's rating).
+    """What guards read beyond the petition's own row (a pending extension request, this round's rating, this
+    round's extension requests and cooperation tasks).
 
     This base class asks the database one petition at a time; `facts_for` answers for a whole list of petitions
     with one query per fact, so a list page costs the same statements for 3 rows as for 30. A Facts object is made
@@ -69,6 +70,20 @@ class Facts:
             )
         ) is not None
 
+    def round_extensions(self, petition: Petition) -> list[ExtensionRequest]:
+        """The petition's extension requests of its current round (for the caps of `workflow.extensions`)."""
+        session = self._session(petition)
+        return effects.round_extensions(session, petition) if session is not None else []
+
+    def cooperation_tasks(self, petition: Petition) -> list[CooperationTask]:
+        """The cooperating units' tasks of the petition's current round."""
+        session = self._session(petition)
+        return effects.cooperation_tasks(session, petition) if session is not None else []
+
+    def policy(self, petition: Petition) -> extensions.ExtensionPolicy:
+        """The extension caps configured for the petition's session."""
+        return extensions.policy_of(self._session(petition))
+
 
 class _PrefetchedFacts(Facts):
     def __init__(self, session: Session, petitions: Sequence[Petition]) -> None:
@@ -76,6 +91,8 @@ class _PrefetchedFacts(Facts):
         self._ids = {p.id for p in petitions}
         self._pending: dict[int, ExtensionRequest] | None = None
         self._rated: set[tuple[int, int]] | None = None
+        self._requests: dict[int, list[ExtensionRequest]] | None = None
+        self._tasks: dict[int, list[CooperationTask]] | None = None
 
     def pending_extension(self, petition: Petition) -> ExtensionRequest | None:
         if petition.id not in self._ids:
@@ -106,6 +123,34 @@ class _PrefetchedFacts(Facts):
             }
         return (petition.id, petition.handling_round) in self._rated
 
+    def round_extensions(self, petition: Petition) -> list[ExtensionRequest]:
+        if petition.id not in self._ids:
+            return super().round_extensions(petition)
+        if self._requests is None:
+            assert self.session is not None
+            self._requests = {}
+            for request in self.session.scalars(
+                select(ExtensionRequest)
+                .where(ExtensionRequest.petition_id.in_(self._ids))
+                .order_by(ExtensionRequest.id)
+            ):
+                self._requests.setdefault(request.petition_id, []).append(request)
+        return [r for r in self._requests.get(petition.id, []) if r.handling_round == petition.handling_round]
+
+    def cooperation_tasks(self, petition: Petition) -> list[CooperationTask]:
+        if petition.id not in self._ids:
+            return super().cooperation_tasks(petition)
+        if self._tasks is None:
+            assert self.session is not None
+            self._tasks = {}
+            for task in self.session.scalars(
+                select(CooperationTask)
+                .where(CooperationTask.petition_id.in_(self._ids))
+                .order_by(CooperationTask.id)
+            ):
+                self._tasks.setdefault(task.petition_id, []).append(task)
+        return [t for t in self._tasks.get(petition.id, []) if t.handling_round == petition.handling_round]
+
 
 def facts_for(session: Session, petitions: Sequence[Petition]) -> Facts:
     """Facts for `petitions`, each fact read for all of them at once the first time a guard needs it."""
@@ -113,7 +158,7 @@ def facts_for(session: Session, petitions: Sequence[Petition]) -> Facts:
 
 
 Who = Callable[[Petition, Actor], bool]
-Guard = Callable[[Petition, Facts], str | None]
+Guard = Callable[[Petition, Actor, Facts], str | None]
 
 
 @dataclass(frozen=True)
@@ -144,10 +189,6 @@ def _unit_reviewer(p: Petition, a: Actor) -> bool:
     return is_unit_reviewer(a, p)
 
 
-def _platform_for_unit(p: Petition, a: Actor) -> bool:
-    return is_platform_for_unit(a, p)
-
-
 def _reviewer_of_state(p: Petition, a: Actor) -> bool:
     """Whoever reviews the reply in the petition's current review state."""
     if p.state == S.UNIT_REVIEW:
@@ -172,28 +213,78 @@ def _assessor(p: Petition, a: Actor) -> bool:
     return is_platform_for_unit(a, p)
 
 
-def _escalable(p: Petition, _facts: Facts) -> str | None:
+def _cooperating_handler(p: Petition, a: Actor) -> bool:
+    """A handler of another unit than the one handling a 执法 petition (its task is checked by the guard)."""
+    return (
+        p.kind == PetitionKind.ENFORCEMENT
+        and isinstance(a, User)
+        and a.active
+        and a.role == Role.HANDLER
+        and a.unit_id is not None
+        and a.unit_id != p.current_unit_id
+    )
+
+
+def _extension_decider(p: Petition, a: Actor) -> bool:
+    """The platform that supervises the unit, or the city platform (for a request beyond the round's allowance)."""
+    return is_platform_for_unit(a, p) or is_city_dispatcher(a, p)
+
+
+def _own_task(p: Petition, a: Actor, facts: Facts) -> CooperationTask | None:
+    unit_id = a.unit_id if isinstance(a, User) else None
+    return next((t for t in facts.cooperation_tasks(p) if t.unit_id == unit_id), None)
+
+
+def _task_to_accept(p: Petition, a: Actor, facts: Facts) -> str | None:
+    task = _own_task(p, a, facts)
+    if task is None or task.state == TaskState.WITHDRAWN:
+        return "本单位不是此诉求本轮的配合单位"
+    if task.state != TaskState.ASSIGNED:
+        return f"配合任务{task.state.label}"
+    return None
+
+
+def _task_to_submit(p: Petition, a: Actor, facts: Facts) -> str | None:
+    task = _own_task(p, a, facts)
+    if task is None or task.state == TaskState.WITHDRAWN:
+        return "本单位不是此诉求本轮的配合单位"
+    if task.state == TaskState.ASSIGNED:
+        return "请先签收配合任务"
+    if task.state == TaskState.SUBMITTED:
+        return "配合意见已提交"
+    return None
+
+
+def _escalable(p: Petition, _actor: Actor, _facts: Facts) -> str | None:
     unit = p.current_unit
     if unit is None or unit.level.value not in ("community", "street"):
         return "只有村(社区)和镇(街道)可以逐级上报；职能部门请退回平台"
     return None
 
 
-def _no_pending_extension(p: Petition, facts: Facts) -> str | None:
+def _may_request_extension(p: Petition, _actor: Actor, facts: Facts) -> str | None:
     if facts.pending_extension(p) is not None:
         return "已有待审批的延期申请"
     if p.deadline is None:
         return "诉求尚未受理，没有办理期限"
+    left = extensions.allowance(p, facts.round_extensions(p), facts.policy(p))
+    if left.days_left <= 0:
+        return f"本轮办理时限连同延期已达{left.total}个工作日的上限，不能再延期"
     return None
 
 
-def _has_pending_extension(p: Petition, facts: Facts) -> str | None:
-    if facts.pending_extension(p) is None:
+def _may_decide_extension(p: Petition, a: Actor, facts: Facts) -> str | None:
+    request = facts.pending_extension(p)
+    if request is None:
         return "没有待审批的延期申请"
+    if request.needs_city and not is_city_dispatcher(a, p):
+        return "本轮已批准过延期，再次延期须由市级平台审批"
+    if not request.needs_city and not is_platform_for_unit(a, p):
+        return "此延期申请由承办单位所属平台审批"
     return None
 
 
-def _not_yet_rated(p: Petition, facts: Facts) -> str | None:
+def _not_yet_rated(p: Petition, _actor: Actor, facts: Facts) -> str | None:
     if facts.rated_this_round(p):
         return "本轮办理结果已评价"
     return None
@@ -236,9 +327,13 @@ TRANSITIONS: dict[str, Transition] = {
         _t("assess", "履职评估", [S.ASSESSMENT], [S.CLOSED, S.PENDING_DISPATCH, S.ACCOUNTABILITY], _assessor,
            "平台", effects.assess),
         _t("request_extension", "申请延期", [S.ASSIGNED, S.HANDLING], [S.ASSIGNED, S.HANDLING], _handler, "承办人",
-           effects.request_extension, _no_pending_extension),
-        _t("decide_extension", "审批延期", OPEN_HANDLING, OPEN_HANDLING, _platform_for_unit, "平台",
-           effects.decide_extension, _has_pending_extension),
+           effects.request_extension, _may_request_extension),
+        _t("decide_extension", "审批延期", OPEN_HANDLING, OPEN_HANDLING, _extension_decider, "平台",
+           effects.decide_extension, _may_decide_extension),
+        _t("accept_cooperation", "签收配合任务", [S.ASSIGNED, S.HANDLING], [S.ASSIGNED, S.HANDLING],
+           _cooperating_handler, "配合单位承办人", effects.accept_cooperation, _task_to_accept),
+        _t("submit_cooperation", "提交配合意见", [S.ASSIGNED, S.HANDLING], [S.ASSIGNED, S.HANDLING],
+           _cooperating_handler, "配合单位承办人", effects.submit_cooperation, _task_to_submit),
     )
 }
 
@@ -253,7 +348,7 @@ def why_not(transition: Transition, petition: Petition, actor: Actor, facts: Fac
         return f"「{transition.label}」({transition.action}) 不能在「{petition.state.label}」({petition.state.value}) 状态下执行"
     if not transition.who(petition, actor):
         return f"「{transition.label}」({transition.action}) 只能由{transition.who_label}执行，当前用户无权操作此诉求"
-    reason = transition.guard(petition, facts if facts is not None else Facts())
+    reason = transition.guard(petition, actor, facts if facts is not None else Facts())
     if reason:
         return f"「{transition.label}」({transition.action}) 不能执行：{reason}"
     return None

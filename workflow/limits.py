@@ -25,6 +25,8 @@ MAX_LENGTH: dict[str, int] = {
     "contact_phone": 20,
     "comment": 1000,
     "reason": 1000,
+    "part": 4000,
+    "missing_parts_reason": 1000,
 }
 
 

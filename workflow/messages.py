@@ -137,6 +137,14 @@ def _assessment_started(p: Mapping[str, Any]) -> str:
     )
 
 
+def _accountability(p: Mapping[str, Any]) -> str:
+    unit = p.get("unit_name") or "承办单位"
+    return (
+        f"{_head(p['number'])}经履职评估，{unit}连续两次未完成履职，已移交有关部门依规依纪依法问责追责。"
+        "感谢您的监督！"
+    )
+
+
 def _closed(p: Mapping[str, Any]) -> str:
     if p.get("unrated"):
         window = f"{p['window_days']}日内" if p.get("window_days") else "评价期限内"
@@ -177,6 +185,7 @@ TEXTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "evaluation_reminder": _evaluation_reminder,
     "second_handling": _second_handling,
     "assessment_started": _assessment_started,
+    "accountability": _accountability,
     "closed": _closed,
 }
 

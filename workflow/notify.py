@@ -28,6 +28,7 @@ EVENTS: dict[str, str] = {
     "evaluation_reminder": "评价提醒",
     "second_handling": "诉求进入二次办理",
     "assessment_started": "诉求进入履职评估",
+    "accountability": "承办单位移交问责",
     "closed": "诉求已办结",
 }
 

@@ -1,4 +1,5 @@
-"""The responsibility chain: which unit a petition goes to next, and which targets a dispatcher may pick.
+"""The responsibility chain: which unit a petition goes to next, and which targets a dispatcher may pick; and the
+units whose responsibility lists (职责任务清单) name the petition's matter.
 
 民生: village/community first → township/street if it can't → district platform → functional department.
 发展: district platform → responsible department. 执法: district platform names a lead unit and cooperating units.
@@ -8,6 +9,8 @@ District → city: the city platform receives it and assigns a city department.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +20,8 @@ from models import Petition, Unit
 from models.enums import DeptType, PetitionKind, UnitLevel
 
 DISTRICT_HANDLING_LEVELS = (UnitLevel.COMMUNITY, UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)
+# Who may cooperate on a 执法 petition: the townships and the district's departments.
+COOPERATING_LEVELS = (UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)
 
 
 def district_platform(session: Session, district_code: str) -> Unit:
@@ -144,3 +149,69 @@ def suggested_unit(petition: Petition, targets: Sequence[Unit]) -> Unit | None:
                     return unit
     dept = petition.dept_type.value if petition.dept_type else suggested_department(petition)
     return unit_for_department(targets, dept)
+
+
+# Words shorter than this say too little to tie a petition to a duty (单字 such as 楼, 灯).
+MIN_TERM_LENGTH = 2
+
+
+@dataclass(frozen=True)
+class DutyMatch:
+    """A unit whose responsibility list names words of the petition: the matching duties with the words each names,
+    and the unit's place in the classifier's suggestion (0 for its first department type; None if not suggested)."""
+
+    unit: Unit
+    duties: tuple[tuple[str, tuple[str, ...]], ...]
+    terms: tuple[str, ...]
+    suggestion_rank: int | None
+
+
+def petition_terms(petition: Petition) -> list[str]:
+    """The petition's words to look for in responsibility lists: the terms behind the classifier's suggestion, then
+    the words of its text (jieba, stop words dropped), each once, at least two characters."""
+    from classifier.text import normalize, tokenize
+
+    words = [normalize(t) for t in (petition.suggestion or {}).get("terms") or []]
+    words += tokenize(petition.content)
+    return list(dict.fromkeys(w for w in words if len(w) >= MIN_TERM_LENGTH))
+
+
+@lru_cache(maxsize=4096)
+def _duty_words(line: str) -> tuple[str, tuple[str, ...]]:
+    """A duty line normalised, and its words of at least two characters (lists change rarely: cached)."""
+    from classifier.text import normalize, tokenize
+
+    return normalize(line), tuple(dict.fromkeys(w for w in tokenize(line) if len(w) >= MIN_TERM_LENGTH))
+
+
+def responsibility_matches(petition: Petition, units: Sequence[Unit], limit: int = 5) -> list[DutyMatch]:
+    """The units among `units` (say, the dispatch targets) whose responsibility lists name the petition's matter,
+    best first: by how many words they share with it, then by the classifier's order of department types, then by
+    name. A duty matches by a word of the petition that it contains, or a word of its own that the petition's text
+    contains (so 烧烤摊 finds 露天烧烤). The work rules make these lists "诉求分办的依据"; the dispatcher sees them
+    beside the suggestion."""
+    from classifier.text import normalize
+
+    terms = petition_terms(petition)
+    content = normalize(petition.content)
+    suggested = [d.get("type") for d in (petition.suggestion or {}).get("departments") or []]
+    matches: list[DutyMatch] = []
+    for unit in units:
+        duties: list[tuple[str, tuple[str, ...]]] = []
+        for line in unit.responsibilities.splitlines():
+            if not line.strip():
+                continue
+            text, words = _duty_words(line.strip())
+            found = tuple(dict.fromkeys([*(t for t in terms if t in text), *(w for w in words if w in content)]))
+            if found:
+                duties.append((line.strip(), found))
+        if not duties:
+            continue
+        named = tuple(dict.fromkeys(t for _line, found in duties for t in found))
+        dept = unit.dept_type.value if unit.dept_type is not None else None
+        rank = suggested.index(dept) if dept in suggested else None
+        matches.append(DutyMatch(unit, tuple(duties), named, rank))
+    matches.sort(
+        key=lambda m: (-len(m.terms), m.suggestion_rank if m.suggestion_rank is not None else len(suggested), m.unit.name)
+    )
+    return matches[:limit]

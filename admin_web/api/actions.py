@@ -66,6 +66,7 @@ _DISPATCH = {
     "unit_id": Param("integer", "承办单位 id（见 GET /api/v1/units）", required=True),
     **_CLASSIFICATION,
     "cooperating_unit_ids": Param("integer[]", "执法诉求的配合单位 id"),
+    "cooperation_days": Param("integer", "执法诉求配合单位的完成时限（工作日，短于主责单位时限；默认一半）"),
     "note": NOTE,
 }
 
@@ -84,6 +85,7 @@ ACTION_PARAMS: dict[str, dict[str, Param]] = {
         "result": Param("string", "办理结果", required=True),
         "responsible_person": Param("string", "办理责任人", required=True),
         "contact_phone": Param("string", "联系电话", required=True),
+        "missing_parts_reason": Param("string", "执法主责单位在配合单位未提交配合意见时提交答复的原因"),
         "note": NOTE,
     },
     "approve_reply": {"note": NOTE},
@@ -103,7 +105,7 @@ ACTION_PARAMS: dict[str, dict[str, Param]] = {
         "note": Param("string", "评估说明（履职未完成时必填）"),
     },
     "request_extension": {
-        "extra_working_days": Param("integer", "延期工作日数（1–20）", required=True),
+        "extra_working_days": Param("integer", "延期工作日数（1–20，且不超过本轮剩余可延期天数）", required=True),
         "reason": Param("string", "延期理由", required=True),
         "note": NOTE,
     },
@@ -111,6 +113,8 @@ ACTION_PARAMS: dict[str, dict[str, Param]] = {
         "approve": Param("boolean", "是否批准", required=True),
         "note": Param("string", "审批意见（不批准时必填）"),
     },
+    "accept_cooperation": {"note": NOTE},
+    "submit_cooperation": {"part": Param("string", "配合办理情况（提交主责单位）", required=True), "note": NOTE},
 }
 
 

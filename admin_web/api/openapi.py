@@ -110,7 +110,9 @@ def _schemas() -> dict[str, Any]:
     extension = _object(
         {
             "id": INTEGER,
+            "handling_round": INTEGER,
             "unit": _nullable(_ref("UnitRef")),
+            "needs_city": {"type": "boolean", "description": "超出本轮可批准次数，须由市级平台审批"},
             "extra_working_days": INTEGER,
             "reason": STRING,
             "state": _ref("Labelled"),
@@ -119,6 +121,18 @@ def _schemas() -> dict[str, Any]:
             "new_deadline": TIME,
             "created_at": TIME,
             "decided_at": TIME,
+        }
+    )
+    task = _object(
+        {
+            "id": INTEGER,
+            "handling_round": INTEGER,
+            "unit": _ref("UnitRef"),
+            "state": _ref("Labelled"),
+            "deadline": TIME,
+            "accepted_at": TIME,
+            "part": STRING,
+            "submitted_at": TIME,
         }
     )
     evaluation = _object(
@@ -176,6 +190,7 @@ def _schemas() -> dict[str, Any]:
                     },
                     "replies": {"type": "array", "items": _ref("Reply")},
                     "extension_requests": {"type": "array", "items": _ref("ExtensionRequest")},
+                    "cooperation_tasks": {"type": "array", "items": _ref("CooperationTask")},
                     "evaluations": {"type": "array", "items": _ref("Evaluation")},
                     "events": {"type": "array", "items": _ref("Event")},
                     "available_actions": {"type": "array", "items": _ref("AvailableAction")},
@@ -194,6 +209,7 @@ def _schemas() -> dict[str, Any]:
             "phone": NULLABLE_STRING,
             "active": {"type": "boolean"},
             "responsibilities": {"type": "array", "items": STRING},
+            "handler_self_review": {"type": "boolean", "description": "承办人可自行审核本单位答复"},
         }
     )
     error = _object(
@@ -216,6 +232,7 @@ def _schemas() -> dict[str, Any]:
         "Event": event,
         "Reply": reply,
         "ExtensionRequest": extension,
+        "CooperationTask": task,
         "Evaluation": evaluation,
         "AvailableAction": available,
         "Unit": unit,

@@ -11,7 +11,17 @@ from sqlalchemy.orm import Session
 
 from admin_web.api.actions import ACTION_PARAMS
 from admin_web.scoping import phone_for, text_for
-from models import Attachment, Evaluation, ExtensionRequest, Petition, PetitionEvent, Reply, Unit, User
+from models import (
+    Attachment,
+    CooperationTask,
+    Evaluation,
+    ExtensionRequest,
+    Petition,
+    PetitionEvent,
+    Reply,
+    Unit,
+    User,
+)
 from models.enums import LabelledEnum, MediaState, PetitionState
 from workflow import routing
 from workflow.calendar_changes import RECOMPUTED, RECOMPUTED_LABEL
@@ -101,7 +111,9 @@ def extension_dict(request: ExtensionRequest) -> dict[str, Any]:
     """An extension request and its decision."""
     return {
         "id": request.id,
+        "handling_round": request.handling_round,
         "unit": unit_ref(request.unit),
+        "needs_city": request.needs_city,
         "extra_working_days": request.extra_working_days,
         "reason": request.reason,
         "state": _enum(request.state),
@@ -110,6 +122,20 @@ def extension_dict(request: ExtensionRequest) -> dict[str, Any]:
         "new_deadline": _time(request.new_deadline),
         "created_at": _time(request.created_at),
         "decided_at": _time(request.decided_at),
+    }
+
+
+def cooperation_task_dict(task: CooperationTask) -> dict[str, Any]:
+    """A cooperating unit's task on a 执法 petition, with its part once submitted."""
+    return {
+        "id": task.id,
+        "handling_round": task.handling_round,
+        "unit": unit_ref(task.unit),
+        "state": _enum(task.state),
+        "deadline": _time(task.deadline),
+        "accepted_at": _time(task.accepted_at),
+        "part": task.part,
+        "submitted_at": _time(task.submitted_at),
     }
 
 
@@ -140,6 +166,9 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
         .where(ExtensionRequest.petition_id == petition.id)
         .order_by(ExtensionRequest.id)
     )
+    tasks = session.scalars(
+        select(CooperationTask).where(CooperationTask.petition_id == petition.id).order_by(CooperationTask.id)
+    )
     evaluations = session.scalars(
         select(Evaluation).where(Evaluation.petition_id == petition.id).order_by(Evaluation.handling_round)
     )
@@ -163,6 +192,7 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
         "attachments": [attachment_dict(petition, a) for a in petition.attachments],
         "replies": [reply_dict(r, user) for r in replies],
         "extension_requests": [extension_dict(e) for e in extensions],
+        "cooperation_tasks": [cooperation_task_dict(t) for t in tasks],
         "evaluations": [evaluation_dict(e, user) for e in evaluations],
         "events": [event_dict(e, user) for e in petition.events],
         "available_actions": [
@@ -201,4 +231,5 @@ def unit_dict(unit: Unit) -> dict[str, Any]:
         "phone": unit.phone,
         "active": unit.active,
         "responsibilities": [line.strip() for line in unit.responsibilities.splitlines() if line.strip()],
+        "handler_self_review": unit.handler_self_review,
     }

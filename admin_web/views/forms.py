@@ -25,7 +25,6 @@ from models.enums import (
     Resolution,
     Role,
     Satisfaction,
-    UnitLevel,
 )
 from workflow import routing
 from workflow.engine import Facts, Transition
@@ -34,7 +33,7 @@ CLASSIFICATION = ("kind", "nature", "complexity", "dept_type")
 
 # The form fields each action sends (all optional ones included); anything else posted is ignored.
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
-    "dispatch": ("unit_id", *CLASSIFICATION, "cooperating_unit_ids", "note"),
+    "dispatch": ("unit_id", *CLASSIFICATION, "cooperating_unit_ids", "cooperation_days", "note"),
     "city_dispatch": ("unit_id", *CLASSIFICATION, "note"),
     "reject": ("code", "note"),
     "send_to_city": (*CLASSIFICATION, "note"),
@@ -42,7 +41,9 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "accept": ("note",),
     "return": ("note",),
     "escalate": ("note",),
-    "submit_reply": ("petitioner_info", "policy_basis", "result", "responsible_person", "contact_phone"),
+    "submit_reply": (
+        "petitioner_info", "policy_basis", "result", "responsible_person", "contact_phone", "missing_parts_reason",
+    ),
     "approve_reply": ("note",),
     "approve_city_reply": ("note",),
     "return_reply": ("note",),
@@ -53,6 +54,8 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "assess": ("outcome", "note"),
     "request_extension": ("extra_working_days", "reason"),
     "decide_extension": ("approve", "note"),
+    "accept_cooperation": ("note",),
+    "submit_cooperation": ("part", "note"),
 }
 LIST_FIELDS = frozenset({"cooperating_unit_ids"})
 
@@ -79,6 +82,8 @@ class ActionForms:
     values: dict[str, Any] = field(default_factory=dict)
     targets: list[Unit] = field(default_factory=list)
     cooperating_candidates: list[Unit] = field(default_factory=list)
+    # Beside the suggestion: the dispatch targets whose responsibility lists match the petition (`workflow.routing`).
+    duty_matches: list[routing.DutyMatch] = field(default_factory=list)
     open_action: str | None = None
     error: str | None = None
     error_field: str | None = None
@@ -125,7 +130,7 @@ class UnitChoices:
         return [u for u in self.units if u.district_code == district_code and u.level in COOPERATING_LEVELS]
 
 
-COOPERATING_LEVELS = (UnitLevel.STREET, UnitLevel.DISTRICT_DEPARTMENT)
+COOPERATING_LEVELS = routing.COOPERATING_LEVELS
 
 
 def action_forms(
@@ -136,11 +141,13 @@ def action_forms(
     *,
     units: UnitChoices | None = None,
     facts: Facts | None = None,
+    viewer: User | None = None,
 ) -> ActionForms:
     """The forms for `transitions` on `petition`, prefilled with the defaults or with what was just posted.
 
     A list page passes one `units` (`UnitChoices`) and the `facts` (`workflow.engine.facts_for`) of all its
-    petitions, so showing twenty petitions' forms costs no query per petition.
+    petitions, so showing twenty petitions' forms costs no query per petition. `viewer`, the signed-in user, lets
+    a cooperating unit's forms show its own task.
     """
     actions = {t.action for t in transitions}
     targets: list[Unit] = []
@@ -167,11 +174,17 @@ def action_forms(
                 )
             )
         values["cooperating_unit_ids"] = [u.id for u in petition.cooperating_units]
+    facts = facts if facts is not None else Facts(session)
     if "decide_extension" in actions:
-        values["pending_extension"] = (facts if facts is not None else Facts(session)).pending_extension(petition)
+        values["pending_extension"] = facts.pending_extension(petition)
+    if "submit_reply" in actions and petition.kind == PetitionKind.ENFORCEMENT:
+        values["missing_parts"] = [t for t in facts.cooperation_tasks(petition) if t.open]
+    if actions & {"accept_cooperation", "submit_cooperation"} and viewer is not None:
+        values["own_task"] = next((t for t in facts.cooperation_tasks(petition) if t.unit_id == viewer.unit_id), None)
     if posted:
         values.update(posted)
-    return ActionForms(petition, transitions, values, targets, cooperating)
+    matches = routing.responsibility_matches(petition, targets) if targets else []
+    return ActionForms(petition, transitions, values, targets, cooperating, matches)
 
 
 def posted_params(action: str, form: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from admin_web.media import attachment_response
 from admin_web.rendering import live_lights
 from admin_web.scoping import petition_or_404
 from admin_web.views.forms import CHOICES, LABELS, action_forms
-from models import Assessment, Evaluation, ExtensionRequest, Petition, Reply, User, utcnow
+from models import Assessment, CooperationTask, Evaluation, ExtensionRequest, Petition, Reply, User, utcnow
 from models.db import get_session
 from workflow.calendar_changes import RECOMPUTED, RECOMPUTED_LABEL
 from workflow.engine import TRANSITIONS, available_actions
@@ -40,12 +40,13 @@ def render_petition(
 ) -> ResponseReturnValue:
     """The petition page; after a refused action it reopens that action's form with the values and the reason."""
     session = get_session()
-    forms = action_forms(session, petition, available_actions(petition, user), posted)
+    forms = action_forms(session, petition, available_actions(petition, user), posted, viewer=user)
     forms.open_action, forms.error, forms.error_field = open_action, error, error_field
 
     def rows(model: Any) -> list[Any]:
         return list(session.scalars(select(model).where(model.petition_id == petition.id).order_by(model.id)))
 
+    now = utcnow()
     return (
         render_template(
             "admin/petition.html",
@@ -53,7 +54,8 @@ def render_petition(
             forms=forms,
             choices=CHOICES,
             labels=LABELS,
-            light=live_lights([petition], utcnow())[petition.id],
+            light=live_lights([petition], now)[petition.id],
+            now=now,
             events=history(session, petition),
             event_labels=EVENT_LABELS,
             replies=rows(Reply),
@@ -61,6 +63,8 @@ def render_petition(
             evaluations=rows(Evaluation),
             feedback=second_handling_feedback(session, [petition]).get(petition.id),
             assessments=rows(Assessment),
+            # A 执法 petition's cooperating units' parts, for the lead unit to put into its reply.
+            tasks=rows(CooperationTask),
         ),
         status,
     )

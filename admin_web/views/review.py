@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from admin_web.auth import role_required, staff
@@ -74,19 +74,23 @@ def review() -> ResponseReturnValue:
 
 
 def extension_decider_scope(user: User) -> ColumnElement[bool]:
-    """Petitions whose extension requests `user` decides: the platform that supervises the current unit (the city
-    platform for city departments, the district platform for the district's units), as `decide_extension` allows."""
+    """Petitions whose extension requests `user` decides, as `decide_extension` allows: the platform that supervises
+    the current unit (the city platform for city departments, the district platform for the district's units), and
+    the city platform for a request beyond the round's allowance (`ExtensionRequest.needs_city`)."""
     city_level = select(Unit.id).where(Unit.level.in_((UnitLevel.CITY_DEPARTMENT, UnitLevel.CITY_PLATFORM)))
+    beyond = select(ExtensionRequest.petition_id).where(
+        ExtensionRequest.state == RequestState.PENDING, ExtensionRequest.needs_city.is_(True)
+    )
     if user.role == Role.CITY_DISPATCHER:
-        return Petition.current_unit_id.in_(city_level)
-    return Petition.current_unit_id.not_in(city_level)
+        return or_(Petition.current_unit_id.in_(city_level), Petition.id.in_(beyond))
+    return and_(Petition.current_unit_id.not_in(city_level), Petition.id.not_in(beyond))
 
 
 @admin.get("/extensions")
 @role_required(Role.DISPATCHER, Role.CITY_DISPATCHER)
 def extensions() -> ResponseReturnValue:
-    """Pending extension requests this platform decides (the district's own units, or the city departments),
-    nearest deadline first, 20 a page."""
+    """Pending extension requests this platform decides (the district's own units, or the city departments and
+    the requests beyond a round's allowance), nearest deadline first, 20 a page."""
     user = staff()
     session = get_session()
     query = scoped_petitions(user).where(

@@ -1,8 +1,9 @@
 """The unit workbench (工作台): the unit's petitions ordered by urgency (overdue, yellow, the rest), then by deadline.
 
 Handlers accept, escalate, return, draft the reply and ask for extensions from here (one-click accept inline, the
-rest on the petition page); 执法 petitions the unit cooperates on are listed separately, read-only. Above them, the
-unit's unread reminders (a petition turning yellow), from `admin_web.views.alerts`.
+rest on the petition page); 执法 petitions the unit cooperates on are listed separately with the unit's own task (its
+state and deadline; one-click accept inline, the part on the petition page). Above them, the unit's unread reminders
+(a petition turning yellow), from `admin_web.views.alerts`.
 """
 
 from __future__ import annotations
@@ -80,15 +81,23 @@ def workbench() -> ResponseReturnValue:
         )
     )
     lights = live_lights(own + cooperating, now)
-    facts = facts_for(session, own)
+    facts = facts_for(session, own + cooperating)
     items = [(p, action_forms(session, p, available_actions(p, user, facts), facts=facts)) for p in own]
+    cooperating_items = [
+        (
+            p,
+            action_forms(session, p, available_actions(p, user, facts), facts=facts, viewer=user),
+        )
+        for p in cooperating
+    ]
     return render_template(
         "admin/workbench.html",
         items=items,
         page=page,
-        cooperating=cooperating,
+        cooperating=cooperating_items,
         cooperating_page=cooperating_page,
         lights=lights,
+        now=now,
         choices=CHOICES,
         next_url=url_for("admin.workbench", page=request.args.get("page"), coop_page=request.args.get("coop_page")),
         alerts=open_alerts(session, user),

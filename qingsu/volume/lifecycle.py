@@ -29,6 +29,7 @@ from qingsu.volume import texts
 from qingsu.volume.clock import DAY_SECONDS, Clock
 from qingsu.volume.world import Actor, DistrictWorld, UnitRef, World
 from workflow.deadlines import time_limit
+from workflow.extensions import DEFAULT_POLICY
 
 # The system's action that closes a petition whose reply went unrated through the evaluation window (未评价), and
 # the window's default length in days (``[evaluation] window_days`` where the configuration has it).
@@ -420,10 +421,12 @@ class Lifecycle:
                     factor = 0.9 + rng.random() * 0.6
                 else:
                     factor = rng.lognormvariate(-1.05, 0.55)
-                if extension and p["round"] == 1:
+                # What the round may still be extended by (`workflow.extensions`): none for a 20-day matter.
+                room = DEFAULT_POLICY.total_for(kind) - limit
+                if extension and p["round"] == 1 and room > 0:
                     t = clock.after_working(t, limit * (0.3 + rng.random() * 0.4), rng)
                     request_id = self.take_id("extension_request")
-                    extra = 3 + int(rng.random() * 10)
+                    extra = min(room, 3 + int(rng.random() * 10))
                     request = [
                         request_id,
                         pid,
@@ -438,6 +441,9 @@ class Lifecycle:
                         p["due"],
                         None,
                         t,
+                        # The first round's only request: the district platform decides it.
+                        1,
+                        False,
                     ]
                     emit(
                         "request_extension",

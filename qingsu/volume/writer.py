@@ -132,6 +132,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "old_deadline",
         "new_deadline",
         "created_at",
+        "handling_round",
+        "needs_city",
     ),
     "assessment": (
         "petition_id",

@@ -602,3 +602,43 @@ def test_concurrent_repeats_of_one_intake_make_one_petition(world: World, site):
     assert sorted(status for status, _ in answers) == [200, 200, 200, 201]
     assert len({number for _, number in answers}) == 1
     assert len(world.session.scalars(select(Petition)).all()) == 1
+
+
+def test_rule_joint_enforcement_through_the_api_the_cooperating_unit_acts_under_the_workflows_names(
+    world: World, api_client: FlaskClient
+):
+    """Rule: 联合执法 — the work app does what the admin site does: the cooperating unit sees `accept_cooperation`,
+    then `submit_cooperation` with its `part`, among its available actions; the lead's reply without the part is
+    422 naming `missing_parts_reason`; the petition lists the tasks."""
+    petition = make_petition(world.session, kind=PetitionKind.ENFORCEMENT, with_citizen=False,
+                             origin_unit=world.street)
+    world.session.commit()
+    n = petition.number
+    response = _act(api_client, world, "dispatcher", n, "dispatch", expected_state="pending_dispatch",
+                    unit_id=world.urban.id, cooperating_unit_ids=[world.community.id, world.street.id],
+                    cooperation_days=4)
+    assert response.status_code == 422 and _error(response)["field"] == "cooperating_unit_ids"
+    response = _act(api_client, world, "dispatcher", n, "dispatch", expected_state="pending_dispatch",
+                    unit_id=world.urban.id, cooperating_unit_ids=[world.street.id], cooperation_days=4)
+    assert response.status_code == 200, response.get_json()
+    detail = api_client.get(f"/api/v1/petitions/{n}", headers=world.token("street_handler")).get_json()
+    assert detail["available_actions"] == [{"action": "accept_cooperation", "label": "签收配合任务", "params": ["note"]}]
+    [task] = detail["cooperation_tasks"]
+    assert (task["unit"]["id"], task["state"]["value"]) == (world.street.id, "assigned")
+    assert task["deadline"] < detail["deadline"]
+    assert _act(api_client, world, "street_handler", n, "accept_cooperation", expected_state="assigned").status_code == 200
+    response = _act(api_client, world, "street_handler", n, "submit_cooperation", expected_state="assigned", part=12)
+    assert response.status_code == 422 and _error(response)["field"] == "part"
+
+    assert _act(api_client, world, "urban_handler", n, "accept", expected_state="assigned").status_code == 200
+    reply = {"petitioner_info": "八大关街道", "policy_basis": "《城乡规划法》", "result": "已拆除",
+             "responsible_person": "王队长", "contact_phone": "0532-88888888"}
+    response = _act(api_client, world, "urban_handler", n, "submit_reply", expected_state="handling", **reply)
+    assert response.status_code == 422 and _error(response)["field"] == "missing_parts_reason"
+    response = _act(api_client, world, "street_handler", n, "submit_cooperation", expected_state="handling",
+                    part="街道已组织人员配合拆除。")
+    assert response.status_code == 200
+    response = _act(api_client, world, "urban_handler", n, "submit_reply", expected_state="handling", **reply)
+    assert response.status_code == 200
+    tasks = response.get_json()["petition"]["cooperation_tasks"]
+    assert [(t["state"]["value"], t["part"]) for t in tasks] == [("submitted", "街道已组织人员配合拆除。")]

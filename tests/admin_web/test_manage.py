@@ -585,3 +585,36 @@ def test_a_manager_confirms_a_year_as_shown(world: World, city: FlaskClient):
     shown = city.get(page).get_data(as_text=True)
     assert "已确认（管理员确认" in shown and "元旦（法定）" in shown
     assert _audits(world, "holiday_year_confirmed")[0].target == "year:2027"
+
+
+def test_rule_the_units_page_marks_a_unit_without_an_active_reviewer(world: World, manager: FlaskClient):
+    """Rule: 答复内容须经办理单位专门科(处)室及负责人审核把关 — a unit with handlers but no active reviewer could
+    never get a reply approved: the manager's units page says so, unless the unit lets its handlers self-review."""
+    page = manager.get("/admin/manage/units").get_data(as_text=True)
+    row = lambda unit: page[page.index(f">{unit.name}<"):].split("</tr>")[0]  # noqa: E731
+    assert "1 名审核人" in row(world.urban)
+    assert "无在岗审核人" in row(world.community) and "无在岗审核人" in row(world.housing)
+    assert "答复审核" in page and "无在岗审核人" not in row(world.platform)
+
+    world.users["urban_reviewer"].active = False
+    world.session.commit()
+    page = manager.get("/admin/manage/units").get_data(as_text=True)
+    assert "无在岗审核人" in row(world.urban)
+
+
+def test_rule_only_a_managers_explicit_unit_setting_lets_handlers_approve_their_replies(
+    world: World, manager: FlaskClient
+):
+    """Rule: a handler approves the unit's reply only where the manager ticked 允许承办人自行审核 for the unit (off by
+    default, and recorded in the audit log)."""
+    path = f"/admin/manage/units/{world.community.id}"
+    form = {"name": world.community.name, "parent_id": str(world.street.id), "active": "1"}
+    assert 'name="handler_self_review" value="1" >' in manager.get(path).get_data(as_text=True)
+    assert _post(manager, path, {**form, "handler_self_review": "1"}, page=path).status_code == 302
+    world.session.expire_all()
+    assert world.session.get(Unit, world.community.id).handler_self_review is True
+    assert "handler_self_review" in _audits(world, "unit_updated")[0].detail
+    assert "承办人自审" in manager.get("/admin/manage/units").get_data(as_text=True)
+    assert _post(manager, path, form, page=path).status_code == 302
+    world.session.expire_all()
+    assert world.session.get(Unit, world.community.id).handler_self_review is False

@@ -280,3 +280,21 @@ def test_the_suggestion_box_shows_uncertainty_version_place_and_highlighted_term
     confident = world.petition(content="烧烤摊油烟")
     page = body(login_as(world.dispatcher).get(f"/admin/petitions/{confident.number}"))
     assert "不确定" not in page and "模型版本：未记录" in page
+
+
+def test_rule_the_dispatcher_sees_the_units_whose_responsibility_lists_match_beside_the_suggestion(
+    login_as, world
+) -> None:
+    """Rule: 制定统一的镇街、部门职责任务清单，作为诉求分办的依据 — beside the classifier's suggestion the queue shows the
+    units whose lists name the petition's matter, with the matching duties; the suggested department is marked."""
+    world.urban.responsibilities = "查处占道经营、露天烧烤等违法行为\n查处违法建设"
+    world.housing.responsibilities = "物业服务企业监督管理"
+    world.session.commit()
+    petition = world.petition(content="小区门口烧烤摊占道经营，油烟很大，物业也不管。")
+    page = body(login_as(world.dispatcher).get("/admin/queue"))
+    card = page[page.index(f'id="q-{petition.number}"'):]
+    box = card[card.index("职责清单匹配"):card.index("</ol>", card.index("职责清单匹配"))]
+    assert box.index(world.urban.name) < box.index(world.housing.name)
+    assert "查处占道经营、露天烧烤等违法行为" in box and "物业服务企业监督管理" in box
+    assert '<span class="tag">建议部门</span>' in box.split(world.housing.name)[0]
+    assert "查处违法建设" not in box, "only the duties that match are shown"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from models import Notification
-from models.enums import PetitionState
+from models import ExtensionRequest, Notification
+from models.enums import PetitionKind, PetitionState, RequestState
 from tests.admin_web.conftest import REPLY
 
 
@@ -138,3 +138,23 @@ def test_second_handling_assessment_and_accountability(client, login_as, csrf, w
 def test_review_page_is_for_reviewers_and_platforms(login_as, world) -> None:
     assert login_as(world.urban_handler).get("/admin/review").status_code == 403
     assert login_as(world.leader).get("/admin/review").status_code == 403
+
+
+def test_rule_a_second_extension_in_a_round_waits_for_the_city_platform(client, login_as, csrf, world) -> None:
+    """Rule: 诉求办理确需延期的，承办单位需向市级平台或区(市)平台提交申请 — the district platform approves one
+    extension a round; a further request is listed for the city platform, which decides it."""
+    petition = world.petition(kind=PetitionKind.DEVELOPMENT, with_citizen=False, citizen=None)
+    world.do(petition, "dispatch", world.dispatcher, unit_id=world.urban.id)
+    world.do(petition, "request_extension", world.urban_handler, extra_working_days="2", reason="需现场勘查")
+    world.do(petition, "decide_extension", world.dispatcher, approve=True)
+    world.do(petition, "request_extension", world.urban_handler, extra_working_days="3", reason="需再次协调")
+    assert petition.number not in login_as(world.dispatcher).get("/admin/extensions").get_data(as_text=True)
+    page = login_as(world.city_dispatcher).get("/admin/extensions").get_data(as_text=True)
+    assert petition.number in page and "再次延期由市级平台审批" in page
+    token = csrf("/admin/extensions")
+    response = client.post(f"/admin/petitions/{petition.number}/actions/decide_extension",
+                           data={"csrf_token": token, "expected_state": "assigned", "approve": "true"})
+    assert response.status_code == 302
+    world.session.expire_all()
+    assert [r.state for r in world.session.scalars(select(ExtensionRequest).order_by(ExtensionRequest.id))] == [
+        RequestState.APPROVED, RequestState.APPROVED]

@@ -161,14 +161,37 @@ def test_communities_cannot_raise_enforcement_petitions(login_as, world) -> None
     assert response.status_code == 403
 
 
-def test_cooperating_units_see_enforcement_petitions_read_only(login_as, world) -> None:
+def test_rule_a_cooperating_unit_accepts_its_task_from_the_workbench_and_submits_its_part(
+    client, login_as, csrf, world
+) -> None:
+    """Rule: 联合执法 — the cooperating unit sees the 执法 petition with its own task (state, deadline), accepts it from
+    the list and submits its part on the petition page; the lead unit then sees the part beside its reply form."""
     petition = world.petition(kind=PetitionKind.ENFORCEMENT, citizen=None, with_citizen=False,
                               origin_unit=world.street)
     world.do(petition, "dispatch", world.dispatcher, unit_id=world.urban.id, complexity="complex",
-             cooperating_unit_ids=[world.housing.id])
-    client = login_as(world.housing_handler)
+             cooperating_unit_ids=[world.housing.id, world.street.id])
+    login_as(world.housing_handler)
     page = body(client.get("/admin/workbench"))
-    assert "配合办理的执法诉求" in page
-    assert petition.number in page
+    assert "配合办理的执法诉求" in page and petition.number in page
+    assert "待签收" in page and "签收配合任务" in page
+    response = post_action(client, csrf, petition, "accept_cooperation", next="/admin/workbench")
+    assert response.headers["Location"] == "/admin/workbench"
+    page = body(client.get("/admin/workbench"))
+    assert "办理中" in page and "提交配合意见" in page
     detail = body(client.get(f"/admin/petitions/{petition.number}"))
-    assert "当前没有您可以执行的操作" in detail
+    assert 'name="part"' in detail
+    response = post_action(client, csrf, petition, "submit_cooperation", part="已核查该彩钢板房未办理规划许可。")
+    assert response.status_code == 302
+
+    login_as(world.urban_handler)
+    world.do(petition, "accept", world.urban_handler)
+    detail = body(client.get(f"/admin/petitions/{petition.number}"))
+    assert "配合单位办理情况" in detail and "已核查该彩钢板房未办理规划许可。" in detail
+    assert "尚未提交配合意见：八大关街道" in detail and 'name="missing_parts_reason"' in detail
+    response = post_action(client, csrf, petition, "submit_reply", **REPLY)
+    assert response.status_code == 422
+    assert "八大关街道" in body(response)
+    response = post_action(client, csrf, petition, "submit_reply", **REPLY, missing_parts_reason="街道配合拆除下周进行")
+    assert response.status_code == 302
+    world.session.refresh(petition)
+    assert petition.state == PetitionState.UNIT_REVIEW

@@ -52,6 +52,7 @@ PAYLOADS = {
     "evaluation_reminder": {"reminder": 1},
     "second_handling": {},
     "assessment_started": {},
+    "accountability": {"unit_name": "市南区城市管理局", "failures": 2},
     "closed": {"satisfaction": "满意", "resolution": "解决"},
 }
 
