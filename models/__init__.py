@@ -15,7 +15,7 @@ from models.messaging import (
     SchedulerLease,
 )
 from models.petition import Attachment, Petition, PetitionEvent, PetitionSequence, petition_cooperating_unit
-from models.tally import AcceptanceTally, RateTally
+from models.tally import AcceptanceTally, IssueTally, RateTally
 from models.unit import Unit
 from models.user import ApiToken, AuditLog, User
 
@@ -34,6 +34,7 @@ __all__ = [
     "ExtensionRequest",
     "HolidayOverride",
     "InboundMessage",
+    "IssueTally",
     "JobState",
     "Notification",
     "NotificationTemplate",

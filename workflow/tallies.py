@@ -35,10 +35,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
     and_,
     delete,
     func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
@@ -48,9 +50,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from models import AcceptanceTally, Evaluation, JobState, Petition, RateTally, Reply, utcnow
+from models import AcceptanceTally, Evaluation, IssueTally, JobState, Petition, RateTally, Reply, utcnow
 from models.enums import ReplyState
 from qingsu.db import lock_for_write, session_scope
+from workflow import hot_issues
 from workflow.rates import (
     DAY,
     SHANGHAI,
@@ -249,6 +252,38 @@ def period_acceptance(
     return fold_acceptance(rows)
 
 
+def period_hot_issues(
+    session: Session,
+    district_code: str | None,
+    since: dt.datetime,
+    refreshed: dt.datetime | None = None,
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """What `workflow.hot_issues.hot_issues` gives for the petitions created since `since`, from the tallies of the
+    past days (as of the refresh at `refreshed`; None: everything live) and a live count of the rest.
+
+    One statement per facet: the tallied days' rows and the live counts summed, ordered and cut by the database.
+    """
+    split = split_period(since, None, refreshed)
+    found = []
+    for facet in hot_issues.FACETS:
+        parts: list[Select[Any]] = [
+            hot_issues.counts_query(session, facet, (), district_code, start, end)
+            for start, end in split.live
+        ]
+        if split.first_day is not None:
+            tallied = select(IssueTally.name, IssueTally.petitions.label("n")).where(
+                IssueTally.facet == facet,
+                IssueTally.day >= split.first_day,
+                IssueTally.day < split.last_day,
+            )
+            if district_code:
+                tallied = tallied.where(IssueTally.district_code == district_code)
+            parts.append(tallied)
+        query = hot_issues.top(union_all(*parts) if len(parts) > 1 else parts[0], facet)
+        found.append(hot_issues.labelled(facet, session.execute(query).all()))
+    return found[0], found[1]
+
+
 # --- writing: recomputing days -------------------------------------------------------------------------------------
 
 
@@ -296,6 +331,20 @@ def _acceptance_rows(spans: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select
     return query.where(or_(*(and_(Petition.created_at >= s, Petition.created_at < e) for s, e in spans)))
 
 
+def _issue_rows(session: Session, spans: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select[Any]:
+    keys = (hot_issues.DAY, hot_issues.DISTRICT)
+    parts = [
+        hot_issues.counts_query(session, facet, keys, None, None, None, spans).subquery()
+        for facet in hot_issues.FACETS
+    ]
+    return union_all(
+        *(
+            select(part.c.day, part.c.district, literal(facet, String(10)), part.c.name, part.c.n)
+            for facet, part in zip(hot_issues.FACETS, parts, strict=True)
+        )
+    )
+
+
 def recompute_days(session: Session, days: Sequence[dt.date]) -> None:
     """Replace the tallies of `days`, and the roll-ups of their months, with what the database counts now (a few
     statements whatever their number).
@@ -323,6 +372,12 @@ def recompute_days(session: Session, days: Sequence[dt.date]) -> None:
     session.execute(
         insert(AcceptanceTally).from_select(
             ["day", "district_code", "department", "decided", "accepted"], _acceptance_rows(spans)
+        )
+    )
+    session.execute(delete(IssueTally).where(IssueTally.day.in_(days)))
+    session.execute(
+        insert(IssueTally).from_select(
+            ["day", "district_code", "facet", "name", "petitions"], _issue_rows(session, spans)
         )
     )
     months = sorted({day.replace(day=1) for day in days})
@@ -432,6 +487,7 @@ def rebuild(
                         )
                     )
                 )
+            session.execute(delete(IssueTally).where(or_(IssueTally.day < first, IssueTally.day > today)))
         _set_watermark(session, now, now)
     return TallyReport(days=len(days), rebuilt=True)
 
