@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import models
+from models.text_search import compared
 from qingsu.db import make_engine
 
 config = context.config
@@ -13,7 +14,7 @@ target_metadata = models.Base.metadata
 
 def run_migrations_offline() -> None:
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+                      literal_binds=True, render_as_batch=True, include_name=compared)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -24,7 +25,7 @@ def run_migrations_online() -> None:
     engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                          compare_type=True)
+                          compare_type=True, include_name=compared)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

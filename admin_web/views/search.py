@@ -25,6 +25,7 @@ from admin_web.scoping import UNIT_ROLES, district_codes_visible, phone_for, sco
 from admin_web.views.paging import Page
 from models import District, Petition, Unit, User, petition_cooperating_unit, utcnow
 from models.enums import Light, PetitionKind, PetitionState, Role
+from models.text_search import text_prefilter
 from qingsu.db import get_session
 
 PER_PAGE = 20
@@ -99,6 +100,11 @@ def apply_filters(query: Select[tuple[Petition]], args: Any) -> tuple[Select[tup
                 Petition.title, Petition.content, Petition.location
             )))
         )
+        # On PostgreSQL the bigram index finds the candidates first (models.text_search); the ILIKE decides.
+        postgresql = get_session().get_bind().dialect.name == "postgresql"
+        prefilter = text_prefilter(v["q"]) if postgresql else None
+        if prefilter is not None:
+            query = query.where(prefilter)
     return query, filters
 
 
