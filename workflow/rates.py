@@ -109,7 +109,8 @@ def _dimension(name: str, unit: ColumnElement[Any], at: ColumnElement[Any]) -> C
     }[name]
 
 
-def _label(name: str, value: Any) -> str:
+def group_label(name: str, value: Any) -> str:
+    """The key of a group in the rates: a unit id as text ("none" for no unit), a kind's value, "YYYY-MM"."""
     if name == "unit":
         return str(value) if value is not None else "none"
     if name == "kind":
@@ -271,7 +272,7 @@ def fold_rates(
     def label(name: str, value: Any) -> str:
         found = labels.get((name, value))
         if found is None:
-            found = labels[(name, value)] = _label(name, value)
+            found = labels[(name, value)] = group_label(name, value)
         return found
 
     result: dict[GroupBy, Rates] = {}
@@ -316,7 +317,7 @@ def _evaluation_rates(
     dimensions = [group_by] if group_by else []
     rows = session.execute(evaluation_counts_query(dimensions, district_code, start, end)).mappings()
     return _fold(
-        (_label(group_by, row[group_by]) if group_by else ALL, row[column], row["rated"]) for row in rows
+        (group_label(group_by, row[group_by]) if group_by else ALL, row[column], row["rated"]) for row in rows
     )
 
 
@@ -356,7 +357,7 @@ def on_time_rates(
     dimensions = [group_by] if group_by else []
     rows = session.execute(reply_counts_query(dimensions, district_code, start, end)).mappings()
     return _fold(
-        (_label(group_by, row[group_by]) if group_by else ALL, row["on_time"], row["sent"]) for row in rows
+        (group_label(group_by, row[group_by]) if group_by else ALL, row["on_time"], row["sent"]) for row in rows
     )
 
 
