@@ -246,11 +246,17 @@ def dimensions_of(group_bys: Sequence[GroupBy]) -> list[str]:
     return [name for name in GROUPINGS if name in group_bys]
 
 
-def roomy_aggregates(session: Session) -> None:
+def roomy_aggregates(session: Session, *, small: bool = False) -> None:
     """On PostgreSQL, room to hash the groups (thousands of them) and the petitions they join, rather than sort
-    them on disk (the default 4 MB halves the speed at 150 k petitions); for this transaction only."""
+    them on disk (the default 4 MB halves the speed at 150 k petitions); for this transaction only.
+
+    `small`: the queries to come read a few thousand rows (tallies, today's live counts), so no parallel workers
+    either: starting one costs more than such a query (tens of milliseconds on a busy machine).
+    """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'"))
+        if small:
+            session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
 
 
 def fold_rates(

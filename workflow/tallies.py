@@ -216,7 +216,7 @@ def period_rates(
     """
     dimensions = dimensions_of(group_bys)
     split = split_period(start, end, refreshed)
-    roomy_aggregates(session)
+    roomy_aggregates(session, small=split.first_day is not None)
     parts: list[Select[Any]] = []
     if split.first_day is not None:
         keys = [_tally_key(name) for name in dimensions]
@@ -331,6 +331,7 @@ def period_hot_issues(
     One statement per facet: the tallied days' rows and the live counts summed, ordered and cut by the database.
     """
     split = split_period(since, None, refreshed)
+    roomy_aggregates(session, small=split.first_day is not None)
     found = []
     for facet in hot_issues.FACETS:
         parts: list[Select[Any]] = [
