@@ -92,11 +92,17 @@ def counts_query(
 
 
 def top(query: Select[Any], facet: Facet) -> Select[Any]:
-    """The most frequent names of `query` (rows of name and n, the same name possibly in several rows), most
-    frequent first, ties by name: as many as the dashboard shows."""
+    """The most frequent names of `query` (rows of name and n, the same name possibly in several rows, some of
+    them counts taken off), most frequent first, ties by name: as many as the dashboard shows, none counted 0."""
     rows = query.subquery()
     n = func.sum(rows.c.n).label("n")
-    return select(rows.c.name, n).group_by(rows.c.name).order_by(n.desc(), rows.c.name).limit(SHOWN[facet])
+    return (
+        select(rows.c.name, n)
+        .group_by(rows.c.name)
+        .having(n > 0)
+        .order_by(n.desc(), rows.c.name)
+        .limit(SHOWN[facet])
+    )
 
 
 def labelled(facet: Facet, rows: Sequence[Any]) -> list[tuple[str, int]]:

@@ -329,19 +329,29 @@ def period_hot_issues(
     past days (as of the refresh at `refreshed`; None: everything live) and a live count of the rest.
 
     One statement per facet: the tallied days' rows and the live counts summed, ordered and cut by the database.
+    The window starts within a day (a week before now): when less of that day lies before `since` than after it,
+    the day is read from its tally and the petitions before `since` are counted live and taken off, so at most half
+    a day is counted live there.
     """
     split = split_period(since, None, refreshed)
     roomy_aggregates(session, small=split.first_day is not None)
+    first_day, added, taken_off = split.first_day, list(split.live), []
+    if first_day is not None and added and added[0][1] == local_midnight(first_day):
+        day_start = local_midnight(first_day - _DAY)
+        if since - day_start < added[0][1] - since:
+            first_day, added, taken_off = first_day - _DAY, added[1:], [(day_start, since)]
     found = []
     for facet in hot_issues.FACETS:
         parts: list[Select[Any]] = [
-            hot_issues.counts_query(session, facet, (), district_code, start, end)
-            for start, end in split.live
+            hot_issues.counts_query(session, facet, (), district_code, start, end) for start, end in added
         ]
-        if split.first_day is not None:
+        for start, end in taken_off:
+            part = hot_issues.counts_query(session, facet, (), district_code, start, end).subquery()
+            parts.append(select(part.c.name, (-part.c.n).label("n")))
+        if first_day is not None:
             tallied = select(IssueTally.name, IssueTally.petitions.label("n")).where(
                 IssueTally.facet == facet,
-                IssueTally.day >= split.first_day,
+                IssueTally.day >= first_day,
                 IssueTally.day < split.last_day,
             )
             if district_code:

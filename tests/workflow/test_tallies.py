@@ -83,9 +83,13 @@ def assert_tallies_match(session: Session, now: dt.datetime, districts: Iterable
 
 
 def hot_issue_windows(now: dt.datetime) -> list[dt.datetime]:
-    """The dashboard's week before `now`, a week starting at midnight in Shanghai, and a month."""
+    """The dashboard's week before `now`, a week starting in the evening (less of its first day after the start
+    than before: that part counted live) and one starting early in the morning (the day's tally less the part
+    before the start), a week starting at midnight in Shanghai, and a month."""
     return [
         now - hot_issues.HOT_WINDOW,
+        now - hot_issues.HOT_WINDOW + dt.timedelta(hours=8),
+        now - hot_issues.HOT_WINDOW - dt.timedelta(hours=10),
         local_midnight((now + dt.timedelta(hours=8)).date()) - dt.timedelta(days=7),
         NOV_1,
     ]
