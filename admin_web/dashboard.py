@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import ColumnElement, String, case, func, select, true, type_coerce
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, load_only
 
 from admin_web.auth import role_required, staff
@@ -29,9 +28,10 @@ from models import District, Petition, Unit, User, utcnow
 from models.db import get_session
 from models.enums import DeptType, Light, PetitionKind, Role
 from workflow.calendar import WorkingCalendar, load_calendar
+from workflow.hot_issues import HOT_WINDOW
 from workflow.lights import light_counts, overdue
 from workflow.rates import ALL, GroupBy, Rate
-from workflow.tallies import period_acceptance, period_rates, refreshed_at
+from workflow.tallies import period_acceptance, period_hot_issues, period_rates, refreshed_at
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/admin/dashboard")
 
@@ -42,9 +42,6 @@ DASHBOARD_ROLES = (
     Role.DISPATCHER,
     Role.DISTRICT_MANAGER,
 )
-HOT_WINDOW = dt.timedelta(days=7)
-HOT_DEPARTMENTS = 8
-HOT_TERMS = 15
 TOP_UNITS = 20
 OVERDUE_SHOWN = 20
 
@@ -182,52 +179,6 @@ def running_lights(
     return RunningLights(counts, sum(c[Light.RED] for c in counts.values()), overdue_list)
 
 
-def _term_rows(session: Session) -> tuple[Any, ColumnElement[bool]]:
-    """The terms of each petition's suggestion as a table function joined to the petition, per dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        terms = func.json_array_elements_text(Petition.suggestion["terms"]).table_valued("value")
-        return terms, func.json_typeof(Petition.suggestion["terms"]) == "array"
-    terms = func.json_each(Petition.suggestion, "$.terms").table_valued("value")
-    return terms, func.json_type(Petition.suggestion, "$.terms") == "array"
-
-
-def hot_issues(
-    session: Session, district_code: str | None, since: dt.datetime
-) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    """This week's most frequent department types (the dispatcher's choice, else the suggestion's first) and the
-    terms the classifier found behind its suggestions: two GROUP BYs, each cut to the few shown."""
-    scope = [Petition.created_at >= since]
-    if district_code:
-        scope.append(Petition.district_code == district_code)
-    suggested = func.nullif(Petition.suggestion[("departments", 0, "type")].as_string(), "")
-    # The column stores the member's name (URBAN_MGMT), the suggestion its value (urban_mgmt).
-    stored = case({d.name: d.value for d in DeptType}, value=type_coerce(Petition.dept_type, String))
-    chosen = func.coalesce(stored, suggested).label("chosen")
-    n = func.count().label("n")
-    departments = session.execute(
-        select(chosen, n)
-        .where(*scope, chosen.is_not(None))
-        .group_by(chosen)
-        .order_by(n.desc(), chosen)
-        .limit(HOT_DEPARTMENTS)
-    ).all()
-    terms, is_list = _term_rows(session)
-    term = terms.c.value.label("term")
-    found = session.execute(
-        select(term, n)
-        .select_from(Petition)
-        .join(terms, true())
-        .where(*scope, Petition.suggestion.is_not(None), is_list)
-        .group_by(term)
-        .order_by(n.desc(), term)
-        .limit(HOT_TERMS)
-    ).all()
-    labels = {d.value: d.label for d in DeptType}
-    return [(labels.get(key, key), count) for key, count in departments], [
-        (str(t), count) for t, count in found
-    ]
-
-
 @dashboard.get("/")
 @role_required(*DASHBOARD_ROLES)
 def index() -> ResponseReturnValue:
@@ -263,7 +214,7 @@ def index() -> ResponseReturnValue:
         key=lambda r: (-r.volume, r.label),
     )[:TOP_UNITS]
     overall = _labelled(tables[None], {ALL: "合计"})
-    departments, terms = hot_issues(session, district_code, now - HOT_WINDOW)
+    departments, terms = period_hot_issues(session, district_code, now - HOT_WINDOW, refreshed)
     lit = running_lights(
         session,
         district_code,

@@ -6,6 +6,7 @@ from alembic import context
 
 import models
 from models.db import make_engine
+from models.text_search import compared
 
 config = context.config
 target_metadata = models.Base.metadata
@@ -13,7 +14,7 @@ target_metadata = models.Base.metadata
 
 def run_migrations_offline() -> None:
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+                      literal_binds=True, render_as_batch=True, include_name=compared)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -24,7 +25,7 @@ def run_migrations_online() -> None:
     engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                          compare_type=True)
+                          compare_type=True, include_name=compared)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -16,11 +16,13 @@ from models.messaging import (
     SchedulerLease,
 )
 from models.petition import Attachment, Petition, PetitionEvent, PetitionSequence, petition_cooperating_unit
-from models.tally import AcceptanceTally, RateTally
+from models.tally import AcceptanceTally, IssueTally, RateTally
+from models.text_search import DATABASE_ONLY_INDEXES
 from models.unit import Unit
 from models.user import ApiToken, AuditLog, User
 
 __all__ = [
+    "DATABASE_ONLY_INDEXES",
     "AcceptanceTally",
     "AccessToken",
     "ApiToken",
@@ -37,6 +39,7 @@ __all__ = [
     "HolidayOverride",
     "HolidayYear",
     "InboundMessage",
+    "IssueTally",
     "JobState",
     "Notification",
     "NotificationTemplate",

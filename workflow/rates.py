@@ -109,7 +109,8 @@ def _dimension(name: str, unit: ColumnElement[Any], at: ColumnElement[Any]) -> C
     }[name]
 
 
-def _label(name: str, value: Any) -> str:
+def group_label(name: str, value: Any) -> str:
+    """The key of a group in the rates: a unit id as text ("none" for no unit), a kind's value, "YYYY-MM"."""
     if name == "unit":
         return str(value) if value is not None else "none"
     if name == "kind":
@@ -245,11 +246,17 @@ def dimensions_of(group_bys: Sequence[GroupBy]) -> list[str]:
     return [name for name in GROUPINGS if name in group_bys]
 
 
-def roomy_aggregates(session: Session) -> None:
+def roomy_aggregates(session: Session, *, small: bool = False) -> None:
     """On PostgreSQL, room to hash the groups (thousands of them) and the petitions they join, rather than sort
-    them on disk (the default 4 MB halves the speed at 150 k petitions); for this transaction only."""
+    them on disk (the default 4 MB halves the speed at 150 k petitions); for this transaction only.
+
+    `small`: the queries to come read a few thousand rows (tallies, today's live counts), so no parallel workers
+    either: starting one costs more than such a query (tens of milliseconds on a busy machine).
+    """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'"))
+        if small:
+            session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
 
 
 def fold_rates(
@@ -271,7 +278,7 @@ def fold_rates(
     def label(name: str, value: Any) -> str:
         found = labels.get((name, value))
         if found is None:
-            found = labels[(name, value)] = _label(name, value)
+            found = labels[(name, value)] = group_label(name, value)
         return found
 
     result: dict[GroupBy, Rates] = {}
@@ -316,7 +323,7 @@ def _evaluation_rates(
     dimensions = [group_by] if group_by else []
     rows = session.execute(evaluation_counts_query(dimensions, district_code, start, end)).mappings()
     return _fold(
-        (_label(group_by, row[group_by]) if group_by else ALL, row[column], row["rated"]) for row in rows
+        (group_label(group_by, row[group_by]) if group_by else ALL, row[column], row["rated"]) for row in rows
     )
 
 
@@ -356,7 +363,7 @@ def on_time_rates(
     dimensions = [group_by] if group_by else []
     rows = session.execute(reply_counts_query(dimensions, district_code, start, end)).mappings()
     return _fold(
-        (_label(group_by, row[group_by]) if group_by else ALL, row["on_time"], row["sent"]) for row in rows
+        (group_label(group_by, row[group_by]) if group_by else ALL, row["on_time"], row["sent"]) for row in rows
     )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,12 +35,18 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
+    Integer,
     Select,
+    String,
     and_,
+    cast,
     delete,
     func,
     insert,
+    literal,
     literal_column,
+    null,
     or_,
     select,
     true,
@@ -48,17 +55,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from models import AcceptanceTally, Evaluation, JobState, Petition, RateTally, Reply, utcnow
+from models import AcceptanceTally, Evaluation, IssueTally, JobState, Petition, RateTally, Reply, utcnow
 from models.db import lock_for_write, session_scope
 from models.enums import ReplyState
+from workflow import hot_issues
 from workflow.rates import (
+    ALL,
     DAY,
     SHANGHAI,
     GroupBy,
+    Rate,
     Rates,
     dimensions_of,
     evaluation_counts_query,
-    fold_rates,
+    group_label,
     reply_counts_query,
     roomy_aggregates,
     unrated_counts_query,
@@ -200,30 +210,90 @@ def period_rates(
     """What `workflow.rates.rates_by` and `unrated_count` give for the period, from the tallies of its past days
     (as of the refresh at `refreshed`, see `refreshed_at`; None: everything live) and live counts of the rest.
 
-    One statement for the tallied days, three per part counted live (usually one part: today).
+    One statement: the tallied days' rows and the live counts (three queries per part counted live, usually one
+    part: today) put together, then summed by the database once per grouping — a few hundred rows come back for a
+    city's year, not the ten thousand groups of every district, unit, kind and month.
     """
     dimensions = dimensions_of(group_bys)
     split = split_period(start, end, refreshed)
-    ratings: list[Sequence[Any]] = []
-    replies: list[Sequence[Any]] = []
-    unrated = 0
-    roomy_aggregates(session)
+    roomy_aggregates(session, small=split.first_day is not None)
+    parts: list[Select[Any]] = []
     if split.first_day is not None:
         keys = [_tally_key(name) for name in dimensions]
-        sums = [func.coalesce(func.sum(getattr(RateTally, name)), 0) for name in _RATE_COUNTS]
-        query = _tally_days(select(*keys, *sums), RateTally, district_code, split).group_by(*keys)
-        n = len(keys)
-        for row in session.execute(query):
-            ratings.append((*row[:n], *row[n : n + 3]))
-            replies.append((*row[:n], *row[n + 3 : n + 5]))
-            unrated += row[n + 5]
+        counts = [getattr(RateTally, name).label(name) for name in _RATE_COUNTS]
+        parts.append(_tally_days(select(*keys, *counts), RateTally, district_code, split))
     for live_start, live_end in split.live:
-        ratings += session.execute(
-            evaluation_counts_query(dimensions, district_code, live_start, live_end)
-        ).all()
-        replies += session.execute(reply_counts_query(dimensions, district_code, live_start, live_end)).all()
-        unrated += session.scalar(unrated_counts_query([], district_code, live_start, live_end)) or 0
-    return PeriodRates(fold_rates(dimensions, group_bys, ratings, replies), unrated, refreshed)
+        parts += [
+            _padded(query.subquery(), dimensions)
+            for query in (
+                evaluation_counts_query(dimensions, district_code, live_start, live_end),
+                reply_counts_query(dimensions, district_code, live_start, live_end),
+                unrated_counts_query(dimensions, district_code, live_start, live_end),
+            )
+        ]
+    counted = (union_all(*parts) if len(parts) > 1 else parts[0]).cte("counted")
+    sums = [func.coalesce(func.sum(counted.c[name]), 0) for name in _RATE_COUNTS]
+    per_grouping = [
+        select(
+            literal(i),
+            *(counted.c[name] if name == group_by else _typed_null(session, name) for name in dimensions),
+            *sums,
+        ).group_by(*([counted.c[group_by]] if group_by is not None else []))
+        for i, group_by in enumerate(group_bys)
+    ]
+    rows = session.execute(union_all(*per_grouping) if len(per_grouping) > 1 else per_grouping[0]).all()
+    return _fold_groupings(dimensions, group_bys, rows, refreshed)
+
+
+def _typed_null(session: Session, dimension: str) -> ColumnElement[Any]:
+    """NULL of the dimension's SQL type: a UNION on PostgreSQL takes the type of a column from its first rows."""
+    if dimension == "unit":
+        return cast(null(), Integer)
+    if dimension == "kind":
+        return cast(null(), RateTally.kind.type)  # so the rows read back as PetitionKind members
+    if dimension == "month" and session.get_bind().dialect.name == "postgresql":
+        return cast(null(), DateTime)  # what local_month and day_month give there
+    return cast(null(), String)
+
+
+def _padded(part: Any, dimensions: Sequence[str]) -> Select[Any]:
+    """A count query's rows with every count column, those it does not count as zeros."""
+    return select(
+        *(part.c[name] for name in dimensions),
+        *(part.c[name] if name in part.c else literal_column("0").label(name) for name in _RATE_COUNTS),
+    )
+
+
+def _fold_groupings(
+    dimensions: Sequence[str],
+    group_bys: Sequence[GroupBy],
+    rows: Sequence[Sequence[Any]],
+    refreshed: dt.datetime | None,
+) -> PeriodRates:
+    """`PeriodRates` from rows of (grouping's index, the dimensions with only that grouping's filled in, the
+    counts), as `period_rates` asks for them; rows whose keys read the same (a month the tallies and the live
+    count spell differently) add up."""
+    n = len(dimensions)
+    counts: list[dict[str, list[int]]] = [defaultdict(lambda: [0] * len(_RATE_COUNTS)) for _ in group_bys]
+    unrated = 0
+    for row in rows:
+        index = row[0]
+        group_by = group_bys[index]
+        key = ALL if group_by is None else group_label(group_by, row[1 + dimensions.index(group_by)])
+        counted = counts[index][key]
+        for i, value in enumerate(row[1 + n :]):
+            counted[i] += value
+        if index == 0:
+            unrated += row[-1]
+    rated, resolved, satisfied, sent, on_time = range(5)  # the places of the counts in _RATE_COUNTS
+    rates: dict[GroupBy, Rates] = {}
+    for group_by, by_key in zip(group_bys, counts, strict=True):
+        rates[group_by] = Rates(
+            resolution={k: Rate(c[resolved], c[rated]) for k, c in sorted(by_key.items()) if c[rated]},
+            satisfaction={k: Rate(c[satisfied], c[rated]) for k, c in sorted(by_key.items()) if c[rated]},
+            on_time={k: Rate(c[on_time], c[sent]) for k, c in sorted(by_key.items()) if c[sent]},
+        )
+    return PeriodRates(rates, unrated, refreshed)
 
 
 def period_acceptance(
@@ -247,6 +317,49 @@ def period_acceptance(
     for live_start, live_end in split.live:
         rows += session.execute(acceptance_counts_query((), district_code, live_start, live_end)).tuples()
     return fold_acceptance(rows)
+
+
+def period_hot_issues(
+    session: Session,
+    district_code: str | None,
+    since: dt.datetime,
+    refreshed: dt.datetime | None = None,
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """What `workflow.hot_issues.hot_issues` gives for the petitions created since `since`, from the tallies of the
+    past days (as of the refresh at `refreshed`; None: everything live) and a live count of the rest.
+
+    One statement per facet: the tallied days' rows and the live counts summed, ordered and cut by the database.
+    The window starts within a day (a week before now): when less of that day lies before `since` than after it,
+    the day is read from its tally and the petitions before `since` are counted live and taken off, so at most half
+    a day is counted live there.
+    """
+    split = split_period(since, None, refreshed)
+    roomy_aggregates(session, small=split.first_day is not None)
+    first_day, added, taken_off = split.first_day, list(split.live), []
+    if first_day is not None and added and added[0][1] == local_midnight(first_day):
+        day_start = local_midnight(first_day - _DAY)
+        if since - day_start < added[0][1] - since:
+            first_day, added, taken_off = first_day - _DAY, added[1:], [(day_start, since)]
+    found = []
+    for facet in hot_issues.FACETS:
+        parts: list[Select[Any]] = [
+            hot_issues.counts_query(session, facet, (), district_code, start, end) for start, end in added
+        ]
+        for start, end in taken_off:
+            part = hot_issues.counts_query(session, facet, (), district_code, start, end).subquery()
+            parts.append(select(part.c.name, (-part.c.n).label("n")))
+        if first_day is not None:
+            tallied = select(IssueTally.name, IssueTally.petitions.label("n")).where(
+                IssueTally.facet == facet,
+                IssueTally.day >= first_day,
+                IssueTally.day < split.last_day,
+            )
+            if district_code:
+                tallied = tallied.where(IssueTally.district_code == district_code)
+            parts.append(tallied)
+        query = hot_issues.top(union_all(*parts) if len(parts) > 1 else parts[0], facet)
+        found.append(hot_issues.labelled(facet, session.execute(query).all()))
+    return found[0], found[1]
 
 
 # --- writing: recomputing days -------------------------------------------------------------------------------------
@@ -276,13 +389,7 @@ def _rate_rows(spans: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select[Any]:
         )
     ]
 
-    def row(part: Any) -> list[Any]:
-        # Each part has its own counts; the others are zero.
-        return [part.c[name] for name in names] + [
-            part.c[name] if name in part.c else literal_column("0").label(name) for name in counts
-        ]
-
-    union = union_all(*(select(*row(part)) for part in parts)).subquery()
+    union = union_all(*(_padded(part, names) for part in parts)).subquery()
     keys = [union.c[name] for name in names]
     return select(*keys, *(func.sum(union.c[name]) for name in counts)).group_by(*keys)
 
@@ -294,6 +401,20 @@ def _acceptance_rows(spans: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select
         (local_date(Petition.created_at).label("day"), Petition.district_code.label("district")), None, None
     )
     return query.where(or_(*(and_(Petition.created_at >= s, Petition.created_at < e) for s, e in spans)))
+
+
+def _issue_rows(session: Session, spans: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select[Any]:
+    keys = (hot_issues.DAY, hot_issues.DISTRICT)
+    parts = [
+        hot_issues.counts_query(session, facet, keys, None, None, None, spans).subquery()
+        for facet in hot_issues.FACETS
+    ]
+    return union_all(
+        *(
+            select(part.c.day, part.c.district, literal(facet, String(10)), part.c.name, part.c.n)
+            for facet, part in zip(hot_issues.FACETS, parts, strict=True)
+        )
+    )
 
 
 def recompute_days(session: Session, days: Sequence[dt.date]) -> None:
@@ -323,6 +444,12 @@ def recompute_days(session: Session, days: Sequence[dt.date]) -> None:
     session.execute(
         insert(AcceptanceTally).from_select(
             ["day", "district_code", "department", "decided", "accepted"], _acceptance_rows(spans)
+        )
+    )
+    session.execute(delete(IssueTally).where(IssueTally.day.in_(days)))
+    session.execute(
+        insert(IssueTally).from_select(
+            ["day", "district_code", "facet", "name", "petitions"], _issue_rows(session, spans)
         )
     )
     months = sorted({day.replace(day=1) for day in days})
@@ -432,6 +559,7 @@ def rebuild(
                         )
                     )
                 )
+            session.execute(delete(IssueTally).where(or_(IssueTally.day < first, IssueTally.day > today)))
         _set_watermark(session, now, now)
     return TallyReport(days=len(days), rebuilt=True)
 

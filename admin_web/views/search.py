@@ -26,6 +26,7 @@ from admin_web.views.paging import Page
 from models import District, Petition, Unit, User, petition_cooperating_unit, utcnow
 from models.db import get_session
 from models.enums import Light, PetitionKind, PetitionState, Role
+from models.text_search import text_prefilter
 
 PER_PAGE = 20
 # Counting stops here: a city-wide search over a year of petitions shows "10000+" instead of counting them all.
@@ -99,6 +100,11 @@ def apply_filters(query: Select[tuple[Petition]], args: Any) -> tuple[Select[tup
                 Petition.title, Petition.content, Petition.location
             )))
         )
+        # On PostgreSQL the bigram index finds the candidates first (models.text_search); the ILIKE decides.
+        postgresql = get_session().get_bind().dialect.name == "postgresql"
+        prefilter = text_prefilter(v["q"]) if postgresql else None
+        if prefilter is not None:
+            query = query.where(prefilter)
     return query, filters
 
 

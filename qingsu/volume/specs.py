@@ -149,10 +149,12 @@ class SpecDrawer:
         location, latitude, longitude = texts.location(rng, d.code, d.name, street.name)
         code: InadmissibleCode | None = None
         origin = creator = None
+        terms: tuple[str, ...] = ()
         if rejected:
             text = self.bank.rejected(rng, kind)
             dept_type, nature, code = None, text.nature, text.inadmissible
             content = texts.frame(rng, text.content)
+            terms = texts.terms_of(text.content)
         else:
             if dept is None and self.uncovered and kind != PetitionKind.ENFORCEMENT:
                 dept = self.uncovered.pop(0)
@@ -167,6 +169,7 @@ class SpecDrawer:
                 text = self.bank.petition(rng, kind, dept_type)
                 nature = text.nature
                 content = texts.frame(rng, text.content)
+                terms = texts.terms_of(text.content)
         if kind == PetitionKind.LIVELIHOOD:
             simple = 0.7 if nature == Nature.COMPLAINT else 0.9
             complexity = Complexity.SIMPLE if rng.random() < simple else Complexity.COMPLEX
@@ -218,7 +221,7 @@ class SpecDrawer:
 
         suggestion = suggested = None
         if channel in (Channel.WECHAT, Channel.HOTLINE) and rng.random() < 0.7:
-            suggestion, suggested = _suggestion(rng, dept_type, nature, kind, code)
+            suggestion, suggested = _suggestion(rng, dept_type, nature, kind, code, terms)
         return Spec(
             district=d,
             kind=kind,
@@ -258,6 +261,7 @@ def _suggestion(
     nature: Nature,
     kind: PetitionKind,
     code: InadmissibleCode | None,
+    terms: Sequence[str] = (),
 ) -> tuple[str, str]:
     """The classifier's suggestion as `Petition.suggestion` stores it: right about the department most of the time."""
     if dept is not None and rng.random() < 0.85:
@@ -275,6 +279,6 @@ def _suggestion(
         "admissible": code is None,
         "inadmissible_code": code.value if code is not None else None,
         "reason": code.label if code is not None else "",
-        "terms": [],
+        "terms": list(terms),
     }
     return json.dumps(value), top

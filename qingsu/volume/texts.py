@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 
 from classifier.corpus import load_corpus
 from models.enums import DeptType, InadmissibleCode, Nature, PetitionKind
@@ -324,6 +325,24 @@ class TextBank:
         """An inadmissible petition with its code."""
         texts = self.inadmissible.get(kind) or self.inadmissible[PetitionKind.LIVELIHOOD]
         return texts[int(rng.random() * len(texts))]
+
+
+@cache
+def terms_of(content: str) -> tuple[str, ...]:
+    """The terms a suggestion lists for a corpus text, as the classifier picks them (`classifier.suggest`, up to
+    `TOP_TERMS` words, none inside another): here the text's first such words of two characters or more, cut by the
+    classifier's own tokenizer, so a week's terms repeat across petitions as real ones do. Drawn from no random
+    generator: adding terms changed nothing else a seed gives."""
+    from classifier.suggest import TOP_TERMS
+    from classifier.text import tokenize
+
+    terms: list[str] = []
+    for word in tokenize(content):
+        if len(terms) == TOP_TERMS:
+            break
+        if len(word) >= 2 and not any(word in kept or kept in word for kept in terms):
+            terms.append(word)
+    return tuple(terms)
 
 
 def pick(rng: random.Random, items: tuple[str, ...]) -> str:

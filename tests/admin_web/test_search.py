@@ -115,3 +115,53 @@ def test_csv_export_is_scoped_masked_audited_and_safe(login_as, world, petitions
 def test_csv_for_a_dispatcher_keeps_phone_numbers(login_as, world, petitions) -> None:
     text = login_as(world.dispatcher).get("/admin/search.csv?state=assigned").get_data(as_text=True)
     assert "13812341234" in text
+
+
+TEXTS = {
+    # name: (title, content, location)
+    "barbecue": ("烧烤摊扰民", "小区楼下烧烤摊每天营业到凌晨两点。", "市南区香港中路"),
+    "in_location": ("路灯不亮", "晚上出行不便。", "市南区烧烤一条街"),
+    "apart": ("油烟", "烧\n烤的油烟很大", ""),
+    "latin": ("ABC小区停车", "Wi-Fi 信号差，100% 无法上网", "云霄路_3号"),
+    "turkish": ("İSTANBUL 路", "道路积水", ""),
+    "boundary": ("噪音", "施工扰民", "香港中路"),
+}
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "烧烤",
+        "烤",
+        "烧烤摊扰民",
+        "abc",
+        "wi-fi",
+        "100%",
+        "_3",
+        "%",
+        "扰民 香港",
+        "烧\n烤",
+        "İst",
+        "路",
+        "不存在的话",
+    ],
+)
+def test_the_text_filter_finds_exactly_the_petitions_whose_title_content_or_location_contain_it(
+    login_as, world, q: str
+) -> None:
+    """Rule: 诉求查询 by text finds a petition when its title, content or location contains the text, whatever the
+    case of its letters; on PostgreSQL through the bigram index (models.text_search), with the same result as the
+    plain scan."""
+    made = {}
+    for name, (title, content, location) in TEXTS.items():
+        made[name] = world.petition(content=content, location=location)
+        made[name].title = title  # a title of its own, not the content's first words
+    world.session.commit()
+    expected = {
+        name
+        for name, (title, content, location) in TEXTS.items()
+        if any(q.lower() in text.lower() for text in (title, content, location))
+    }
+    response = login_as(world.dispatcher).get("/admin/search", query_string={"q": q})
+    assert response.status_code == 200
+    assert numbers_on(body(response), made) == expected

@@ -53,11 +53,11 @@ def manager_world(world):
     return world
 
 
-def complaint(world, accepted: dt.datetime = MON_2027_02_01_1000) -> Petition:
-    """A complex 民生 complaint (5 working days) accepted at `accepted` and handled by the urban bureau."""
+def complaint(world, accepted: dt.datetime = MON_2027_02_01_1000, complexity: str = "complex") -> Petition:
+    """A 民生 complaint (complex: 5 working days; simple: 2) accepted at `accepted` and handled by the urban bureau."""
     petition = make_petition(world.session, citizen=world.citizen, now=accepted)
     perform(world.session, petition, "dispatch", world.dispatcher, accepted, unit_id=world.urban.id,
-            nature="complaint", complexity="complex", dept_type="urban_mgmt")
+            nature="complaint", complexity=complexity, dept_type="urban_mgmt")
     world.session.commit()
     return petition
 
@@ -116,18 +116,20 @@ def test_the_recount_keeps_this_rounds_approved_extensions(manager_world):
     """Rule: a moved deadline is counted as the workflow counts it — acceptance, limit, then each approved
     extension — so an extension granted before the calendar changed is not lost."""
     w = manager_world
-    petition = complaint(w)
+    # A simple complaint (2 days), so that an extension of 2 stays within the 民生 cap of 5 working days in all.
+    petition = complaint(w, complexity="simple")
     s = w.session
     perform(s, petition, "accept", w.urban_handler, MON_2027_02_01_1000)
     perform(s, petition, "request_extension", w.urban_handler, MON_2027_02_01_1000, reason="需现场勘验",
             extra_working_days="2")
     perform(s, petition, "decide_extension", w.dispatcher, MON_2027_02_01_1000, approve="true")
     s.commit()
-    assert petition.deadline == end_of(2027, 2, 16)  # Fri 12 Feb, then Mon 15 and Tue 16
+    # Wed 3 Feb, then Thu 4 and (statutory: 除夕 5 to 初三 8 off, 补假 9 and 10) Thu 11.
+    assert petition.deadline == end_of(2027, 2, 11)
     import_notice(s, change(w), parse_notice(NOTICE_2027, 2027))
     s.commit()
     s.refresh(petition)
-    assert petition.deadline == end_of(2027, 2, 18)  # Tue 16 Feb, then Wed 17 and Thu 18
+    assert petition.deadline == end_of(2027, 2, 15)  # Wed 3 Feb, then Thu 4 and (5–14 off) Mon 15
 
 
 def test_a_petition_whose_days_did_not_change_is_left_alone(manager_world):
