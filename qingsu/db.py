@@ -185,7 +185,8 @@ def _make_alone_engine(engine: Engine, make: Callable[..., Engine]) -> None:
     second pool is disposed of with the engine, and when a statement on either meets a connection the server closed
     (a restart closes them all: a message must not meet a stale connection in each pool in turn).
     """
-    alone = _ALONE_ENGINES[engine] = make(isolation_level="AUTOCOMMIT")
+    # Nothing to reset when a connection is returned: in autocommit mode no transaction outlives its statement.
+    alone = _ALONE_ENGINES[engine] = make(isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
 
     @event.listens_for(engine, "engine_disposed")
     def _dispose_alone(_engine):  # type: ignore[no-untyped-def]
