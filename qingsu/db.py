@@ -252,8 +252,9 @@ def execute_alone(session: Session, statement: Executable, parameters: Mapping[s
 
     On PostgreSQL, while `session` has not begun a transaction, it runs in autocommit mode on a connection of the
     engine's autocommit pool (no BEGIN and no COMMIT: two round trips of three), compiled once and sent with the
-    driver as a prepared statement: SQLAlchemy's execution of a statement costs some 250 Python calls, psycopg's
-    some 60. Its errors are SQLAlchemy's as from any other execution (`IntegrityError`, a `DBAPIError` with
+    driver as a prepared statement: about 115 Python calls with the pool's checkout and return, where SQLAlchemy's
+    execution took 280 on such a pool and 550 when it also switched a shared connection to autocommit and back
+    (`benchmarks/webhook_profile.md`, third pass). Its errors are SQLAlchemy's as from any other execution (`IntegrityError`, a `DBAPIError` with
     `connection_invalidated` when the server closed the connection, whose pool is then renewed), and the engine's
     ``before_cursor_execute`` listeners see the statement (with no `Connection`: statement counters in tests and
     the profile). Otherwise (SQLite, whose reads before the first write run outside any transaction anyway, or a
