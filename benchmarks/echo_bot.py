@@ -3,7 +3,7 @@
 It does what any WeChat bot must and nothing more: verify the signature, decrypt, parse, answer with the same text,
 encrypt. No database, no dialog. Served like the app:
 
-    QINGSU_CONFIG=<file> gunicorn -w 2 'benchmarks.echo_bot:create_echo_app()'
+    QINGSU_CONFIG=<file> gunicorn -w 2 -k gthread --threads 4 'benchmarks.echo_bot:create_echo_app()'
 
 The accounts are read from the same configuration file's ``[[accounts]]`` (see `webhook_load.write_config`).
 """

@@ -168,10 +168,18 @@ class Server:
         return total / os.sysconf("SC_CLK_TCK")
 
 
+# How both servers are run (the same for the echo bot and the webhook): two worker processes of four threads each,
+# which keep the load generator's connections alive. A sync worker serves one request at a time and closes its
+# connection after each; the webhook's worker then sits idle while PostgreSQL answers and flushes its commit.
+SERVER_OPTIONS = ("-w", "2", "-k", "gthread", "--threads", "4")
+
+
 @contextmanager
-def gunicorn(target: str, config: Path, workers: int = 2, cwd: Path = REPO) -> Iterator[Server]:
-    """`target` served by gunicorn with `workers` sync workers on a free loopback port, importing the code in `cwd`
-    (another checkout serves an earlier version for comparison).
+def gunicorn(
+    target: str, config: Path, options: tuple[str, ...] = SERVER_OPTIONS, cwd: Path = REPO
+) -> Iterator[Server]:
+    """`target` served by gunicorn with `options` on a free loopback port, importing the code in `cwd` (another
+    checkout serves an earlier version for comparison).
 
     Stops the server it started (and only that one) when done.
     """
@@ -181,7 +189,7 @@ def gunicorn(target: str, config: Path, workers: int = 2, cwd: Path = REPO) -> I
     log = config.parent / f"gunicorn-{port}.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", target],
+            [sys.executable, "-m", "gunicorn", *options, "-b", f"127.0.0.1:{port}", target],
             cwd=cwd,
             env=env,
             stdout=out,

@@ -367,7 +367,9 @@ def handle_once(session: Session, account: ServedAccount, message: BaseMessage, 
                 session.connection().execute(_STORE_REPLY, {"key": key, "reply": reply})
             else:
                 _write_first_contact(session, {**record, "reply": reply, "done": True}, inbound.new_citizen)
-            session.commit()
+            if session.in_transaction() or session.new or session.dirty or session.deleted:
+                # Otherwise (a first contact on PostgreSQL) its statements were committed as they ran.
+                session.commit()
             return reply
         except IntegrityError:
             session.rollback()

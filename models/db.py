@@ -6,13 +6,16 @@ import re
 import sqlite3
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, Executable, Result, create_engine, event, text
+from sqlalchemy import Dialect, Engine, Executable, Result, create_engine, event, text
+from sqlalchemy.engine import Compiled
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
@@ -99,14 +102,24 @@ def make_engine(url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
                 begin_immediate(cursor.connection, busy_timeout)
 
         return engine
-    engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS)
+    engine = _server_engine(url, timeout_ms)
+    if engine.dialect.name == "postgresql":
+        _make_alone_engine(engine, lambda **options: _server_engine(url, timeout_ms, **options))
+    return engine
+
+
+def _server_engine(url: str, timeout_ms: int, **options: Any) -> Engine:
+    engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS, **options)
     if engine.dialect.name == "postgresql":
 
         @event.listens_for(engine, "connect")
         def _postgresql_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = False
             with dbapi_connection.cursor() as cursor:
                 cursor.execute(f"SET lock_timeout = {timeout_ms}")
             dbapi_connection.commit()
+            dbapi_connection.autocommit = autocommit
 
     return engine
 
@@ -154,31 +167,145 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
 
 
-_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+# --- statements that need no transaction ---------------------------------------------------------------------------
+
+# Each PostgreSQL engine's own pool of connections in autocommit mode, for `execute_alone` (made with the engine).
+_ALONE_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
-def _autocommit(engine: Engine) -> Engine:
-    """`engine` in autocommit mode, sharing its pool (built once per engine)."""
-    autocommit = _AUTOCOMMIT.get(engine)
-    if autocommit is None:
-        autocommit = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return autocommit
+def _make_alone_engine(engine: Engine, make: Callable[..., Engine]) -> None:
+    """Give the PostgreSQL `engine` a second engine whose pooled connections are in autocommit mode from the start.
+
+    Sharing the engine's pool instead would switch each connection's isolation level at every checkout and back at
+    every return: some 270 Python calls of SQLAlchemy's per statement, as many as the statement's execution. The
+    second pool is disposed of with the engine, and when a statement on either meets a connection the server closed
+    (a restart closes them all: a message must not meet a stale connection in each pool in turn).
+    """
+    # Nothing to reset when a connection is returned: in autocommit mode no transaction outlives its statement.
+    alone = _ALONE_ENGINES[engine] = make(isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
+
+    @event.listens_for(engine, "engine_disposed")
+    def _dispose_alone(_engine):  # type: ignore[no-untyped-def]
+        alone.dispose()
+
+    @event.listens_for(engine, "handle_error")
+    def _lost_connection(context):  # type: ignore[no-untyped-def]
+        if context.is_disconnect:
+            alone.dispose()
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A statement compiled once for a dialect, as `execute_alone` sends it with the driver."""
+
+    compiled: Compiled
+    sql: str
+    # Each bound parameter's conversion for the driver (JSON, enums), if its type has one.
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    # Each result column's conversion from the driver's value (enums, time zones), by position; None if no column
+    # has one.
+    results: tuple[Callable[[Any], Any] | None, ...] | None
+
+
+# Per statement object and set of parameter names (an INSERT's columns): its compiled form, or None when it needs
+# SQLAlchemy's own execution (Python-side column defaults, expanding parameters).
+_COMPILED: weakref.WeakKeyDictionary[Executable, dict[tuple[str, ...], _Compiled | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _compiled(statement: Executable, names: tuple[str, ...], dialect: Dialect) -> _Compiled | None:
+    forms = _COMPILED.get(statement)
+    if forms is None:
+        forms = _COMPILED[statement] = {}
+    if names in forms:
+        return forms[names]
+    compiled = statement.compile(dialect=dialect, column_keys=list(names))  # type: ignore[attr-defined]
+    plain = (
+        not compiled.positional
+        and not compiled.insert_prefetch
+        and not compiled.update_prefetch
+        and not compiled.post_compile_params
+    )
+    form = None
+    if plain:
+        processors = []
+        for bind in compiled.binds.values():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors.append((compiled.bind_names[bind], processor))
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in getattr(statement, "exported_columns", ())
+        )
+        form = _Compiled(compiled, str(compiled), tuple(processors), results if any(results) else None)
+    forms[names] = form
+    return form
 
 
 def execute_alone(session: Session, statement: Executable, parameters: Mapping[str, Any]) -> Result[Any]:
     """Run one statement that needs no transaction around it: a read, or a write that is atomic by itself.
 
-    On PostgreSQL, while `session` has not begun a transaction, it runs in autocommit mode on a pooled connection:
-    no BEGIN and no COMMIT, two round trips of three. Otherwise (SQLite, whose reads before the first write run
-    outside any transaction anyway, or a session that has begun one) on the session's connection, in its
-    transaction. Its rows can be read after it returns.
+    On PostgreSQL, while `session` has not begun a transaction, it runs in autocommit mode on a connection of the
+    engine's autocommit pool (no BEGIN and no COMMIT: two round trips of three), compiled once and sent with the
+    driver as a prepared statement: about 115 Python calls with the pool's checkout and return, where SQLAlchemy's
+    execution took 280 on such a pool and 550 when it also switched a shared connection to autocommit and back
+    (`benchmarks/webhook_profile.md`, third pass). Its errors are SQLAlchemy's as from any other execution (`IntegrityError`, a `DBAPIError` with
+    `connection_invalidated` when the server closed the connection, whose pool is then renewed), and the engine's
+    ``before_cursor_execute`` listeners see the statement (with no `Connection`: statement counters in tests and
+    the profile). Otherwise (SQLite, whose reads before the first write run outside any transaction anyway, or a
+    session that has begun one) on the session's connection, in its transaction. Its rows can be read after it
+    returns.
     """
     bind = session.get_bind()
-    if session.in_transaction() or bind.dialect.name != "postgresql":
+    alone = _ALONE_ENGINES.get(bind) if isinstance(bind, Engine) else None
+    if alone is None or session.in_transaction():
         return session.connection().execute(statement, parameters)
-    with _autocommit(bind).connect() as connection:  # type: ignore[arg-type]
-        result = connection.execute(statement, parameters)
-        return result.freeze()() if result.returns_rows else result
+    form = _compiled(statement, tuple(parameters), alone.dialect)
+    if form is None:
+        with alone.connect() as connection:
+            result = connection.execute(statement, parameters)
+            return result.freeze()() if result.returns_rows else result
+    values = form.compiled.construct_params(parameters)
+    for name, processor in form.processors:
+        values[name] = processor(values[name])
+    listeners = bind.dispatch.before_cursor_execute  # type: ignore[attr-defined]
+    pooled = alone.raw_connection()
+    try:
+        driver = pooled.driver_connection
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        if listeners:
+            listeners(None, cursor, form.sql, values, None, False)
+        try:
+            cursor.execute(form.sql, values, prepare=True)
+            description = cursor.description
+            rows = cursor.fetchall() if description is not None else None
+        except alone.dialect.loaded_dbapi.Error as exc:
+            lost = alone.dialect.is_disconnect(exc, driver, cursor)
+            if lost:
+                # As SQLAlchemy does for its own pool: this connection is closed, and so are the others, opened
+                # before (both pools: `_make_alone_engine`).
+                pooled.invalidate(exc)
+                bind.dispose()
+            raise DBAPIError.instance(
+                form.sql, values, exc, alone.dialect.loaded_dbapi.Error, lost, alone.dialect
+            ) from exc
+        finally:
+            cursor.close()
+    finally:
+        pooled.close()
+    if rows is None or description is None:
+        return IteratorResult(SimpleResultMetaData([]), iter(()))
+    if form.results is not None:
+        converters = form.results
+        rows = [
+            tuple(
+                value if convert is None else convert(value)
+                for convert, value in zip(converters, row, strict=True)
+            )
+            for row in rows
+        ]
+    return IteratorResult(SimpleResultMetaData([column.name for column in description]), iter(rows))
 
 
 def lock_for_write(session: Session) -> None:

@@ -3,11 +3,14 @@ autocommit mode on PostgreSQL while the session has begun none), and inside it o
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
-from models import District
+from models import Citizen, District, utcnow
 from models.db import execute_alone
+from models.enums import CitizenKind
 
 
 def _row(code: str) -> dict[str, str]:
@@ -41,4 +44,35 @@ def test_once_the_session_has_begun_a_transaction_the_statement_is_part_of_it(ap
         session.rollback()
         assert _count(app) == 0
     finally:
+        session.close()
+
+
+def test_a_statement_alone_reads_and_fails_as_any_other_execution(app: Flask) -> None:
+    """PostgreSQL sends it with the driver (compiled once, prepared): its rows read as SQLAlchemy's would (enums,
+    time zones), and a unique key taken is SQLAlchemy's IntegrityError, which the webhook's retry relies on."""
+    session = app.extensions["qingsu.sessionmaker"]()
+    try:
+        execute_alone(session, insert(District), _row("alone"))
+        citizen = {
+            "district_code": "alone",
+            "openid": "o-alone",
+            "kind": CitizenKind.ENTERPRISE,
+            "subscribed": True,
+            "created_at": utcnow(),
+        }
+        statement = insert(Citizen)
+        for number in range(2):  # the second time from its compiled form
+            execute_alone(session, statement, {**citizen, "openid": f"o-{number}"})
+        session.commit()  # SQLite: in the session's transaction
+        with pytest.raises(IntegrityError):
+            execute_alone(session, insert(Citizen), {**citizen, "openid": "o-0"})
+        session.rollback()
+        query = select(Citizen.__table__).where(Citizen.openid == bindparam("openid"))
+        alone = execute_alone(session, query, {"openid": "o-1"}).one()
+        session.rollback()
+        loaded = session.execute(query, {"openid": "o-1"}).one()
+        assert alone._mapping == loaded._mapping
+        assert alone.kind is CitizenKind.ENTERPRISE and alone.created_at == citizen["created_at"]
+    finally:
+        session.rollback()
         session.close()

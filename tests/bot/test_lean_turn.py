@@ -21,6 +21,7 @@ from bot import texts
 from bot.webhook import ACCOUNTS_KEY
 from classifier.lifecycle import EXTENSION_KEY
 from models import Citizen, Conversation, InboundMessage, WechatAccount
+from models.db import execute_alone
 from tests.bot.conftest import verify_dialog
 from tests.wechat_wire import WireAccount, decrypt_reply, parse_reply, sign_request, verify_url_params
 
@@ -331,21 +332,28 @@ def test_a_message_that_meets_a_connection_closed_by_the_server_is_answered_righ
     assert known.say(PROBLEM) == FIRST_REPLY
     db_session.close()
 
-    def terminate_the_pooled_connection() -> None:
-        # One connection left in the app's pool, whose server process is then terminated from outside the pool.
+    def terminate_the_pooled_connections() -> None:
+        # One connection left in each of the app's two pools (the sessions', and the autocommit one of
+        # `execute_alone`), whose server processes are then terminated from outside the pools, as a restart would.
         engine.dispose()
         with engine.connect() as conn:
-            pid = conn.scalar(text("SELECT pg_backend_pid()"))
+            pids = [conn.scalar(text("SELECT pg_backend_pid()"))]
+        session = bot_app.extensions["qingsu.sessionmaker"]()
+        pids.append(execute_alone(session, select(func.pg_backend_pid()), {}).scalar_one())
+        session.close()
+        assert pids[0] != pids[1]
         administrator = create_engine(bot_app.config["DATABASE_URL"])
         with administrator.connect() as conn:
-            assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            for pid in pids:
+                assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         administrator.dispose()
 
-    terminate_the_pooled_connection()
+    terminate_the_pooled_connections()
     assert newcomer.say(PROBLEM) == FIRST_REPLY
     assert "lost the database connection" in caplog.text
-    # The same for a known citizen's turn; nothing was written twice.
-    terminate_the_pooled_connection()
+    # The same for a known citizen's turn, which meets the stale connection of one pool, and then must not meet the
+    # other's; nothing was written twice.
+    terminate_the_pooled_connections()
     assert known.say("1") == texts.ASK_LOCATION
     assert newcomer.say("1") == texts.ASK_LOCATION
     assert caplog.text.count("lost the database connection") == 2
