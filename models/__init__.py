@@ -2,12 +2,13 @@
 
 from models.alerts import StaffAlert
 from models.base import Base, UTCDateTime
-from models.citizen import Citizen, Conversation, InboundMessage
+from models.citizen import Citizen, Conversation, InboundMessage, WebhookNonce
 from models.clock import utcnow
 from models.district import District, WechatAccount
 from models.handling import Assessment, Evaluation, ExtensionRequest, Reply
 from models.messaging import (
     AccessToken,
+    HealthProbe,
     HolidayOverride,
     JobState,
     Notification,
@@ -32,6 +33,7 @@ __all__ = [
     "District",
     "Evaluation",
     "ExtensionRequest",
+    "HealthProbe",
     "HolidayOverride",
     "InboundMessage",
     "JobState",
@@ -47,6 +49,7 @@ __all__ = [
     "UTCDateTime",
     "Unit",
     "User",
+    "WebhookNonce",
     "WechatAccount",
     "petition_cooperating_unit",
     "utcnow",

@@ -47,8 +47,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import classifier
     import workflow
     from models import db
-    from qingsu import data_key, demo, health, schema, volume
+    from qingsu import data_key, demo, health, input_limits, schema, volume
 
+    input_limits.init_app(app)
     db.init_app(app)
     schema.init_app(app)
     health.init_app(app)
