@@ -3,14 +3,14 @@ for every documented operation — valid ones, and ones that break the document 
 the bounds, missing fields, odd strings) — and the API answers each without a server error.
 
 Bounded and seeded: Hypothesis derandomized (the same examples on every run, so CI sees what a developer saw), a
-fixed number of examples, no example database. About fifteen seconds.
+fixed number of examples, no example database. About fifteen seconds on a quiet machine.
 """
 
 from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
@@ -18,18 +18,11 @@ from models import Petition
 from tests.admin_web import f2_support
 from tests.admin_web.f2_support import World
 from tests.factories import make_petition
+from tests.fuzzing import bounded
 
 site, api_client, world = f2_support.site, f2_support.api_client, f2_support.world
 
-FUZZ = settings(
-    max_examples=250,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate, Phase.shrink],
-    suppress_health_check=list(HealthCheck),
-    print_blob=True,
-)
+FUZZ = bounded(150)
 # The roles whose tokens the requests carry: their scopes and permissions reach every branch of the API.
 ROLES = ("dispatcher", "urban_handler", "hotline", "city_dispatcher")
 

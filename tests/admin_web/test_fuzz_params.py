@@ -7,21 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from admin_web.api.tokens import issue_token
 from models import utcnow
 from tests.admin_web.conftest import World
+from tests.fuzzing import bounded
 
-FUZZ = settings(
-    max_examples=60,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate, Phase.shrink],
-    suppress_health_check=list(HealthCheck),
-)
+FUZZ = bounded(60)
 
 OFFSETS = st.integers(min_value=-14 * 60, max_value=14 * 60).map(lambda m: dt.timezone(dt.timedelta(minutes=m)))
 DAYS = st.dates().map(dt.date.isoformat)

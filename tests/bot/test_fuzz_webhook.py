@@ -8,7 +8,7 @@ tab and line feed cannot appear in a document, and parsers turn a carriage retur
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -17,19 +17,8 @@ from bot.conversation import command_form
 from bot.webhook import Rejected, _parse_message
 from models import Petition
 from tests.bot.conftest import Contains, menu, verify_dialog
+from tests.fuzzing import bounded
 from tests.wechat_wire import cdata, sign_request
-
-
-def bounded(examples: int) -> settings:
-    return settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate, Phase.shrink],
-        suppress_health_check=list(HealthCheck),
-    )
-
 
 # What an XML document can carry: every character but the C0 controls other than tab and line feed, carriage
 # return, surrogates and the two non-characters U+FFFE and U+FFFF.
