@@ -1,7 +1,7 @@
 """plain-mode replay memory, the health probe row, the intake digest of petitions from other channels
 
 Revision ID: b8d2e4f6a1c3
-Revises: a7e1c0d2b3f4
+Revises: b2d4f6a8c0e1
 Create Date: 2026-12-02 01:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b8d2e4f6a1c3"
-down_revision = "a7e1c0d2b3f4"
+down_revision = "b2d4f6a8c0e1"
 branch_labels = None
 depends_on = None
 
