@@ -147,12 +147,16 @@ def _remember_signature(session: Session, account: ServedAccount, query: dict[st
     ).hexdigest()
     digest = hashlib.sha256(body).hexdigest()
     dialect = session.get_bind().dialect.name
-    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(_NONCE).on_conflict_do_nothing()
-    inserted = execute_alone(session, statement, {"key": key, "body_digest": digest, "created_at": now}).rowcount
+    statement = (
+        (pg_insert if dialect == "postgresql" else sqlite_insert)(_NONCE)
+        .on_conflict_do_nothing()
+        .returning(_NONCE.c.key)
+    )
+    inserted = execute_alone(session, statement, {"key": key, "body_digest": digest, "created_at": now}).first()
     if session.in_transaction():
         # Kept whatever becomes of the message (a retry carries the same body), and no write lock held meanwhile.
         session.commit()
-    if inserted:
+    if inserted is not None:
         return
     stored = session.execute(_NONCE_DIGEST, {"key": key}).scalar()
     if stored != digest:
