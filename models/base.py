@@ -11,6 +11,8 @@ from sqlalchemy.orm import DeclarativeBase
 
 from models.clock import utcnow as utcnow  # re-exported: older imports read the clock from here
 
+log = logging.getLogger(__name__)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -57,16 +59,13 @@ class LenientEnum(Enum):
         except LookupError:
             if self.enum_class is None or not hasattr(self.enum_class, "unknown"):
                 raise
-            _log.warning("unknown %s value %r read from the database", self.enum_class.__name__, elem)
+            log.warning("unknown %s value %r read from the database", self.enum_class.__name__, elem)
             return self.enum_class.unknown(elem)
 
 
 def enum_type(cls: type, length: int = 30) -> LenientEnum:
     """The column type of an enum column: a VARCHAR of `length` (no native enum, no CHECK constraint)."""
     return LenientEnum(cls, native_enum=False, length=length)
-
-
-_log = logging.getLogger(__name__)
 
 
 class Base(DeclarativeBase):
