@@ -57,7 +57,7 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object.
 
     :raises ApiError: 422 when the body is not a JSON object.
-    :raises qingsu.input_limits.UnreadableJSON: 400 when it is JSON that cannot be read (broken, or nested deeper
+    :raises admin_web.input_limits.UnreadableJSON: 400 when it is JSON that cannot be read (broken, or nested deeper
         than the limit), with the reason.
     """
     body = request.get_json(silent=True) if not request.is_json else request.get_json()

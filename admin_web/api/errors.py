@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from qingsu.input_limits import UnreadableJSON
+from admin_web.input_limits import UnreadableJSON
 from workflow.errors import InvalidInput, StateConflict
 
 API_PREFIX = "/api/v1"

@@ -1,4 +1,5 @@
-"""Limits on what a request can carry, for the whole application: ids in paths and the depth of JSON bodies.
+"""Limits on what a request can carry, for the whole application (installed by the factory before any blueprint):
+ids in paths and the depth of JSON bodies.
 
 - ``<int:...>`` in any route matches only a possible row id (1 to `models.bounds.MAX_ID`): a longer number is an
   unknown path (404), never a value the database driver cannot take (it raised OverflowError: a 500).
