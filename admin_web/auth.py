@@ -40,6 +40,7 @@ from admin_web.audit import audit, client_ip
 from admin_web.blueprint import admin
 from admin_web.passwords import hash_password, needs_rehash, password_problem, verify_password
 from models import AuditLog, User, utcnow
+from models.bounds import parse_id
 from models.db import get_session
 from models.enums import Role
 
@@ -85,10 +86,10 @@ def end_sessions(user: User) -> None:
 
 
 def _load_user(value: str) -> StaffLogin | None:
-    user_id = value.partition(":")[0]
-    if not user_id.isdigit():
+    user_id = parse_id(value.partition(":")[0])
+    if user_id is None:
         return None
-    user = get_session().get(User, int(user_id))
+    user = get_session().get(User, user_id)
     if user is None or not user.active or login_id(user) != value:
         return None
     return StaffLogin(user)

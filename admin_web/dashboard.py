@@ -25,6 +25,7 @@ from admin_web.navigation import nav_item
 from admin_web.scoping import CITY_WIDE_ROLES
 from admin_web.views.alerts import DAILY_SUMMARY, open_alerts
 from models import District, Petition, Unit, User, utcnow
+from models.bounds import in_range_message, parse_day
 from models.db import get_session
 from models.enums import DeptType, Light, PetitionKind, Role
 from workflow.calendar import WorkingCalendar, load_calendar
@@ -86,13 +87,23 @@ def dashboard_district(user: User) -> str | None:
 
 
 def period_from_args(today: dt.date, tz: ZoneInfo) -> Period:
-    """The period from ``start`` and ``end`` (local dates, both included); by default this year up to today."""
+    """The period from ``start`` and ``end`` (local dates, both included); by default this year up to today.
+
+    An unreadable date is left at its default; a date outside the years `models.bounds` allows is refused.
+
+    :raises werkzeug.exceptions.BadRequest: a date outside those years (9999-12-31 has no next day).
+    """
 
     def day(name: str, default: dt.date) -> dt.date:
+        raw = (request.args.get(name) or "").strip()
         try:
-            return dt.date.fromisoformat(request.args.get(name) or "")
+            parsed = dt.date.fromisoformat(raw)
         except ValueError:
             return default
+        try:
+            return parse_day(raw)
+        except ValueError:
+            abort(400, description=in_range_message(f"日期「{parsed}」"))
 
     first = day("start", today.replace(month=1, day=1))
     last = day("end", today)

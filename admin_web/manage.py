@@ -44,6 +44,7 @@ from models import (
     WechatAccount,
     utcnow,
 )
+from models.bounds import parse_id
 from models.db import get_session
 from models.enums import DeptType, NotificationState, Role, UnitLevel
 from wechat.api import WechatApiError, client_for
@@ -400,7 +401,8 @@ def unit_values(
     if level in (UnitLevel.DISTRICT_DEPARTMENT, UnitLevel.CITY_DEPARTMENT) and not raw_type:
         errors["dept_type"] = "职能部门须选择部门类型（分拨建议据此对应单位）"
     parent_raw = (form.get("parent_id") or "").strip()
-    parent = session.get(Unit, int(parent_raw)) if parent_raw.isdigit() else None
+    parent_id = parse_id(parent_raw)
+    parent = session.get(Unit, parent_id) if parent_id is not None else None
     if level == UnitLevel.COMMUNITY:
         if parent is None or parent.level != UnitLevel.STREET or parent.district_code != district_code:
             errors["parent_id"] = "村(社区)须隶属于本区(市)的一个镇(街道)"
@@ -548,7 +550,8 @@ def user_values(
     if role not in assignable_roles(manager):
         errors["role"] = "请选择可分配的角色"
     unit_raw = (form.get("unit_id") or "").strip()
-    unit = session.get(Unit, int(unit_raw)) if unit_raw.isdigit() else None
+    unit_id = parse_id(unit_raw)
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
     district_code: str | None = None
     if role in UNIT_ROLES:
         if unit is None or not manages_unit(manager, unit) or unit.is_platform or not unit.active:

@@ -27,6 +27,8 @@ from flask import Blueprint, Flask, Request, Response, current_app, request
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import Column, Executable, bindparam, insert, select, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from wechatpy.events import EVENT_TYPES
@@ -36,7 +38,7 @@ from wechatpy.replies import TextReply
 from bot import texts
 from bot.accounts import AccountCache, ServedAccount
 from bot.handlers import Inbound, dispatch, registry_key
-from models import Citizen, Conversation, InboundMessage, utcnow
+from models import Citizen, Conversation, InboundMessage, WebhookNonce, utcnow
 from models.db import execute_alone, get_session
 
 log = logging.getLogger(__name__)
@@ -78,12 +80,15 @@ def _check_signed(expected_parts: tuple[str, ...], given: str | None, what: str)
         raise Rejected(403, f"bad {what}")
 
 
+# Seconds since 1970 have had ten digits since 2001 and will until 2286; more is a millisecond stamp or an attack.
+_TIMESTAMP_DIGITS = 10
+
+
 def _check_timestamp(timestamp: str, now: dt.datetime, window_seconds: int) -> None:
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        raise Rejected(403, "timestamp is not a number") from None
-    if abs(now.timestamp() - sent) > window_seconds:
+    if not (timestamp.isascii() and timestamp.isdigit()):
+        raise Rejected(403, "timestamp is not a number")
+    # Compared as whole numbers: a 400-digit timestamp is simply far away (as a float it overflowed).
+    if len(timestamp) > _TIMESTAMP_DIGITS or abs(int(now.timestamp()) - int(timestamp)) > window_seconds:
         raise Rejected(403, "timestamp outside the replay window")
 
 
@@ -125,6 +130,37 @@ _CANONICAL_ENVELOPE = re.compile(
     rb"\s*<xml>\s*(?:<ToUserName><!\[CDATA\[[A-Za-z0-9_-]*\]\]></ToUserName>\s*)?"
     rb"<Encrypt><!\[CDATA\[([A-Za-z0-9+/=]+)\]\]></Encrypt>\s*</xml>\s*"
 )
+
+
+def _remember_signature(session: Session, account: ServedAccount, query: dict[str, str], body: bytes,
+                        now: dt.datetime) -> None:
+    """Plain mode: record the request's (timestamp, nonce) with a digest of its body, committed at once.
+
+    WeChat's plain-mode signature does not cover the body, so this memory is what ties a signed query string to
+    one message: the same query again with the same body is WeChat retrying (and goes on to the stored reply), with
+    another body a replay (refused). Safe mode needs none: its msg_signature covers the encrypted body.
+
+    :raises Rejected: 403 when the query was accepted before with another body.
+    """
+    key = hashlib.sha256(
+        f"{account.district_code}\n{query.get('timestamp', '')}\n{query.get('nonce', '')}".encode()
+    ).hexdigest()
+    digest = hashlib.sha256(body).hexdigest()
+    dialect = session.get_bind().dialect.name
+    statement = (
+        (pg_insert if dialect == "postgresql" else sqlite_insert)(_NONCE)
+        .on_conflict_do_nothing()
+        .returning(_NONCE.c.key)
+    )
+    inserted = execute_alone(session, statement, {"key": key, "body_digest": digest, "created_at": now}).first()
+    if session.in_transaction():
+        # Kept whatever becomes of the message (a retry carries the same body), and no write lock held meanwhile.
+        session.commit()
+    if inserted is not None:
+        return
+    stored = session.execute(_NONCE_DIGEST, {"key": key}).scalar()
+    if stored != digest:
+        raise Rejected(403, "signature already used for another message")
 
 
 def _decrypt(account: ServedAccount, body: bytes, query: dict[str, str]) -> str:
@@ -220,6 +256,8 @@ _STORE_REPLY = (
 )
 _STORED_REPLY = select(_INBOUND.c.reply).where(_INBOUND.c.dedupe_key == bindparam("key"))
 _INSERT_CITIZEN = insert(Citizen.__table__)
+_NONCE = WebhookNonce.__table__
+_NONCE_DIGEST = select(_NONCE.c.body_digest).where(_NONCE.c.key == bindparam("key"))
 _INSERT_CONVERSATION = insert(Conversation.__table__)
 
 
@@ -465,8 +503,11 @@ def _accept(
     if request.method == "GET":
         return query.get("echostr", "")
     raw = body.read()
-    inner = _decrypt(account, raw, query) if account.safe_mode else raw
-    return _parse_message(inner)
+    if account.safe_mode:
+        return _parse_message(_decrypt(account, raw, query))
+    message = _parse_message(raw)
+    _remember_signature(get_session(), account, query, raw, now)
+    return message
 
 
 @bp.route("/wechat/<district_code>", methods=["GET", "POST"])

@@ -2,12 +2,13 @@
 
 from models.alerts import StaffAlert
 from models.base import Base, UTCDateTime
-from models.citizen import Citizen, Conversation, InboundMessage
+from models.citizen import Citizen, Conversation, InboundMessage, WebhookNonce
 from models.clock import utcnow
 from models.district import District, WechatAccount
 from models.handling import Assessment, CooperationTask, Evaluation, ExtensionRequest, Reply
 from models.messaging import (
     AccessToken,
+    HealthProbe,
     HolidayOverride,
     HolidayYear,
     JobState,
@@ -36,6 +37,7 @@ __all__ = [
     "District",
     "Evaluation",
     "ExtensionRequest",
+    "HealthProbe",
     "HolidayOverride",
     "HolidayYear",
     "InboundMessage",
@@ -53,6 +55,7 @@ __all__ = [
     "UTCDateTime",
     "Unit",
     "User",
+    "WebhookNonce",
     "WechatAccount",
     "petition_cooperating_unit",
     "utcnow",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
+from sqlalchemy import JSON, DateTime, Enum, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
 from models.clock import utcnow as utcnow  # re-exported: older imports read the clock from here
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -40,6 +43,29 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC)
+
+
+class LenientEnum(Enum):
+    """SQLAlchemy's `Enum` for a `models.enums.LabelledEnum`, stored as a string (the member's name), that reads a
+    stored value it does not know as the enum's `unknown` stand-in instead of raising: one bad row must not make
+    every page, API list and export that reads it fail. Writing still takes only members (or the stand-in, which
+    writes back what it read)."""
+
+    cache_ok = True
+
+    def _object_value_for_elem(self, elem: str) -> Any:
+        try:
+            return super()._object_value_for_elem(elem)
+        except LookupError:
+            if self.enum_class is None or not hasattr(self.enum_class, "unknown"):
+                raise
+            log.warning("unknown %s value %r read from the database", self.enum_class.__name__, elem)
+            return self.enum_class.unknown(elem)
+
+
+def enum_type(cls: type, length: int = 30) -> LenientEnum:
+    """The column type of an enum column: a VARCHAR of `length` (no native enum, no CHECK constraint)."""
+    return LenientEnum(cls, native_enum=False, length=length)
 
 
 class Base(DeclarativeBase):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base
+from models.base import Base, enum_type
 from models.clock import utcnow
 from models.enums import CitizenKind
 
@@ -23,7 +23,7 @@ class Citizen(Base):
     district_code: Mapped[str] = mapped_column(ForeignKey("district.code"), index=True)
     openid: Mapped[str] = mapped_column(String(64))
     kind: Mapped[CitizenKind] = mapped_column(
-        Enum(CitizenKind, native_enum=False, length=20), default=CitizenKind.PERSON
+        enum_type(CitizenKind, 20), default=CitizenKind.PERSON
     )
     name: Mapped[str | None] = mapped_column(String(100))
     # 统一社会信用代码, for enterprises.
@@ -63,4 +63,21 @@ class InboundMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
     reply: Mapped[str | None] = mapped_column(String(4000))
     done: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class WebhookNonce(Base):
+    """A plain-mode request's signed (timestamp, nonce) the webhook accepted, with a digest of its body.
+
+    In plain mode WeChat's signature covers the token, timestamp and nonce but not the body, so a captured query
+    string would carry any message for as long as its timestamp is inside the replay window. The same query with
+    the same body is WeChat retrying (answered by `InboundMessage`); with another body it is refused. Rows older
+    than a day are deleted with the handled messages.
+    """
+
+    __tablename__ = "webhook_nonce"
+
+    # sha256 of the district, the timestamp and the nonce (a nonce may be long).
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body_digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

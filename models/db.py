@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import os
 import re
 import sqlite3
 import time
@@ -13,15 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Dialect, Engine, Executable, Result, create_engine, event, text
+from sqlalchemy import Dialect, Engine, Executable, Result, create_engine, event
 from sqlalchemy.engine import Compiled
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 import models
+
+log = logging.getLogger(__name__)
+
 
 # How long a writer waits for the database's write lock (SQLite) or a row lock (PostgreSQL) before the request
 # gives up with 503; `[database] busy_timeout_seconds` overrides it.
@@ -34,6 +40,8 @@ _NOT_A_WRITE = frozenset(
 POOL_RECYCLE_SECONDS = 1800
 # Where a pooled SQLite connection keeps its engine's busy timeout (for `lock_for_write`).
 _BUSY_TIMEOUT = "qingsu.busy_timeout"
+# Set on a pooled SQLite connection opened while its file could not be written.
+_OPENED_READ_ONLY = "qingsu.opened_read_only"
 _WRITES_IN_CTE = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
@@ -67,6 +75,13 @@ def make_engine(url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
     of a petition ends in a conflict, never a lost update. Recipe: SQLAlchemy's pysqlite documentation,
     "Serializable isolation / Savepoints / Transactional DDL", with the BEGIN moved to the first write.
 
+    A pooled SQLite connection that cannot work any more is replaced, as a lost connection is on a server
+    database: one opened while the file was read-only (SQLite then opens it read-only for good; replaced at its
+    next checkout once the file is writable again) and one whose statement failed with a read-only, I/O or
+    cannot-open error (SQLAlchemy then discards it and every connection opened before; the request answers 503).
+    Without this, connections opened during an outage kept failing with "attempt to write a readonly database"
+    after it until the workers restarted.
+
     PostgreSQL: lock waits (row locks of concurrent updates) end after `busy_timeout` with a lock-timeout error,
     which the web layer answers with 503 like SQLite's "database is locked". Pooled connections are not pinged at
     checkout (a round trip on every request): a connection the server closed (a restart, an administrator's
@@ -81,10 +96,13 @@ def make_engine(url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and not in_memory:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False})
+        path = None if in_memory else engine.url.database
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection, record):  # type: ignore[no-untyped-def]
             record.info[_BUSY_TIMEOUT] = busy_timeout
+            # SQLite opens a file it may not write read-only, and the connection stays so for its whole life.
+            record.info[_OPENED_READ_ONLY] = path is not None and not os.access(path, os.W_OK)
             # No implicit BEGIN from pysqlite: `_sqlite_begin_writes` emits it.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
@@ -96,10 +114,30 @@ def make_engine(url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        @event.listens_for(engine, "checkout")
+        def _sqlite_checkout(_dbapi_connection, record, _proxy):  # type: ignore[no-untyped-def]
+            if record.info.get(_OPENED_READ_ONLY) and os.access(path, os.W_OK):
+                # The file is writable again: replace the connection that cannot write (the pool opens another).
+                raise DisconnectionError("opened while the database file was read-only")
+
+        @event.listens_for(engine, "handle_error")
+        def _sqlite_discard_failed(context):  # type: ignore[no-untyped-def]
+            if _connection_failed(context.original_exception):
+                # Like a lost server connection: this connection and every other one opened before are replaced.
+                context.is_disconnect = True
+
         @event.listens_for(engine, "before_cursor_execute")
-        def _sqlite_begin_writes(_conn, cursor, statement, _parameters, _context, _executemany):  # type: ignore[no-untyped-def]
+        def _sqlite_begin_writes(conn, cursor, statement, _parameters, _context, _executemany):  # type: ignore[no-untyped-def]
             if not cursor.connection.in_transaction and _starts_a_write(statement):
-                begin_immediate(cursor.connection, busy_timeout)
+                try:
+                    begin_immediate(cursor.connection, busy_timeout)
+                except OperationalError as exc:
+                    # Raised before SQLAlchemy's own error handling (`handle_error` does not see it): replace
+                    # a connection that cannot write here.
+                    if _connection_failed(exc):
+                        conn.invalidate(exc)
+                        exc.connection_invalidated = True
+                    raise
 
         return engine
     engine = _server_engine(url, timeout_ms)
@@ -384,8 +422,8 @@ def classify_failure(exc: BaseException) -> str | None:
 
     Conflicts: the optimistic lock (`StaleDataError`), a unique key taken by a concurrent insert (a double submit),
     PostgreSQL's serialization failures and deadlocks. Busy: SQLite's "database is locked" once the busy timeout
-    ran out, PostgreSQL's lock or statement timeouts and connection limits, a lost or refused connection, and an
-    exhausted connection pool.
+    ran out or a file it cannot write or read now (read-only, I/O error), PostgreSQL's lock or statement timeouts
+    and connection limits, a lost or refused connection, and an exhausted connection pool.
     """
     if isinstance(exc, StaleDataError):
         return CONFLICT
@@ -400,12 +438,25 @@ def classify_failure(exc: BaseException) -> str | None:
     return _classify_dbapi(exc.orig, isinstance(exc, OperationalError))
 
 
+# SQLite result codes after which a connection is replaced: READONLY (its file was opened read-only, or moved),
+# IOERR, CANTOPEN. Extended codes (SQLITE_READONLY_DBMOVED, …) share the low byte.
+_SQLITE_CONNECTION_FAILURES = frozenset({8, 10, 14})
+
+
+def _connection_failed(exc: BaseException | None) -> bool:
+    if isinstance(exc, DBAPIError):  # raised by `begin_immediate`, already wrapped
+        exc = exc.orig
+    code = getattr(exc, "sqlite_errorcode", None) if isinstance(exc, sqlite3.Error) else None
+    return code is not None and code & 0xFF in _SQLITE_CONNECTION_FAILURES
+
+
 def _classify_dbapi(orig: BaseException, operational: bool) -> str | None:
     if isinstance(orig, sqlite3.Error):
         code = getattr(orig, "sqlite_errorcode", None)
         if code in _SQLITE_UNIQUE:
             return CONFLICT
-        if code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        if code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED, *_SQLITE_CONNECTION_FAILURES):
+            # Locked, or a file that cannot be written or read now (the connection is replaced): retry later.
             return BUSY
         return None
     sqlstate = getattr(orig, "sqlstate", None) or ""
@@ -419,14 +470,77 @@ def _classify_dbapi(orig: BaseException, operational: bool) -> str | None:
     return None
 
 
-def database_reachable() -> bool:
+@dataclass(frozen=True)
+class DatabaseStatus:
+    """What `check_database` found: `problem` is a stable code (None when the database works), `reason` says
+    it in Chinese for the operator, `detail` is the driver's own message."""
+
+    problem: str | None
+    reason: str = "数据库正常"
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+# SQLSTATEs of a database that answers but refuses writes: read_only_sql_transaction (a standby, or
+# default_transaction_read_only), disk_full, insufficient_resources.
+_PG_PROBLEMS = {"25006": "read_only", "53100": "disk_full"}
+_SQLITE_PROBLEMS = {8: "read_only", 13: "disk_full", 10: "io_error", 14: "unreachable", 11: "corrupt", 26: "corrupt"}
+REASONS = {
+    "read_only": "数据库只读，无法写入：请检查数据库文件及其目录的写权限、磁盘是否以只读方式挂载，或数据库是否为只读备库",
+    "disk_full": "数据库所在磁盘已满，无法写入",
+    "io_error": "数据库读写出错（磁盘 I/O 错误）",
+    "corrupt": "数据库文件损坏或不是数据库文件",
+    "unreachable": "无法连接数据库",
+    "busy": "数据库繁忙：写入在等待时限内未能完成",
+    "schema": "数据库结构不是当前版本：请运行 qingsu db upgrade",
+    "error": "数据库检查失败",
+}
+_PROBE = "web"
+
+
+def check_database(engine: Engine, now: dt.datetime) -> DatabaseStatus:
+    """Whether the database accepts a write now: the probe row (`models.HealthProbe`) is written and committed on
+    a connection of the pool (the one requests would get), so a read-only file, a full disk, a standby server or a
+    lost connection shows here as it would to a request. Never raises."""
+    from models import HealthProbe
+
+    table = HealthProbe.__table__
     try:
-        with get_engine().connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        current_app.logger.exception("database unreachable")
-        return False
+        with engine.begin() as conn:
+            updated = conn.execute(
+                table.update().where(table.c.name == _PROBE).values(checked_at=now)
+            ).rowcount
+            if not updated:
+                conn.execute(table.insert().values(name=_PROBE, checked_at=now))
+    except Exception as exc:  # anything at all: the check answers, it does not fail
+        problem = _problem_of(exc)
+        log.warning("database check failed (%s): %s", problem, exc)
+        return DatabaseStatus(problem, REASONS[problem], str(getattr(exc, "orig", None) or exc)[:300])
+    return DatabaseStatus(None)
+
+
+def _problem_of(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, sqlite3.Error):
+        message = str(orig)
+        if "no such table" in message:
+            return "schema"
+        code = getattr(orig, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in _SQLITE_PROBLEMS:
+            return _SQLITE_PROBLEMS[code & 0xFF]
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    if sqlstate in _PG_PROBLEMS:
+        return _PG_PROBLEMS[sqlstate]
+    if sqlstate == "42P01":  # undefined_table
+        return "schema"
+    if classify_failure(exc) == BUSY:
+        return "busy" if sqlstate in _BUSY_SQLSTATES or isinstance(orig, sqlite3.Error) else "unreachable"
+    if isinstance(exc, OperationalError | PoolTimeoutError):
+        return "unreachable"
+    return "error"
 
 
 __all__ = ["get_session", "init_app", "models", "session_scope"]

@@ -16,6 +16,31 @@ class LabelledEnum(enum.StrEnum):
         obj.label = label
         return obj
 
+    @classmethod
+    def unknown(cls, stored: str) -> LabelledEnum:
+        """A stand-in for a value stored in the database that is none of the members (a newer version wrote it,
+        or someone by hand): an instance of the class whose value is `stored` and whose label says it is unknown,
+        so pages and the API can show the row. It is not a member: ``cls(stored)`` still raises, it is in no
+        table of the workflow (no action starts from an unknown state), and it equals no member."""
+        cache = _UNKNOWN.setdefault(cls, {})
+        if stored not in cache:
+            obj = str.__new__(cls, stored)
+            obj._value_ = stored
+            obj._name_ = stored
+            obj.label = f"{UNKNOWN_LABELS.get(cls.__name__, '未知取值')}（{stored}）"
+            cache[stored] = obj
+        return cache[stored]
+
+
+_UNKNOWN: dict[type, dict[str, LabelledEnum]] = {}
+# How an unknown stored value is called, per enum (the default: 未知取值).
+UNKNOWN_LABELS = {
+    "PetitionState": "未知状态",
+    "PetitionKind": "未知类别",
+    "Light": "未知灯色",
+    "Role": "未知角色",
+}
+
 
 class PetitionKind(LabelledEnum):
     LIVELIHOOD = "livelihood", "民生"

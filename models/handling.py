@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base
+from models.base import Base, LenientEnum, enum_type
 from models.clock import utcnow
 from models.enums import AssessmentOutcome, ReplyState, RequestState, Resolution, Satisfaction, TaskState
 from models.petition import Petition
@@ -15,8 +15,8 @@ from models.unit import Unit
 from models.user import User
 
 
-def _enum(cls: type) -> Enum:
-    return Enum(cls, native_enum=False, length=30)
+def _enum(cls: type) -> LenientEnum:
+    return enum_type(cls)
 
 
 class Reply(Base):

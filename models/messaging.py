@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base
+from models.base import Base, enum_type
 from models.citizen import Citizen
 from models.clock import utcnow
 from models.crypto import EncryptedString
@@ -28,7 +28,7 @@ class Notification(Base):
     # The facts of the message (number, state, reason, summary, …); rendered into a template or text at delivery.
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     state: Mapped[NotificationState] = mapped_column(
-        Enum(NotificationState, native_enum=False, length=20), default=NotificationState.PENDING, index=True
+        enum_type(NotificationState, 20), default=NotificationState.PENDING, index=True
     )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
@@ -115,3 +115,12 @@ class JobState(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class HealthProbe(Base):
+    """The row `/healthz` and `/readyz` write to check that the database accepts a write (one row per probe name)."""
+
+    __tablename__ = "health_probe"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    checked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Column, Enum, ForeignKey, Index, String, Table, Text, UniqueConstraint, text
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base
+from models.base import Base, LenientEnum, enum_type
 from models.citizen import Citizen
 from models.clock import utcnow
 from models.enums import (
@@ -27,8 +27,8 @@ from models.unit import Unit
 from models.user import User
 
 
-def _enum(cls: type) -> Enum:
-    return Enum(cls, native_enum=False, length=30)
+def _enum(cls: type) -> LenientEnum:
+    return enum_type(cls)
 
 
 petition_cooperating_unit = Table(
@@ -104,6 +104,9 @@ class Petition(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.WECHAT)
     external_id: Mapped[str | None] = mapped_column(String(64))
+    # A digest of what another channel sent with `external_id`: a repeat with the same digest is a retry, with
+    # another a conflict (`workflow.intake.take_in`).
+    intake_digest: Mapped[str | None] = mapped_column(String(64))
 
     state: Mapped[PetitionState] = mapped_column(_enum(PetitionState), default=PetitionState.PENDING_DISPATCH)
     level: Mapped[UnitLevel] = mapped_column(_enum(UnitLevel), default=UnitLevel.DISTRICT_PLATFORM)

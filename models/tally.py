@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Enum, Index, String, Text, false
+from sqlalchemy import Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
+from models.base import Base, enum_type
 from models.enums import PetitionKind
 
 
@@ -33,7 +33,7 @@ class RateTally(Base):
     whole_month: Mapped[bool] = mapped_column(default=False, server_default=false())
     district_code: Mapped[str] = mapped_column(String(20))
     unit_id: Mapped[int | None]
-    kind: Mapped[PetitionKind] = mapped_column(Enum(PetitionKind, native_enum=False, length=30))
+    kind: Mapped[PetitionKind] = mapped_column(enum_type(PetitionKind))
     rated: Mapped[int] = mapped_column(default=0)
     resolved: Mapped[int] = mapped_column(default=0)
     satisfied: Mapped[int] = mapped_column(default=0)

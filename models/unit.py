@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Enum, ForeignKey, String, Text, false
+from sqlalchemy import ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base
+from models.base import Base, enum_type
 from models.enums import DeptType, UnitLevel
 
 
@@ -14,8 +14,8 @@ class Unit(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
-    level: Mapped[UnitLevel] = mapped_column(Enum(UnitLevel, native_enum=False, length=30))
-    dept_type: Mapped[DeptType | None] = mapped_column(Enum(DeptType, native_enum=False, length=30))
+    level: Mapped[UnitLevel] = mapped_column(enum_type(UnitLevel))
+    dept_type: Mapped[DeptType | None] = mapped_column(enum_type(DeptType))
     # None for city-level units.
     district_code: Mapped[str | None] = mapped_column(ForeignKey("district.code"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))

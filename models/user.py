@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Enum, ForeignKey, String, false
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base
+from models.base import Base, enum_type
 from models.clock import utcnow
 from models.enums import Role
 from models.unit import Unit
@@ -20,7 +20,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(60), unique=True)
     display_name: Mapped[str] = mapped_column(String(60))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=30))
+    role: Mapped[Role] = mapped_column(enum_type(Role))
     # Scope: district users have a district; unit users (handler, unit reviewer) also have a unit.
     district_code: Mapped[str | None] = mapped_column(ForeignKey("district.code"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)

@@ -46,9 +46,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import bot
     import classifier
     import workflow
+    from admin_web import input_limits
     from models import db
     from qingsu import data_key, demo, health, schema, volume
 
+    input_limits.init_app(app)
     db.init_app(app)
     schema.init_app(app)
     health.init_app(app)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from models import Assessment, CooperationTask, Evaluation, ExtensionRequest, Petition, Reply, Unit, User
+from models.bounds import parse_id
 from models.enums import (
     AssessmentOutcome,
     Complexity,
@@ -90,7 +91,8 @@ class Context:
 
     def unit(self, name: str) -> Unit:
         raw = self.params.get(name)
-        unit = self.session.get(Unit, int(raw)) if str(raw or "").isdigit() else None
+        unit_id = parse_id(raw)
+        unit = self.session.get(Unit, unit_id) if unit_id is not None else None
         if unit is None or not unit.active:
             raise InvalidInput(f"请选择有效的{FIELD_LABELS.get(name, name)}", name)
         return unit
@@ -176,7 +178,11 @@ def dispatch(ctx: Context) -> PetitionState:
     cooperating: list[Unit] = []
     if kind == PetitionKind.ENFORCEMENT and not by_city:
         raw_ids = ctx.params.get("cooperating_unit_ids") or []
-        ids = {int(i) for i in raw_ids if str(i).isdigit()}
+        if not isinstance(raw_ids, list | tuple | set):
+            raw_ids = [raw_ids]
+        ids = {parse_id(i) for i in raw_ids if str(i).strip()}
+        if None in ids:
+            raise InvalidInput("配合单位 id 无效", "cooperating_unit_ids")
         cooperating = [u for u in (ctx.session.get(Unit, i) for i in sorted(ids)) if u is not None and u.active]
         if not cooperating or len(cooperating) != len(ids):
             raise InvalidInput("执法诉求须明确至少一个有效的配合单位", "cooperating_unit_ids")

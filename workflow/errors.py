@@ -20,6 +20,14 @@ class StateConflict(WorkflowError):
     """The petition changed since the actor saw it (another user acted first)."""
 
 
+class IntakeConflict(WorkflowError):
+    """Another channel sent an `external_id` it used before, with other content: `petition` holds that id."""
+
+    def __init__(self, message: str, petition: object) -> None:
+        super().__init__(message)
+        self.petition = petition
+
+
 class InvalidInput(WorkflowError):
     """The parameters of an action are missing or wrong; `field` names the offending one."""
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import math
+import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
@@ -26,12 +31,22 @@ from workflow import routing
 from workflow.actors import actor_label
 from workflow.calendar import load_calendar
 from workflow.deadlines import compute_deadline, time_limit
-from workflow.errors import InvalidInput
+from workflow.errors import IntakeConflict, InvalidInput
 from workflow.limits import MAX_LENGTH
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_CONTENT = MAX_LENGTH["content"]
 TITLE_LENGTH = 30
+# What another channel may send with a petition (`check_intake`); the lengths are the columns'.
+MAX_LOCATION = 300
+MAX_CONTACT_NAME = Petition.__table__.c.contact_name.type.length
+MAX_CONTACT_PHONE = Petition.__table__.c.contact_phone.type.length
+MAX_ATTACHMENTS = 20
+MAX_ATTACHMENT_URL = Attachment.__table__.c.url.type.length
+MAX_ATTACHMENT_KIND = Attachment.__table__.c.kind.type.length
+# A telephone number as people write it: digits, an optional leading +, spaces, dashes, dots and brackets.
+PHONE_PATTERN = r"\+?[0-9][0-9 ().\-]*[0-9]"
+_PHONE = re.compile(PHONE_PATTERN)
 
 
 def allocate_number(session: Session, district_code: str, now: dt.datetime) -> str:
@@ -200,24 +215,106 @@ def submit_petition(
     return petition
 
 
+def check_intake(
+    *,
+    content: str,
+    location: str = "",
+    latitude: float | None = None,
+    longitude: float | None = None,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+    attachments: Sequence[dict[str, Any]] = (),
+    **_others: Any,
+) -> None:
+    """Refuse what another channel (the 12345 hotline, the work app) sends that cannot be stored as it is: each
+    text within its column, a telephone number that is one, coordinates on the globe, attachments that are web
+    addresses (http or https with a host; never ``javascript:`` or ``data:``), at most `MAX_ATTACHMENTS`.
+
+    :raises InvalidInput: naming the first field at fault.
+    """
+    if len((content or "").strip()) > MAX_CONTENT:
+        raise InvalidInput(f"诉求内容过长（最多{MAX_CONTENT}字）", "content")
+    if len((location or "").strip()) > MAX_LOCATION:
+        raise InvalidInput(f"地点过长（最多{MAX_LOCATION}字）", "location")
+    if contact_name is not None and len(contact_name.strip()) > MAX_CONTACT_NAME:
+        raise InvalidInput(f"联系人姓名过长（最多{MAX_CONTACT_NAME}字）", "contact_name")
+    if contact_phone is not None:
+        phone = contact_phone.strip()
+        if len(phone) > MAX_CONTACT_PHONE or not _PHONE.fullmatch(phone):
+            raise InvalidInput(f"联系电话须为电话号码（最多{MAX_CONTACT_PHONE}位，可含 +、-、空格）", "contact_phone")
+    for name, value, bound in (("latitude", latitude, 90), ("longitude", longitude, 180)):
+        if value is None:
+            continue
+        try:
+            number = float(value)
+        except (OverflowError, TypeError, ValueError):
+            number = math.inf
+        if not (math.isfinite(number) and -bound <= number <= bound):
+            raise InvalidInput(f"{'纬度' if name == 'latitude' else '经度'}须在 -{bound} 到 {bound} 之间", name)
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise InvalidInput(f"附件最多{MAX_ATTACHMENTS}个", "attachments")
+    for item in attachments:
+        url, kind = item.get("url") or "", item.get("kind") or "image"
+        parts = urlsplit(url) if len(url) <= MAX_ATTACHMENT_URL else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidInput(f"附件地址须为 http 或 https 网址（最多{MAX_ATTACHMENT_URL}个字符）", "attachments")
+        if not isinstance(kind, str) or len(kind) > MAX_ATTACHMENT_KIND:
+            raise InvalidInput(f"附件类型过长（最多{MAX_ATTACHMENT_KIND}个字符）", "attachments")
+
+
+def intake_digest(fields: dict[str, Any]) -> str:
+    """A digest of what another channel sent with a petition, blind to surrounding white space: the same
+    petition sent again has the same digest."""
+
+    def text(name: str) -> str:
+        return str(fields.get(name) or "").strip()
+
+    kind = fields.get("kind")
+    facts = {
+        "kind": kind.value if isinstance(kind, PetitionKind) else str(kind),
+        **{name: text(name) for name in ("district_code", "content", "location", "contact_name", "contact_phone")},
+        "latitude": fields.get("latitude"),
+        "longitude": fields.get("longitude"),
+        "attachments": [[str(a.get("kind") or "image"), a.get("url")] for a in fields.get("attachments") or ()],
+    }
+    return hashlib.sha256(json.dumps(facts, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
 def take_in(
     session: Session, *, channel: Channel, external_id: str, **fields: Any
 ) -> tuple[Petition, bool]:
     """Idempotent intake from another channel: `(petition, True)` when this call created it, `(petition, False)`
-    when the channel's `external_id` was taken in before; a repeat is returned unchanged. `fields` are
-    `submit_petition`'s. Flushes but does not commit.
+    when the channel's `external_id` was taken in before with the same content (a retry); the repeat is returned
+    unchanged. `fields` are `submit_petition`'s, checked by `check_intake`. Flushes but does not commit.
 
     A concurrent repeat (the hotline retries at once on a timeout) can commit between the look-up and the insert;
     the unique (channel, external_id) constraint then refuses this insert, and the caller, which owns the
     transaction, rolls back and calls again to get the repeat's answer.
 
-    :raises InvalidInput: as `submit_petition`, for a new petition.
+    :raises InvalidInput: as `check_intake` and `submit_petition`, for a new petition.
+    :raises IntakeConflict: the `external_id` was taken in before with other content.
     :raises IntegrityError: a concurrent call took the same `external_id` in first.
     """
+    digest = intake_digest(fields)
     existing = _by_external_id(session, channel, external_id)
     if existing is not None:
+        same = (
+            existing.intake_digest == digest
+            if existing.intake_digest is not None
+            # Taken in before digests were kept: what is stored of it must match.
+            else existing.content == str(fields.get("content") or "").strip() and existing.kind == fields.get("kind")
+        )
+        if not same:
+            raise IntakeConflict(
+                f"external_id「{external_id}」已用于诉求 {existing.number}，但这次的内容与之不同："
+                "同一 external_id 只对应一条诉求，新的诉求请使用新的 external_id",
+                existing,
+            )
         return existing, False
-    return submit_petition(session, channel=channel, external_id=external_id, **fields), True
+    check_intake(**fields)
+    petition = submit_petition(session, channel=channel, external_id=external_id, **fields)
+    petition.intake_digest = digest
+    return petition, True
 
 
 def _by_external_id(session: Session, channel: Channel, external_id: str) -> Petition | None:

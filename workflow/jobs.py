@@ -43,6 +43,7 @@ from models import (
     Reply,
     StaffAlert,
     Unit,
+    WebhookNonce,
     WechatAccount,
 )
 from models.db import session_scope
@@ -624,6 +625,8 @@ def forget_handled_messages(session: Session, older_than: dt.datetime) -> int:
     Does not commit.
     """
     result = session.execute(delete(InboundMessage).where(InboundMessage.created_at < older_than))
+    # The signatures remembered against replays (bot.webhook): useless once their timestamp left the window.
+    session.execute(delete(WebhookNonce).where(WebhookNonce.created_at < older_than))
     return int(result.rowcount or 0)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from admin_web.api.errors import ApiError
+from models.bounds import MAX_ID
 from models.enums import (
     AssessmentOutcome,
     Complexity,
@@ -40,14 +41,20 @@ class Param:
         """This parameter, called `name`, as a JSON Schema (OpenAPI 3.1 uses JSON Schema 2020-12); free text
         carries its ``maxLength`` from `workflow.limits`."""
         if self.type == "integer[]":
-            return {"type": "array", "items": {"type": "integer"}, "description": self.description}
+            return {"type": "array", "items": {**ID_SCHEMA}, "description": self.description}
         schema: dict[str, Any] = {"type": self.type, "description": self.description}
+        if self.type == "integer" and name.endswith("_id"):
+            schema.update(ID_SCHEMA)
         if self.type == "string" and limits.max_length(name) is not None:
             schema["maxLength"] = limits.max_length(name)
         if self.enum is not None:
             schema["enum"] = [member.value for member in self.enum]
             schema["description"] += "：" + "，".join(f"{m.value}={m.label}" for m in self.enum)
         return schema
+
+
+# A row id (see models.bounds).
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 
 def _enum(cls: type[LabelledEnum], description: str, required: bool = False) -> Param:

@@ -57,8 +57,10 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object.
 
     :raises ApiError: 422 when the body is not a JSON object.
+    :raises admin_web.input_limits.UnreadableJSON: 400 when it is JSON that cannot be read (broken, or nested deeper
+        than the limit), with the reason.
     """
-    body = request.get_json(silent=True)
+    body = request.get_json(silent=True) if not request.is_json else request.get_json()
     if not isinstance(body, dict):
         raise ApiError(422, "invalid_input", "请求体须为 JSON 对象")
     return body

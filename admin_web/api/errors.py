@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from admin_web.input_limits import UnreadableJSON
 from workflow.errors import InvalidInput, StateConflict
 
 API_PREFIX = "/api/v1"
@@ -37,19 +38,26 @@ _HTTP_CODES: dict[int, tuple[str, str]] = {
 class ApiError(Exception):
     """An API failure with its HTTP status, a stable machine-readable `code` and a Chinese `message`."""
 
-    def __init__(self, status: int, code: str, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, field: str | None = None, **extra: str
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.extra = extra
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
-    """The JSON error body with `status`; 401 answers also carry ``WWW-Authenticate: Bearer``."""
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, extra: dict[str, str] | None = None
+) -> Response:
+    """The JSON error body with `status` (and `extra` members, e.g. ``petition_number``); 401 answers also carry
+    ``WWW-Authenticate: Bearer``."""
     body: dict[str, str] = {"code": code, "message": message}
     if field is not None:
         body["field"] = field
+    body.update(extra or {})
     response = jsonify(error=body)
     response.status_code = status
     if status == 401:
@@ -58,7 +66,7 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 
 
 def _api_error(error: ApiError) -> Response:
-    return error_response(error.status, error.code, error.message, error.field)
+    return error_response(error.status, error.code, error.message, error.field, error.extra)
 
 
 def _invalid_input(error: InvalidInput) -> Response:
@@ -74,6 +82,8 @@ def _http_error_json(error: HTTPException) -> Response:
     code, message = _HTTP_CODES.get(status, ("http_error", error.description or "请求失败"))
     if status == 413:
         message = too_large_message()
+    elif isinstance(error, UnreadableJSON):
+        message = error.description or message
     return error_response(status, code, message)
 
 

@@ -17,9 +17,10 @@ from admin_web.api.actions import ACTION_PARAMS
 from admin_web.api.blueprint import api
 from admin_web.api.petitions import DEFAULT_PER_PAGE, INTAKE_CHANNELS, MAX_PAGE, MAX_PER_PAGE
 from admin_web.api.units import MAX_UNITS_PER_PAGE
+from models.bounds import FIRST_DAY, LAST_DAY, MAX_ID
 from models.enums import Channel, DeptType, Light, PetitionKind, PetitionState, UnitLevel
+from workflow import intake
 from workflow.engine import TRANSITIONS
-from workflow.limits import MAX_LENGTH
 
 PREFIX = "/api/v1"
 
@@ -42,6 +43,14 @@ def _object(properties: dict[str, Any], required: list[str] | None = None) -> di
 
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
+# A date or an instant with its offset, between the years models.bounds allows (others are 422).
+DAY_OR_INSTANT = {
+    "type": "string",
+    "anyOf": [{"format": "date"}, {"format": "date-time"}],
+    "description": f"{FIRST_DAY.year}–{LAST_DAY.year} 年之间",
+}
+# A row id (see models.bounds): larger numbers are refused with 422 or 404.
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 TIME = _nullable({"type": "string", "format": "date-time"})
 NULLABLE_STRING = _nullable(STRING)
 
@@ -293,13 +302,33 @@ def _schemas() -> dict[str, Any]:
                 },
                 "district_code": {"type": "string", "description": "热线必填；区(市)工作人员默认本区(市)"},
                 "kind": {"type": "string", "enum": _values(PetitionKind)},
-                "content": {"type": "string", "minLength": 1, "maxLength": MAX_LENGTH["content"]},
-                "location": STRING,
-                "latitude": {"type": "number"},
-                "longitude": {"type": "number"},
-                "contact_name": STRING,
-                "contact_phone": STRING,
-                "attachments": {"type": "array", "items": _object({"url": STRING, "kind": STRING}, ["url"])},
+                "content": {"type": "string", "minLength": 1, "maxLength": intake.MAX_CONTENT},
+                "location": {"type": "string", "maxLength": intake.MAX_LOCATION},
+                "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+                "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+                "contact_name": {"type": "string", "maxLength": intake.MAX_CONTACT_NAME},
+                "contact_phone": {
+                    "type": "string",
+                    "maxLength": intake.MAX_CONTACT_PHONE,
+                    "pattern": "^\\s*" + intake.PHONE_PATTERN + "\\s*$",
+                    "description": "电话号码：数字，可含开头的 +、空格、-、. 和括号",
+                },
+                "attachments": {
+                    "type": "array",
+                    "maxItems": intake.MAX_ATTACHMENTS,
+                    "items": _object(
+                        {
+                            "url": {
+                                "type": "string",
+                                "maxLength": intake.MAX_ATTACHMENT_URL,
+                                "pattern": "^https?://[^/?#\\s]+",
+                                "description": "http 或 https 网址",
+                            },
+                            "kind": {"type": "string", "maxLength": intake.MAX_ATTACHMENT_KIND},
+                        },
+                        ["url"],
+                    ),
+                },
             },
             required=["external_id", "kind", "content"],
         ),
@@ -428,17 +457,17 @@ def _paths() -> dict[str, Any]:
                     _query("state", "状态", {"type": "string", "enum": _values(PetitionState)}),
                     _query("light", "红黄蓝灯", {"type": "string", "enum": _values(Light)}),
                     _query("kind", "诉求类别", {"type": "string", "enum": _values(PetitionKind)}),
-                    _query("unit", "当前承办单位 id", {"type": "integer", "minimum": 1}),
+                    _query("unit", "当前承办单位 id", ID),
                     _query("district", "区(市)代码", STRING),
                     _query("number", "诉求编号", STRING),
                     _query("q", "标题或内容包含的文字", STRING),
-                    _query("created_from", "提交时间起（含），日期（按北京时间）或带时区的时间", STRING),
-                    _query("created_to", "提交时间止；日期则含当天", STRING),
+                    _query("created_from", "提交时间起（含），日期（按北京时间）或带时区的时间", DAY_OR_INSTANT),
+                    _query("created_to", "提交时间止；日期则含当天", DAY_OR_INSTANT),
                     _query(
                         "updated_from",
                         "最后变化时间起（含），供对接方同步状态：按 (updated_at, id) 升序，用 next_cursor 翻页，"
                         "不返回 page / total",
-                        STRING,
+                        DAY_OR_INSTANT,
                     ),
                     _query("cursor", "上一页返回的 next_cursor：从该诉求之后继续（同步变化时用）", STRING),
                     _query("channel", "来源渠道", {"type": "string", "enum": _values(Channel)}),
@@ -477,7 +506,10 @@ def _paths() -> dict[str, Any]:
                     "200": _ok("同一来源、同一 external_id 已提交过：返回原诉求", "PetitionDetail"),
                     "401": UNAUTHENTICATED,
                     "403": _error("该角色不能录入诉求"),
-                    "409": _error("external_id 已被调用者不可见的诉求使用"),
+                    "409": _error(
+                        "external_id 已用于内容不同的诉求（external_id_conflict，petition_number 为该诉求编号），"
+                        "或已被调用者不可见的诉求使用（external_id_taken）"
+                    ),
                     "422": _error("字段缺失或无效（field 指出字段）"),
                 },
             },
@@ -529,7 +561,7 @@ def _paths() -> dict[str, Any]:
                     _query("district", "区(市)代码，或 city 表示市级单位", STRING),
                     _query("level", "单位层级", {"type": "string", "enum": _values(UnitLevel)}),
                     _query("dept_type", "职能部门类型", {"type": "string", "enum": _values(DeptType)}),
-                    _query("page", "页码", {"type": "integer", "minimum": 1, "default": 1}),
+                    _query("page", "页码", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
                     _query(
                         "per_page",
                         "每页条数",

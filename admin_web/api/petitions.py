@@ -26,10 +26,11 @@ from admin_web.media import attachment_response
 from admin_web.scoping import can_see, petition_or_404, scoped_petitions
 from classifier import suggest_if_trained
 from models import Petition, User, utcnow
+from models.bounds import MAX_ID, check_instant, in_range_message, parse_day, parse_id
 from models.db import get_session
 from models.enums import Channel, Light, PetitionKind, PetitionState, Role
 from workflow.engine import TRANSITIONS, perform, why_not
-from workflow.errors import TransitionRefused
+from workflow.errors import IntakeConflict, TransitionRefused
 from workflow.intake import take_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -60,23 +61,28 @@ def _enum_arg(name: str, cls: type) -> Any:
         raise ApiError(422, "invalid_input", f"参数 {name} 的取值「{raw}」无效", field=name) from None
 
 
-def int_arg(name: str, default: int | None, low: int, high: int | None = None) -> int | None:
+def int_arg(name: str, default: int | None, low: int, high: int = MAX_ID) -> int | None:
+    """The whole number in ``?<name>=`` between `low` (at least 1) and `high`, or `default` when absent.
+
+    :raises ApiError: 422 naming the parameter for anything else (signs, non-ASCII digits, past `high`).
+    """
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
-        bound = f"{low}–{high}" if high is not None else f"≥{low}"
-        raise ApiError(422, "invalid_input", f"参数 {name} 须为整数（{bound}）", field=name)
-    return int(raw)
+    value = parse_id(raw)
+    if value is None or not low <= value <= high:
+        raise ApiError(422, "invalid_input", f"参数 {name} 须为整数（{low}–{high}）", field=name)
+    return value
 
 
 def _instant_arg(name: str, end_of_day: bool) -> dt.datetime | None:
-    """A date (a whole Asia/Shanghai day: its start, or with `end_of_day` the next day's start) or an aware datetime."""
+    """A date (a whole Asia/Shanghai day: its start, or with `end_of_day` the next day's start) or an aware datetime,
+    within the years `models.bounds` allows."""
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
     try:
-        day = dt.date.fromisoformat(raw)
+        day = parse_day(raw)
     except ValueError:
         pass
     else:
@@ -88,7 +94,10 @@ def _instant_arg(name: str, end_of_day: bool) -> dt.datetime | None:
         instant = None
     if instant is None or instant.tzinfo is None:
         raise ApiError(422, "invalid_input", f"参数 {name} 须为日期（2026-11-27）或带时区的时间", field=name)
-    return instant
+    try:
+        return check_instant(instant)
+    except (ValueError, OverflowError):
+        raise ApiError(422, "invalid_input", in_range_message(f"参数 {name} "), field=name) from None
 
 
 def _like(text: str) -> str:
@@ -173,10 +182,11 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         instant, _, petition_id = raw.partition("|")
         updated_at = dt.datetime.fromisoformat(instant)
-        if updated_at.tzinfo is None or not petition_id.isdigit():
+        position = parse_id(petition_id)
+        if updated_at.tzinfo is None or position is None:
             raise ValueError(raw)
-        return updated_at, int(petition_id)
-    except ValueError:
+        return check_instant(updated_at), position
+    except (ValueError, OverflowError):
         raise ApiError(422, "invalid_input", "参数 cursor 无效：请使用上一页返回的 next_cursor", field="cursor") from None
 
 
@@ -303,11 +313,15 @@ def _intake_values(body: dict[str, Any], user: User) -> dict[str, Any]:
     }
 
 
-def _repeat(session: Session, petition: Petition, user: User) -> ResponseReturnValue:
+def _check_may_know(session: Session, petition: Petition, user: User) -> None:
     # The same external id from a caller who neither entered the first petition nor may see it must not reveal it.
     # (A community worker's petition goes to the district platform, out of the worker's scope, yet is theirs.)
     if petition.created_by_id != user.id and not can_see(user, petition, session):
         raise ApiError(409, "external_id_taken", "该 external_id 已被其他来源使用")
+
+
+def _repeat(session: Session, petition: Petition, user: User) -> ResponseReturnValue:
+    _check_may_know(session, petition, user)
     return jsonify(petition_detail(session, petition, user)), 200
 
 
@@ -315,7 +329,9 @@ def _repeat(session: Session, petition: Petition, user: User) -> ResponseReturnV
 def create_petition() -> ResponseReturnValue:
     """Take a petition in from the 12345 hotline or the work app; idempotent per channel and ``external_id``.
 
-    201 with the new petition the first time; 200 with the same petition when the id was seen before.
+    201 with the new petition the first time; 200 with the same petition when the id comes again with the same
+    content (a retry); 409 ``external_id_conflict`` naming the petition (``petition_number``) when it comes with
+    other content.
     """
     user = api_user()
     channel = INTAKE_CHANNELS.get(user.role)
@@ -335,11 +351,16 @@ def create_petition() -> ResponseReturnValue:
         **values,
     }
     try:
-        petition, created = take_in(session, **fields)
-    except IntegrityError:
-        # A concurrent repeat committed the same external id first: after the rollback its petition is found.
-        session.rollback()
-        petition, created = take_in(session, **fields)
+        try:
+            petition, created = take_in(session, **fields)
+        except IntegrityError:
+            # A concurrent repeat committed the same external id first: after the rollback its petition is found.
+            session.rollback()
+            petition, created = take_in(session, **fields)
+    except IntakeConflict as conflict:
+        taken: Petition = conflict.petition  # type: ignore[assignment]
+        _check_may_know(session, taken, user)
+        raise ApiError(409, "external_id_conflict", str(conflict), petition_number=taken.number) from None
     session.commit()
     if not created:
         return _repeat(session, petition, user)

@@ -8,6 +8,8 @@ from flask import abort, request
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from models.bounds import parse_id
+
 # Beyond this a page number is a typo or a probe, not a place in a list (20 a page: two million rows).
 MAX_PAGE = 100_000
 
@@ -20,9 +22,10 @@ def requested_page(param: str = "page") -> int:
     raw = request.args.get(param, "").strip()
     if not raw:
         return 1
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    number = parse_id(raw)
+    if number is None or number > MAX_PAGE:
         abort(400, description=f"页码「{raw[:20]}」无效：须为 1 到 {MAX_PAGE} 之间的整数")
-    return int(raw)
+    return number
 
 
 @dataclass(frozen=True)

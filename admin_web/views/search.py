@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, render_template, request, stream_with_context
+from flask import Response, abort, current_app, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -24,6 +24,7 @@ from admin_web.rendering import local_time
 from admin_web.scoping import UNIT_ROLES, district_codes_visible, phone_for, scoped_petitions, text_for
 from admin_web.views.paging import Page
 from models import District, Petition, Unit, User, petition_cooperating_unit, utcnow
+from models.bounds import FIRST_DAY, LAST_DAY, parse_day, parse_id
 from models.db import get_session
 from models.enums import Light, PetitionKind, PetitionState, Role
 from models.text_search import text_prefilter
@@ -49,7 +50,7 @@ class Filters:
 
 
 def _day_start(day: str, tz: ZoneInfo) -> dt.datetime:
-    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    return dt.datetime.combine(parse_day(day), dt.time(), tzinfo=tz).astimezone(dt.UTC)
 
 
 def apply_filters(query: Select[tuple[Petition]], args: Any) -> tuple[Select[tuple[Petition]], Filters]:
@@ -72,8 +73,8 @@ def apply_filters(query: Select[tuple[Petition]], args: Any) -> tuple[Select[tup
     if v["district"]:
         query = query.where(Petition.district_code == v["district"])
     if v["unit_id"]:
-        if v["unit_id"].isdigit():
-            unit_id = int(v["unit_id"])
+        unit_id = parse_id(v["unit_id"])
+        if unit_id is not None:
             cooperating = select(petition_cooperating_unit.c.petition_id).where(
                 petition_cooperating_unit.c.unit_id == unit_id
             )
@@ -87,7 +88,7 @@ def apply_filters(query: Select[tuple[Petition]], args: Any) -> tuple[Select[tup
             try:
                 start = _day_start(v[name], tz)
             except ValueError:
-                filters.errors.append(f"日期「{v[name]}」格式应为 YYYY-MM-DD，已忽略")
+                filters.errors.append(f"日期「{v[name]}」格式应为 YYYY-MM-DD（{FIRST_DAY.year}–{LAST_DAY.year} 年），已忽略")
                 continue
             if op == "ge":
                 query = query.where(Petition.created_at >= start)
@@ -210,6 +211,9 @@ def search_csv() -> ResponseReturnValue:
     user = staff()
     session = get_session()
     query, filters = apply_filters(scoped_petitions(user), request.args)
+    if filters.errors:
+        # The page leaves an unreadable filter out and says so; an export would silently hold more than was asked.
+        abort(400, description="导出未开始：" + "；".join(e.removesuffix("，已忽略") for e in filters.errors))
     audit(session, user, "export_csv", "petitions", str(filters.query_args))
     session.commit()
     stamp = utcnow().astimezone(ZoneInfo(current_app.config["CALENDAR"]["timezone"])).strftime("%Y%m%d%H%M")

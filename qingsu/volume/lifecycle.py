@@ -636,6 +636,8 @@ class Lifecycle:
                 spec.contact_phone,
                 spec.channel.name,
                 external_id,
+                # intake_digest: none for generated petitions (a repeat is then compared by content and kind).
+                None,
                 state_now,
                 unit.level,
                 unit.id,

@@ -52,6 +52,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "contact_phone",
         "channel",
         "external_id",
+        "intake_digest",
         "state",
         "level",
         "current_unit_id",

@@ -48,10 +48,11 @@ UNIT_STAFF = frozenset({Role.HANDLER, Role.UNIT_REVIEWER})
 PUBLIC = "public"
 # Route prefixes the matrix covers.
 COVERED = ("/admin", "/api/v1")
-# Routes outside them, none of which has staff roles: WeChat's webhook (signed by WeChat), the health check, the demo's
+# Routes outside them, none of which has staff roles: WeChat's webhook (signed by WeChat), the health checks, the demo's
 # citizen chat simulator, and served files. A new route elsewhere fails `test_no_route_escapes_the_matrix`.
 OUTSIDE = {
     "healthz",
+    "readyz",
     "root",
     "static",
     "bot.webhook",
