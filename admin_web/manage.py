@@ -58,6 +58,7 @@ from workflow.calendar_changes import (
 )
 from workflow.effects import PHONE_RE
 from workflow.holiday_notice import NoticeError, NoticeHoliday, parse_notice
+from workflow.hotline import PUSH_EVENT, PUSH_LABEL
 from workflow.messages import FIELD_TYPES
 from workflow.notify import EVENTS
 from workflow.outbox import backlog, retry_dead
@@ -977,7 +978,12 @@ def dead_letters() -> ResponseReturnValue:
     rows = list(session.scalars(page.apply(query.order_by(Notification.created_at.desc(), Notification.id.desc()))))
     waiting = backlog(session, None if is_city_manager(user) else [user.district_code], utcnow())
     return render_template(
-        "manage/dead_letters.html", notifications=rows, events=EVENTS, page=page, backlog=waiting, now=utcnow()
+        "manage/dead_letters.html",
+        notifications=rows,
+        events={**EVENTS, PUSH_EVENT: PUSH_LABEL},
+        page=page,
+        backlog=waiting,
+        now=utcnow(),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models import Citizen, Petition, User
-from models.enums import Role
+from models.enums import Channel, Role
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,16 @@ def is_unit_reviewer(actor: Actor, petition: Petition) -> bool:
         and actor.role == Role.UNIT_REVIEWER
         and actor.unit_id is not None
         and actor.unit_id == petition.current_unit_id
+    )
+
+
+def is_hotline_for(actor: Actor, petition: Petition) -> bool:
+    """The 12345 hotline, for a petition it filed: it speaks for its petitioner (who has no WeChat)."""
+    return (
+        isinstance(actor, User)
+        and actor.active
+        and actor.role == Role.HOTLINE
+        and petition.channel == Channel.HOTLINE
     )
 
 
