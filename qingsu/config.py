@@ -169,7 +169,8 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
 
     Refused: any secret-looking key (a name with secret, key, token or password) still holding its value from
     config.example.toml; an empty or short (under 32 characters) SECRET_KEY or [security] data_key; any
-    [[accounts]] entry that shares an appid, token, AES key or secret with the example accounts.
+    [[accounts]] entry that shares an appid, token, AES key or secret with the example accounts; a [hotline]
+    push_url without its push_secret.
     """
     problems: list[str] = []
     example = example_config()
