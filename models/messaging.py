@@ -16,15 +16,20 @@ from models.enums import NotificationState
 
 
 class Notification(Base):
-    """A citizen-facing message, written with the state change that causes it and delivered later."""
+    """A citizen-facing message, written with the state change that causes it and delivered later: to the citizen on
+    WeChat, or (``channel`` "hotline") a hotline petition's change pushed to the 12345 hotline's endpoint."""
 
     __tablename__ = "notification"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     district_code: Mapped[str] = mapped_column(ForeignKey("district.code"), index=True)
-    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizen.id"), index=True)
+    # None for a push to the hotline (its petitioners have no WeChat).
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), index=True)
     petition_id: Mapped[int | None] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"), index=True)
     event: Mapped[str] = mapped_column(String(40))
+    # Who receives it: "wechat" (the citizen, by template or customer-service message) or "hotline" (an HTTP push).
+    # A server default only, so inserts written for older schemas (the migration tests) still work.
+    channel: Mapped[str] = mapped_column(String(20), server_default="wechat")
     # The facts of the message (number, state, reason, summary, …); rendered into a template or text at delivery.
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     state: Mapped[NotificationState] = mapped_column(
@@ -42,7 +47,7 @@ class Notification(Base):
     locked_by: Mapped[str | None] = mapped_column(String(80))
     locked_until: Mapped[dt.datetime | None]
 
-    citizen: Mapped[Citizen] = relationship()
+    citizen: Mapped[Citizen | None] = relationship()
 
 
 class NotificationTemplate(Base):

@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
         "token_store_redis_url": "",
         "fake_state_file": "",
     },
+    "HOTLINE": {"push_url": "", "push_secret": "", "timeout_seconds": 5},
     "WEB": {"public_base_url": "", "reply_link_grace_days": 30},
     "MEDIA": {
         "folder": "instance/media",
@@ -172,7 +173,8 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
 
     Refused: any secret-looking key (a name with secret, key, token or password) still holding its value from
     config.example.toml; an empty or short (under 32 characters) SECRET_KEY or [security] data_key; any
-    [[accounts]] entry that shares an appid, token, AES key or secret with the example accounts.
+    [[accounts]] entry that shares an appid, token, AES key or secret with the example accounts; a [hotline]
+    push_url without its push_secret.
     """
     problems: list[str] = []
     example = example_config()
@@ -203,8 +205,15 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
             f"[[accounts]]: the example demo accounts ({', '.join(demo_accounts)}), whose tokens and secrets are "
             "public; remove them (managers add each district's real account on the admin site)"
         )
+    hotline = config.get("HOTLINE") or {}
+    if hotline.get("push_url") and not hotline.get("push_secret"):
+        problems.append(
+            "[hotline] push_secret: empty while push_url is set (the hotline could not check the pushes)"
+        )
     if (config.get("WECHAT") or {}).get("api_base_url") == "self":
-        problems.append('[wechat] api_base_url: "self" is the demo\'s fake WeChat API; use https://api.weixin.qq.com')
+        problems.append(
+            '[wechat] api_base_url: "self" is the demo\'s fake WeChat API; use https://api.weixin.qq.com'
+        )
     return problems
 
 

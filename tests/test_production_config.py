@@ -115,6 +115,19 @@ def test_an_account_that_reuses_one_example_value_is_refused() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("hotline", "expected"),
+    [
+        ({"push_url": "https://12345.example/push", "push_secret": ""}, ["[hotline] push_secret"]),
+        ({"push_url": "https://12345.example/push", "push_secret": STRONG_SECRET}, []),
+        ({"push_url": "", "push_secret": ""}, []),
+    ],
+)
+def test_pushing_to_the_hotline_needs_a_secret(hotline: dict[str, str], expected: list[str]) -> None:
+    config = {"SECRET_KEY": STRONG_SECRET, "SECURITY": {"data_key": STRONG_DATA_KEY}, "HOTLINE": hotline}
+    assert [problem.split(":")[0] for problem in production_problems(config)] == expected
+
+
 def test_a_production_configuration_with_its_own_keys_starts(
     in_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models import Citizen, Petition, User
-from models.enums import Role
+from models.enums import Channel, Role
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,16 @@ def is_unit_reviewer(actor: Actor, petition: Petition) -> bool:
         return True
     unit = petition.current_unit
     return actor.role == Role.HANDLER and unit is not None and unit.handler_self_review
+
+
+def is_hotline_for(actor: Actor, petition: Petition) -> bool:
+    """The 12345 hotline, for a petition it filed: it speaks for its petitioner (who has no WeChat)."""
+    return (
+        isinstance(actor, User)
+        and actor.active
+        and actor.role == Role.HOTLINE
+        and petition.channel == Channel.HOTLINE
+    )
 
 
 def is_petitioner(actor: Actor, petition: Petition) -> bool:

@@ -18,7 +18,16 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import Citizen, CooperationTask, Evaluation, ExtensionRequest, Petition, PetitionEvent, User
+from models import (
+    Citizen,
+    CooperationTask,
+    Evaluation,
+    ExtensionRequest,
+    Notification,
+    Petition,
+    PetitionEvent,
+    User,
+)
 from models.enums import PetitionKind, RequestState, Role, TaskState
 from models.enums import PetitionState as S
 from workflow import effects, extensions, limits
@@ -28,12 +37,14 @@ from workflow.actors import (
     actor_label,
     is_city_dispatcher,
     is_district_dispatcher,
+    is_hotline_for,
     is_petitioner,
     is_platform_for_unit,
     is_unit_handler,
     is_unit_reviewer,
 )
 from workflow.errors import StateConflict, TransitionRefused
+from workflow.hotline import push_values
 from workflow.notify import enqueue, enqueue_many
 
 
@@ -199,10 +210,11 @@ def _reviewer_of_state(p: Petition, a: Actor) -> bool:
 
 
 def _evaluator(p: Petition, a: Actor) -> bool:
-    """The petitioner rates in chat; for a petition with no WeChat petitioner the district platform records it."""
+    """The petitioner rates in chat; for a petition with no WeChat petitioner the district platform records it, and
+    for one the 12345 hotline filed the hotline may also forward its petitioner's rating (API)."""
     if p.citizen_id is not None:
         return is_petitioner(a, p)
-    return is_district_dispatcher(a, p)
+    return is_district_dispatcher(a, p) or is_hotline_for(a, p)
 
 
 def _system(_p: Petition, a: Actor) -> bool:
@@ -425,6 +437,9 @@ def perform(
             session.add(event)
             for event_name, facts in ctx.notifications:
                 enqueue(session, petition, event_name, now, **facts)
+            push = push_values(petition, action, from_state, now, ctx.notifications)
+            if push is not None:
+                session.add(Notification(**push))
             session.flush()
     except StaleDataError:
         session.expire(petition)
@@ -530,6 +545,7 @@ def perform_many(
         set_committed_value(petition, "version", version + 1)
     history: list[dict[str, Any]] = []
     notifications: list[tuple[Petition, str, dict[str, Any]]] = []
+    pushes: list[dict[str, Any]] = []
     for petition, from_state, _version, _changes, ctx in moves:
         if petition.id in lost:
             outcome.refused[petition.id] = f"诉求 {petition.number} 刚被他人修改"
@@ -552,10 +568,15 @@ def perform_many(
             }
         )
         notifications += [(petition, name, facts) for name, facts in ctx.notifications]
+        push = push_values(petition, action, from_state, now, ctx.notifications)
+        if push is not None:
+            pushes.append(push)
     # Plain INSERTs of many rows at once: the ORM would send one per row to learn each new id.
     if history:
         session.execute(insert(PetitionEvent), history)
     enqueue_many(session, notifications, now)
+    if pushes:
+        session.execute(insert(Notification), pushes)
     return outcome
 
 

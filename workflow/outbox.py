@@ -57,6 +57,7 @@ from wechat.api import (
     client_for,
 )
 from wechat.tokens import TokenLockTimeout
+from workflow.hotline import HOTLINE, HotlineSender, PushFailed, PushSettings, push_body
 from workflow.messages import TemplateMappingError, render_text, reply_parts, template_data
 from workflow.reply_link import reply_url
 
@@ -137,6 +138,16 @@ class _Plan:
 
 
 @dataclass(frozen=True)
+class _Push:
+    """A push to the 12345 hotline decided in the prepare step: the exact body, signed at sending."""
+
+    notification_id: int
+    body: bytes
+    delivery_id: str
+    attempts: int
+
+
+@dataclass(frozen=True)
 class _Outcome:
     state: NotificationState
     error: str | None = None
@@ -164,10 +175,12 @@ def deliver_due(
     row's outcome is recorded on the row.
     """
     settings = OutboxSettings.from_app(app)
+    push_settings = PushSettings.from_app(app)
     worker = worker or worker_name()
     report = DeliveryReport()
     # One client per account for the whole run, so consecutive sends reuse its HTTP connection.
     clients: dict[str, QingsuWechatClient] = {}
+    pusher: HotlineSender | None = None
     with ExitStack() as open_clients:
         for _ in range(limit if limit is not None else settings.batch_size):
             with session_scope(app) as session:
@@ -176,7 +189,9 @@ def deliver_due(
                 break
             try:
                 with session_scope(app) as session:
-                    decision = _prepare(session, notification_id, now, settings, partial(reply_url, app))
+                    decision = _prepare(
+                        session, notification_id, now, settings, partial(reply_url, app), push_settings
+                    )
             except SQLAlchemyError:
                 raise  # the database, not the row: the lease lapses and the row is tried again later
             except Exception as exc:
@@ -186,6 +201,10 @@ def deliver_due(
                 decision = _Outcome(NotificationState.DEAD, f"无法生成消息（{type(exc).__name__}: {exc}）")
             if isinstance(decision, _Outcome):
                 outcome = decision
+            elif isinstance(decision, _Push):
+                if pusher is None:
+                    pusher = open_clients.enter_context(HotlineSender(push_settings))
+                outcome = _push(pusher, decision, now, settings)
             else:
                 appid = decision.account.appid
                 if appid not in clients:
@@ -243,13 +262,17 @@ def _prepare(
     now: dt.datetime,
     settings: OutboxSettings,
     link: Callable[[int, int], str | None] = lambda _petition_id, _citizen_id: None,
-) -> _Plan | _Outcome:
+    push: PushSettings | None = None,
+) -> _Plan | _Push | _Outcome:
     """Decide how (and whether) to send the leased row; counts the attempt when a send follows.
 
-    `link` gives the reply page's address of a petition for its citizen (the 'replied' message links to it).
+    `link` gives the reply page's address of a petition for its citizen (the 'replied' message links to it);
+    `push` is ``[hotline]`` for the rows pushed to the 12345 hotline.
     """
     n = session.get(Notification, notification_id)
     assert n is not None  # the row is leased to us, and notifications are never deleted while pending
+    if n.channel == HOTLINE:
+        return _prepare_push(session, n, now, settings, push)
     citizen = session.get(Citizen, n.citizen_id)
     assert citizen is not None
     if n.event in EVALUATION_EVENTS and n.petition_id is not None and not _still_awaiting_rating(session, n):
@@ -274,7 +297,9 @@ def _prepare(
         "openid": citizen.openid,
         "client_msg_id": n.client_msg_id,
     }
-    window_open = citizen.last_message_at is not None and now - citizen.last_message_at < CUSTOMER_SERVICE_WINDOW
+    window_open = (
+        citizen.last_message_at is not None and now - citizen.last_message_at < CUSTOMER_SERVICE_WINDOW
+    )
     replied = n.event == REPLIED and n.petition_id is not None
     url = link(n.petition_id, citizen.id) if replied and n.petition_id is not None else None
     if template is not None:
@@ -305,6 +330,50 @@ def _prepare(
     n.attempts = plan.attempts
     n.channel_used = plan.channel
     return plan
+
+
+def _prepare_push(
+    session: Session, n: Notification, now: dt.datetime, settings: OutboxSettings, push: PushSettings | None
+) -> _Push | _Outcome:
+    """A push to the hotline: skipped when no ``push_url`` is configured; behind an earlier push of the same petition
+    that is still pending, it waits for it (the hotline receives a petition's changes in order)."""
+    if push is None or not push.url:
+        return _Outcome(NotificationState.SKIPPED, "未配置 [hotline] push_url，不推送")
+    earlier = session.scalars(
+        select(Notification)
+        .where(
+            Notification.channel == HOTLINE,
+            Notification.petition_id == n.petition_id,
+            Notification.state == NotificationState.PENDING,
+            Notification.id < n.id,
+        )
+        .order_by(Notification.id)
+    ).first()
+    if earlier is not None:
+        after = earlier.next_attempt_at if earlier.next_attempt_at > now else now + settings.lease
+        return _Outcome(
+            NotificationState.PENDING,
+            f"等待同一诉求此前的推送（消息 {earlier.id}）送达",
+            retry_at=after,
+            waiting=True,
+        )
+    n.attempts += 1
+    n.channel_used = "http"
+    return _Push(n.id, push_body(n.payload, n.client_msg_id), n.client_msg_id, n.attempts)
+
+
+def _push(sender: HotlineSender, push: _Push, now: dt.datetime, settings: OutboxSettings) -> _Outcome:
+    """POST the push and translate the hotline's answer into what happens to the row."""
+    try:
+        sender.send(push.body, push.delivery_id)
+    except PushFailed as exc:
+        if exc.retryable:
+            return _retry(push, now, settings, str(exc))
+        return _Outcome(NotificationState.DEAD, str(exc))
+    except Exception as exc:
+        log.exception("pushing notification %s failed", push.notification_id)
+        return _retry(push, now, settings, f"{type(exc).__name__}: {exc}")
+    return _Outcome(NotificationState.SENT)
 
 
 def _still_awaiting_rating(session: Session, n: Notification) -> bool:
@@ -408,7 +477,7 @@ def backoff(attempts: int, base: dt.timedelta, cap: dt.timedelta) -> dt.timedelt
 
 
 def _retry(
-    plan: _Plan,
+    plan: _Plan | _Push,
     now: dt.datetime,
     settings: OutboxSettings,
     error: str,
@@ -417,7 +486,9 @@ def _retry(
 ) -> _Outcome:
     if plan.attempts >= settings.max_attempts:
         return _Outcome(
-            NotificationState.DEAD, f"已尝试{plan.attempts}次仍未发出，最后一次：{error}", parts_sent=parts_sent
+            NotificationState.DEAD,
+            f"已尝试{plan.attempts}次仍未发出，最后一次：{error}",
+            parts_sent=parts_sent,
         )
     retry_at = retry_at or now + backoff(plan.attempts, settings.backoff_base, settings.backoff_max)
     return _Outcome(NotificationState.PENDING, error, retry_at=retry_at, parts_sent=parts_sent)

@@ -21,6 +21,7 @@ from models import (
 )
 from models.db import get_session
 from models.enums import NotificationState
+from workflow.hotline import PUSH_EVENT, PUSH_LABEL
 from workflow.notify import EVENTS
 from workflow.outbox import backlog, retry_dead
 
@@ -45,7 +46,7 @@ def dead_letters() -> ResponseReturnValue:
     return render_template(
         "manage/dead_letters.html",
         notifications=rows,
-        events=EVENTS,
+        events={**EVENTS, PUSH_EVENT: PUSH_LABEL},
         page=page,
         backlog=waiting,
         now=utcnow(),
