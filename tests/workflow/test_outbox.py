@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from sqlalchemy import select
@@ -364,8 +365,12 @@ def test_failing_for_a_while_then_recovering_every_notification_arrives_exactly_
             break
     notifications = stage.notifications()
     assert {n.state for n in notifications} == {NotificationState.SENT}
-    # Let the late answers' deliveries land before counting.
-    threading.Event().wait(0.5)
+    # The late answers' deliveries land after their delay: wait until every notification has arrived (a later
+    # duplicate could only be refused by its client_msg_id, so counting then is final).
+    expected = {n.client_msg_id for n in notifications}
+    deadline = time.monotonic() + 10
+    while not expected <= {m.client_msg_id for m in fake.messages()} and time.monotonic() < deadline:
+        threading.Event().wait(0.02)
     delivered = [m.client_msg_id for m in fake.messages()]
     assert sorted(delivered) == sorted(n.client_msg_id for n in notifications)
     assert len(delivered) == len(petitions)
