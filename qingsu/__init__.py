@@ -63,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     admin_web.init_app(app)
     _open_the_webhook_to_wechat()
     if app.config["DEMO"]:
+        from models.district import TEN_DISTRICTS
         from qingsu.demo_templates import register_demo_templates
         from wechat.fake import FakeWechat, mount_fake
 
@@ -73,8 +74,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         shared = app.config["WECHAT"].get("fake_state_file") or None
         fake = FakeWechat(shared_file=shared)
         register_demo_templates(fake, (account["appid"] for account in app.config.get("ACCOUNTS", [])))
-        from models.district import TEN_DISTRICTS
-
         mount_fake(app, fake, names={code: f"{platform}（{name}）" for code, name, platform, _ in TEN_DISTRICTS})
     if app.config["DEMO"] or app.config["WECHAT"]["api_base_url"] == "self":
         from flask import request
