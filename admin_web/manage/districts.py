@@ -3,7 +3,7 @@ official account: its keys (write-only), a test call, and its menu."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -194,44 +194,46 @@ def update_service(code: str) -> ResponseReturnValue:
 @role_required(*MANAGER_ROLES)
 def test_account(code: str) -> ResponseReturnValue:
     """Check the account's AppID and AppSecret against the WeChat API (a cheap authenticated call)."""
-    user = staff()
-    session = get_session()
-    district = district_or_404(session, user, code)
-    if district.account is None:
-        abort(404)
-    # No transaction stays open while WeChat is called (it may take the API timeout).
-    session.commit()
-    try:
-        with client_for(district.account, current_app) as client:
+
+    def check(account: WechatAccount) -> str:
+        with client_for(account, current_app) as client:
             addresses = client.get_callback_ip()
-    except WechatApiError as exc:
-        audit(session, user, "account_tested", f"district:{code}", f"failed: {exc.errcode} {exc.errmsg}")
-        flash(f"连接失败：{exc.errmsg}（错误码 {exc.errcode}）", "error")
-    else:
-        audit(session, user, "account_tested", f"district:{code}", "ok")
-        flash(f"连接成功：微信服务器返回了 {len(addresses)} 个回调 IP 地址", "success")
-    session.commit()
-    return redirect(url_for("manage.account", code=code))
+        return f"连接成功：微信服务器返回了 {len(addresses)} 个回调 IP 地址"
+
+    return _call_wechat(code, "account_tested", "连接失败", check)
 
 
 @manage.post("/districts/<code>/account/menu")
 @role_required(*MANAGER_ROLES)
 def push_account_menu(code: str) -> ResponseReturnValue:
     """Create the account's menu (我要反映 · 我的诉求 · 办事指南) through the WeChat API."""
+
+    def push(account: WechatAccount) -> str:
+        push_menu(account, current_app, utcnow())
+        return "菜单已推送到公众号"
+
+    return _call_wechat(code, "menu_pushed", "菜单推送失败", push)
+
+
+def _call_wechat(
+    code: str, action: str, failed: str, call: Callable[[WechatAccount], str]
+) -> ResponseReturnValue:
+    """Make `call` on the district's account with no transaction open (WeChat may take the API timeout), then audit
+    `action` and say how it went: `call`'s message, or `failed` with WeChat's error."""
     user = staff()
     session = get_session()
     district = district_or_404(session, user, code)
     if district.account is None:
         abort(404)
-    # No transaction stays open while WeChat is called (it may take the API timeout).
+    account = district.account
     session.commit()
     try:
-        push_menu(district.account, current_app, utcnow())
+        message = call(account)
     except WechatApiError as exc:
-        audit(session, user, "menu_pushed", f"district:{code}", f"failed: {exc.errcode} {exc.errmsg}")
-        flash(f"菜单推送失败：{exc.errmsg}（错误码 {exc.errcode}）", "error")
+        audit(session, user, action, f"district:{code}", f"failed: {exc.errcode} {exc.errmsg}")
+        flash(f"{failed}：{exc.errmsg}（错误码 {exc.errcode}）", "error")
     else:
-        audit(session, user, "menu_pushed", f"district:{code}", "ok")
-        flash("菜单已推送到公众号", "success")
+        audit(session, user, action, f"district:{code}", "ok")
+        flash(message, "success")
     session.commit()
     return redirect(url_for("manage.account", code=code))
