@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import Attachment, Petition, WechatAccount
 from models.db import lock_for_write, session_scope
 from models.enums import MediaState
 from wechat.api import MediaFile, QingsuWechatClient, WechatApiError, client_for
-from workflow.outbox import backoff, worker_name
+from workflow.outbox import backoff, lease_one, worker_name
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,9 @@ def store_file(folder: Path, content: bytes) -> str:
     return sha256
 
 
-def fetch_media(app: Flask, now: dt.datetime, *, worker: str | None = None, limit: int | None = None) -> MediaReport:
+def fetch_media(
+    app: Flask, now: dt.datetime, *, worker: str | None = None, limit: int | None = None
+) -> MediaReport:
     """Download the due pending attachments, one leased row at a time, up to `limit` (``[media] batch_size``).
 
     Commits its own short transactions; never raises for a WeChat failure (each row records its outcome).
@@ -156,32 +158,28 @@ def _claim(
         Attachment.next_fetch_at <= now,
         or_(Attachment.locked_until.is_(None), Attachment.locked_until <= now),
     )
-    candidates = session.scalars(
-        select(Attachment.id).where(*due).order_by(Attachment.next_fetch_at, Attachment.id).limit(20)
-    ).all()
-    for candidate in candidates:
-        taken = session.execute(
-            update(Attachment)
-            .where(Attachment.id == candidate, *due)
-            .values(locked_by=worker, locked_until=now + lease, fetch_attempts=Attachment.fetch_attempts + 1)
-            .execution_options(synchronize_session=False)
+    candidate = lease_one(
+        session,
+        Attachment,
+        due,
+        (Attachment.next_fetch_at, Attachment.id),
+        {"locked_by": worker, "locked_until": now + lease, "fetch_attempts": Attachment.fetch_attempts + 1},
+    )
+    if candidate is None:
+        return None
+    row = session.execute(
+        select(Attachment.media_id, Attachment.fetch_attempts, Attachment.created_at, WechatAccount)
+        .join(Petition, Petition.id == Attachment.petition_id)
+        .outerjoin(
+            WechatAccount,
+            (WechatAccount.district_code == Petition.district_code) & WechatAccount.enabled.is_(True),
         )
-        if taken.rowcount != 1:
-            continue
-        row = session.execute(
-            select(Attachment.media_id, Attachment.fetch_attempts, Attachment.created_at, WechatAccount)
-            .join(Petition, Petition.id == Attachment.petition_id)
-            .outerjoin(
-                WechatAccount,
-                (WechatAccount.district_code == Petition.district_code) & WechatAccount.enabled.is_(True),
-            )
-            .where(Attachment.id == candidate)
-        ).one()
-        account = row[3]
-        if account is not None:
-            session.expunge(account)
-        return candidate, str(row[0]), account, int(row[1]), row[2]
-    return None
+        .where(Attachment.id == candidate)
+    ).one()
+    account = row[3]
+    if account is not None:
+        session.expunge(account)
+    return candidate, str(row[0]), account, int(row[1]), row[2]
 
 
 def _fetch(

@@ -32,7 +32,7 @@ import os
 import re
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
@@ -240,15 +240,26 @@ def _claim(session: Session, now: dt.datetime, worker: str, lease: dt.timedelta)
         Notification.next_attempt_at <= now,
         or_(Notification.locked_until.is_(None), Notification.locked_until <= now),
     )
-    candidates = session.scalars(
-        select(Notification.id).where(*due).order_by(Notification.next_attempt_at, Notification.id).limit(20)
-    ).all()
+    return lease_one(
+        session,
+        Notification,
+        due,
+        (Notification.next_attempt_at, Notification.id),
+        {"locked_by": worker, "locked_until": now + lease},
+    )
+
+
+def lease_one(
+    session: Session, model: Any, due: Sequence[Any], order: Sequence[Any], values: dict[str, Any]
+) -> int | None:
+    """Lease one row of `model` matching `due` (the oldest by `order`) by writing `values`; its id, or None when no
+    row is due. Of two workers racing for a row exactly one wins: the UPDATE checks `due` again."""
+    candidates = session.scalars(select(model.id).where(*due).order_by(*order).limit(20)).all()
     for candidate in candidates:
-        # The WHERE re-checks the lease inside the UPDATE, so of two workers racing for a row exactly one wins.
         taken = session.execute(
-            update(Notification)
-            .where(Notification.id == candidate, *due)
-            .values(locked_by=worker, locked_until=now + lease)
+            update(model)
+            .where(model.id == candidate, *due)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         if taken.rowcount == 1:
