@@ -13,6 +13,7 @@ from models import Attachment, Evaluation, Petition, PetitionEvent, User, utcnow
 from models.enums import PetitionState, Satisfaction
 from tests.admin_web import f2_support, test_hotline_push
 from tests.admin_web.f2_support import World
+from tests.admin_web.test_api_openapi import _validator
 from tests.admin_web.test_hotline_push import (
     TO_REPLY,
     Receiver,
@@ -56,6 +57,9 @@ def test_the_hotline_adds_its_petitioners_information_once_and_the_handler_sees_
     assert (added.status_code, retried.status_code, other.status_code) == (201, 200, 409)
     assert added.get_json()["event"] == retried.get_json()["event"]
     assert added.get_json()["event"]["label"] == "补充材料"
+    spec = api_client.get("/api/v1/openapi.json").get_json()
+    _validator(spec, "SupplementRequest").validate(SUPPLEMENT)
+    _validator(spec, "SupplementResult").validate(added.get_json())
     assert other.get_json()["error"]["field"] == "client_id"
     rows = world.session.scalars(
         select(PetitionEvent).where(
