@@ -207,7 +207,8 @@ def request_dict(petition: Petition, reply: Reply | None) -> dict[str, Any]:
         notes = petition.reject_note or "不予受理"
     elif petition.state in CLOSED_STATES and reply is not None:
         notes = reply.result
-    media = next((a.url for a in petition.attachments if a.url), None)
+    # Only addresses another system sent (Open311, the hotline): a WeChat photo's address is the citizen's, not public.
+    media = next((a.url for a in petition.attachments if a.url and not a.media_id), None)
     return {
         "service_request_id": petition.number,
         "status": status_of(petition),

@@ -140,7 +140,8 @@ def test_a_client_lists_services_files_a_request_and_reads_it_open_then_closed_w
     assert urban["metadata"] is False and urban["type"] == "realtime" and urban["group"]
     assert client311.service_definition("urban_mgmt").body == {"service_code": "urban_mgmt", "attributes": []}
 
-    filed = client311.post_request(**LAMP, account_id="grid-7", device_id="pad-3")
+    photo = "https://grid.example.cn/photos/lamp-12.jpg"
+    filed = client311.post_request(**LAMP, account_id="grid-7", device_id="pad-3", media_url=photo)
     assert filed.status == 201, filed.body
     [receipt] = filed.body
     number = receipt["service_request_id"]
@@ -159,6 +160,7 @@ def test_a_client_lists_services_files_a_request_and_reads_it_open_then_closed_w
     assert read["service_code"] == "urban_mgmt" and read["service_name"] == DeptType.URBAN_MGMT.label
     assert read["description"] == LAMP["description"] and read["agency_responsible"] == world.platform.name
     assert (read["lat"], read["long"], read["address"]) == (36.0621, 120.3786, LAMP["address_string"])
+    assert read["media_url"] == photo and read["jurisdiction_id"] == "shinan"
     assert read["requested_datetime"] == _w3(petition.created_at)
 
     _act(world, petition, TO_REPLY[:2])
@@ -296,10 +298,21 @@ def test_personal_data_is_kept_for_the_handler_and_never_returned(world: World, 
     petition = _petition(world, number)
     assert (petition.contact_name, petition.contact_phone) == ("李红", "13800001111")
 
+    wechat_photo = "https://mmbiz.qpic.cn/citizen-photo.jpg"
+    wechat = make_petition(
+        world.session,
+        citizen=world.citizen,
+        now=utcnow(),
+        attachments=[{"media_id": "m-1", "url": wechat_photo}],
+    )
+    world.session.commit()
+
     for answer in (client311.request(number), client311.requests()):
         text = json.dumps(answer.body, ensure_ascii=False)
-        assert "13800001111" not in text and "李红" not in text and "example.com" not in text
+        assert "13800001111" not in text and "李红" not in text and "li@example.com" not in text
         assert "13912345678" not in text and "139****5678" in text
+        assert world.citizen.phone not in text and wechat_photo not in text
+    assert client311.request(wechat.number).body[0]["media_url"] is None
 
 
 def test_a_district_client_files_only_in_its_district(world: World, api_client: FlaskClient):
