@@ -385,10 +385,10 @@ def add_petition_supplement(number: str) -> ResponseReturnValue:
     finished (办结, 未评价, 移交问责, 不予受理) or the client_id was used for another text; 422 bad input.
     """
     user = api_user()
-    if user.role != Role.HOTLINE:
-        raise ApiError(403, "forbidden", f"「{user.role.label}」不能通过接口补充诉求材料")
     session = get_session()
     petition = petition_or_404(session, user, number)
+    if user.role != Role.HOTLINE:
+        raise ApiError(403, "forbidden", f"「{user.role.label}」不能通过接口补充诉求材料")
     if not is_hotline_for(user, petition):
         raise ApiError(403, "forbidden", "只能为12345热线转来的诉求补充材料")
     body = json_body()
