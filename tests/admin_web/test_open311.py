@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -20,6 +23,7 @@ from models.enums import Channel, DeptType, PetitionKind, PetitionState, Role
 from tests.admin_web import f2_support
 from tests.admin_web.f2_support import World
 from tests.factories import make_petition, make_user
+from tests.live import serve
 from workflow.engine import perform
 
 site, api_client, world = f2_support.site, f2_support.api_client, f2_support.world
@@ -345,3 +349,36 @@ def test_a_manager_issues_and_revokes_a_clients_key_from_the_command_line(
     _error(client.post_request(**{**LAMP, "description": "另一盏路灯不亮。"}), 403)
     refused = runner.invoke(args=["open311", "issue-key", "--username", "hotline-nobody"])
     assert refused.exit_code != 0
+
+
+@pytest.mark.parametrize("idempotency_key", ["grid-7:20261125:0009", None], ids=["with-key", "without-key"])
+def test_concurrent_retries_over_http_file_one_petition(
+    world: World, site: Flask, idempotency_key: str | None
+):
+    """Rule (issue 14, Open311): a client that retries at once (a timeout on its side) against the live server gets
+    the same, single request in every answer, with its Idempotency-Key or without one."""
+    key = _key(world, _open311_user(world))
+    world.session.close()
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    start = threading.Barrier(4)
+
+    with serve(site) as base_url:
+
+        def post(_: int) -> tuple[int, str]:
+            start.wait()
+            response = requests.post(
+                f"{base_url}/open311/v2/requests.json",
+                data={**LAMP, "api_key": key},
+                headers=headers,
+                timeout=30,
+            )
+            return response.status_code, response.json()[0]["service_request_id"]
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(post, range(4)))
+
+    assert sorted(status for status, _ in answers) == [200, 200, 200, 201]
+    assert len({number for _, number in answers}) == 1
+    assert (
+        len(world.session.scalars(select(Petition.id).where(Petition.channel == Channel.OPEN311)).all()) == 1
+    )
