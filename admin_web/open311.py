@@ -12,7 +12,9 @@ The mapping onto the platform:
   ``jurisdiction_id`` its district's code;
 * no personal data is returned: no name, no telephone, phone numbers in the description masked.
 
-Reading is open, as the standard has it. Filing (``POST requests.json``) needs the ``api_key`` of an Open311 client
+Reading requests needs an Open311 client's ``api_key`` too unless ``[open311] public_read`` is true (the standard
+leaves it open, but a petition's text is the citizen's words about their own street: the city decides to publish it);
+``services.json`` is always open. Filing (``POST requests.json``) needs the ``api_key`` of an Open311 client
 (`Role.OPEN311`, issued with ``qingsu open311 add-client``); the petition goes to the district platform like any
 other, through `workflow.intake.take_in`, with the checks of the hotline's intake. A filing is idempotent: by the
 client's ``Idempotency-Key`` header (or ``idempotency_key`` parameter) when it sends one, otherwise by what it sent
@@ -34,7 +36,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -282,6 +284,12 @@ def _jurisdiction(session: Session, code: str) -> str:
     return code
 
 
+def _check_reader(session: Session) -> None:
+    """Reading requests: open when ``[open311] public_read`` is set, otherwise only with an Open311 client's key."""
+    if not current_app.config["OPEN311"]["public_read"]:
+        _client(session, request.args, "读取诉求")
+
+
 @open311.get("/requests.<fmt>")
 def list_requests(fmt: str) -> ResponseReturnValue:
     """Service requests, newest first, at most 1000: by ``service_request_id`` (a comma list; the other filters are
@@ -289,6 +297,7 @@ def list_requests(fmt: str) -> ResponseReturnValue:
     last 90 days when neither is given), ``status`` (open, closed or both) and ``jurisdiction_id``."""
     _check_format(fmt)
     session = get_session()
+    _check_reader(session)
     query = select(Petition).where(Petition.kind.in_(PUBLIC_KINDS))
     ids = _list_param("service_request_id")
     if ids:
@@ -336,6 +345,7 @@ def get_request(number: str, fmt: str) -> ResponseReturnValue:
     """One service request (a list of one, as the standard has it); 404 when there is none by that id."""
     _check_format(fmt)
     session = get_session()
+    _check_reader(session)
     petition = session.scalars(
         select(Petition).where(Petition.number == number.strip().upper(), Petition.kind.in_(PUBLIC_KINDS))
     ).first()
@@ -357,10 +367,10 @@ def _posted() -> dict[str, Any]:
     return request.form.to_dict()
 
 
-def _client(session: Session, values: dict[str, Any]) -> User:
+def _client(session: Session, values: Any, doing: str = "提交诉求") -> User:
     raw = values.get("api_key")
     if not isinstance(raw, str) or not raw.strip():
-        raise Open311Error(403, "缺少 api_key：提交诉求须使用平台发放的 api_key")
+        raise Open311Error(403, f"缺少 api_key：{doing}须使用平台发放的 api_key")
     token = find_token(session, raw.strip(), utcnow())
     if token is None:
         raise Open311Error(403, "api_key 无效、已过期或已停用")

@@ -79,11 +79,16 @@ class GeoReportClient:
             form.setdefault("api_key", self.api_key)
         return self._answer(self.http.post(f"{self.root}/requests.json", data=form, headers=headers or {}))
 
+    def _key_param(self) -> dict[str, str]:
+        return {"api_key": self.api_key} if self.api_key is not None else {}
+
     def requests(self, **filters: str) -> Answer:
-        return self._answer(self.http.get(f"{self.root}/requests.json", query_string=filters))
+        query = {**self._key_param(), **filters}
+        return self._answer(self.http.get(f"{self.root}/requests.json", query_string=query))
 
     def request(self, service_request_id: str) -> Answer:
-        return self._answer(self.http.get(f"{self.root}/requests/{service_request_id}.json"))
+        url = f"{self.root}/requests/{service_request_id}.json"
+        return self._answer(self.http.get(url, query_string=self._key_param()))
 
 
 def _open311_user(world: World, district_code: str | None = None) -> User:
@@ -382,3 +387,21 @@ def test_concurrent_retries_over_http_file_one_petition(
     assert (
         len(world.session.scalars(select(Petition.id).where(Petition.channel == Channel.OPEN311)).all()) == 1
     )
+
+
+def test_reading_requests_needs_a_key_unless_the_city_publishes_them(
+    app: Flask, world: World, api_client: FlaskClient, client311: GeoReportClient
+):
+    """Privacy (issue 14, Open311): a petition's text is the citizen's words, so requests.json and requests/<id>.json
+    answer only an Open311 client's api_key unless ``[open311] public_read`` is set; services.json is always open."""
+    number = client311.post_request(**LAMP).body[0]["service_request_id"]
+    anonymous = GeoReportClient(api_client, None)
+    assert anonymous.services().status == 200
+    assert "api_key" in _error(anonymous.requests(), 403)
+    assert "api_key" in _error(anonymous.request(number), 403)
+    assert "api_key" in _error(GeoReportClient(api_client, "not-a-key").request(number), 403)
+    assert client311.request(number).body[0]["service_request_id"] == number
+
+    app.config["OPEN311"]["public_read"] = True
+    assert anonymous.request(number).body[0]["service_request_id"] == number
+    assert [r["service_request_id"] for r in anonymous.requests().body] == [number]
