@@ -25,7 +25,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,7 +34,7 @@ from sklearn.preprocessing import normalize
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from classifier.places import streets
+from classifier.places import QINGDAO_DISTRICTS, streets
 from classifier.text import not_terms, tokenize
 from models import HotIssue, HotIssuePetition, Petition
 from models.db import session_scope
@@ -48,9 +47,29 @@ MAX_CLUSTER = 300
 SPLIT_STEP = 0.1
 TITLE_TERMS = 4
 # At most this many petitions of a cluster are read for its terms.
-TERM_SAMPLE = 50
+TERM_SAMPLE = 20
 _GREETING = re.compile(
-    r"^(?:(?:您好|你好|领导好|请问|我要反映|我想反映|反映一下|反映|投诉)[，,。:：!！\s]*)+"
+    r"^(?:(?:您好|你好|领导好|请问|麻烦问一下|麻烦|我要反映|我想反映|反映一下|再次反映|反映|投诉|一个问题|"
+    r"我有一个问题|上次反映的问题又出现了|问一下)[，,。:：!！\s]*)+"
+)
+# Words that say nothing of a matter however often its reports use them (besides `classifier.text.not_terms`).
+GENERIC_TERMS = frozenset(
+    {
+        "发现",
+        "多次",
+        "一家",
+        "几次",
+        "问题",
+        "反映",
+        "情况",
+        "希望",
+        "现在",
+        "已经",
+        "一直",
+        "没有",
+        "相关",
+        "部门",
+    }
 )
 
 
@@ -136,7 +155,7 @@ def cluster_title(title: str) -> str:
 def cluster_terms(texts: Sequence[str], district_codes: Sequence[str]) -> list[str]:
     """The words most of `texts` use (each counted once per text), longest first among equals: no stop words,
     generic words, place names or digits."""
-    skip = set(not_terms())
+    skip = set(not_terms()) | GENERIC_TERMS | {name for names in QINGDAO_DISTRICTS.values() for name in names}
     for code in set(district_codes):
         skip |= {name for name, _ in streets().get(code, [])}
     counts: Counter[str] = Counter()
@@ -206,7 +225,7 @@ def compute_window(session: Session, days: int, now: dt.datetime) -> HotIssuesRe
         )
     )
     session.execute(delete(HotIssue).where(HotIssue.days == days))
-    members: list[dict[str, Any]] = []
+    issues: list[tuple[HotIssue, list[similarity.PetitionText]]] = []
     for rank, (c, prev) in enumerate(zip(clusters, before_counts, strict=True), start=1):
         petitions = [texts[i] for i in c.members]
         central = petitions[0]
@@ -229,12 +248,15 @@ def compute_window(session: Session, days: int, now: dt.datetime) -> HotIssuesRe
             first_at=min(p.created_at for p in petitions),
             last_at=max(p.created_at for p in petitions),
         )
-        session.add(issue)
-        session.flush()
-        members.extend(
-            {"hot_issue_id": issue.id, "petition_id": p.id, "district_code": p.district_code}
-            for p in petitions
-        )
+        issues.append((issue, petitions))
+    # One flush: the rows go in a few multi-row INSERTs.
+    session.add_all(issue for issue, _ in issues)
+    session.flush()
+    members = [
+        {"hot_issue_id": issue.id, "petition_id": p.id, "district_code": p.district_code}
+        for issue, petitions in issues
+        for p in petitions
+    ]
     if members:
         session.execute(insert(HotIssuePetition), members)
     return HotIssuesReport(petitions=len(current), issues=len(clusters))
