@@ -5,7 +5,8 @@ possible-duplicate checks.
 
 Creates the job's own tables when missing (nothing else is changed), clusters the 7 days before the newest
 petition (and reads the 7 before them for the trend), and compares the `duplicates.BATCH` newest petitions with the
-open ones of their districts (rolled back: the stored candidates are not kept). Prints one line per measure.
+open ones of their districts (rolled back: the stored candidates are not kept), and times reading the hot issues
+as the API does. Prints one line per measure.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ def main(url: str) -> None:
             f"hot_issues, 7 days to {now:%Y-%m-%d} of {total:,} petitions: {report.petitions:,} petitions "
             f"clustered, {report.issues:,} hot issues kept, {seconds:.1f} s, peak memory {peak:.0f} MiB"
         )
+        for districts in (None, ["shinan"]):
+            started = time.perf_counter()
+            for _ in range(10):
+                hot_issues.read_hot_issues(session, 7, districts, 20)
+            print(
+                f"reading the 20 largest hot issues with their numbers ({'city' if districts is None else districts[0]}):"
+                f" {(time.perf_counter() - started) * 100:.1f} ms"
+            )
         ids = list(
             session.scalars(select(Petition.id).order_by(Petition.created_at.desc()).limit(duplicates.BATCH))
         )

@@ -290,10 +290,11 @@ class HotIssueView:
 
 
 def read_hot_issues(
-    session: Session, days: int, district_codes: Sequence[str] | None, limit: int
+    session: Session, days: int, district_codes: Sequence[str] | None, limit: int, with_numbers: bool = True
 ) -> tuple[dt.datetime | None, list[HotIssueView]]:
     """The last computed hot issues of the `days` window having a petition in `district_codes` (None: all), largest
-    first, at most `limit`, and when they were computed (None: never yet). Two statements."""
+    first, at most `limit`, and when they were computed (None: never yet); with `with_numbers`, the numbers of their
+    petitions in those districts. Two statements (one without the numbers)."""
     query = select(HotIssue).where(HotIssue.days == days)
     if district_codes is not None:
         query = query.where(
@@ -308,6 +309,8 @@ def read_hot_issues(
         computed = session.scalar(select(func.max(HotIssue.computed_at)).where(HotIssue.days == days))
         return computed, []
     numbers: dict[int, list[str]] = {issue.id: [] for issue in issues}
+    if not with_numbers:
+        return issues[0].computed_at, [HotIssueView(issue, []) for issue in issues]
     member_query = (
         select(HotIssuePetition.hot_issue_id, Petition.number)
         .join(Petition, Petition.id == HotIssuePetition.petition_id)
