@@ -229,7 +229,11 @@ def index() -> ResponseReturnValue:
     )[:TOP_UNITS]
     overall = _labelled(tables[None], {ALL: "合计"})
     hot_at, hot = read_hot_issues(
-        session, HOT_DAYS, None if district_code is None else [district_code], HOT_ISSUES_SHOWN, with_numbers=False
+        session,
+        HOT_DAYS,
+        None if district_code is None else [district_code],
+        HOT_ISSUES_SHOWN,
+        with_numbers=False,
     )
     lit = running_lights(
         session,
