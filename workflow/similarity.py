@@ -3,24 +3,24 @@
 
 - **Meaning**: TF-IDF over the single characters and character 2-grams of the title and the description
   (normalised: full-width made ASCII, lower case; the Qingdao place names of the gazetteer, digits, punctuation and
-  function characters 的了是… taken out, since the place is compared on its own below), each row scaled to length 1, so two texts' similarity is the cosine of their rows
-  (0 unrelated … 1 the same words). The n-grams are hashed (`N_FEATURES` columns, no vocabulary to hold); the inverse
+  function characters 的了是… taken out, since the place is compared on its own below), each row scaled to length
+  1, so two texts' similarity is the cosine of their rows (0 unrelated … 1 the same words). The n-grams are hashed (`N_FEATURES` columns, no vocabulary to hold); the inverse
   document frequencies are learnt once per process from the classifier's shipped corpus (`classifier.corpus`), so a
   pair's similarity does not depend on which other petitions were compared at the same time, and words every
   petition uses (您好, 反映, 问题) weigh little.
 - **Place**: the street and community the text and address name (`classifier.places.locate`, over the gazetteer of
   `classifier/data/qingdao_streets.csv` and the district's community units), or the WeChat coordinates.
-  `places_agree`: two petitions whose coordinates are both known agree when they are at most `RADIUS_METRES` apart;
+  `Places.agree`: two petitions whose coordinates are both known agree when they are at most `RADIUS_METRES` apart;
   otherwise they must be of the same district, and a street (community) known for both must be the same.
-  `same_place`: the coordinates are that close, or both name the same street or community.
+  `Places.same`: the coordinates are that close, or both name the same street or community.
 - **Department type**: the dispatcher's choice, else the classifier's first suggestion (`chosen_department`, the
   definition the dashboard's department counts use).
 
-The n-gram range and the thresholds were chosen on the paraphrase sets of `tests/workflow/test_similarity.py`
+The n-gram range and the thresholds were chosen on the paraphrase sets of `tests/workflow/test_hot_issues.py`
 (short reports of one matter in different words share few n-grams: with 2–3-grams their median similarity was
 0.03 and no set stayed connected above the noise between different matters; with 1–2-grams the median is 0.13,
-every set is connected at 0.10, and different matters reach at most 0.21, which the department type and place
-rules separate): `CLUSTER_THRESHOLD` joins two petitions in a hot issue, `DUPLICATE_THRESHOLD` (stricter: a
+every set is connected at 0.10, and different matters reach at most 0.19; the department type and place rules
+keep such pairs apart in the hot issues): `CLUSTER_THRESHOLD` joins two petitions in a hot issue, `DUPLICATE_THRESHOLD` (stricter: a
 dispatcher acts on it) makes an open petition a possible duplicate.
 """
 

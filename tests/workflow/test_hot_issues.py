@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+import numpy as np
 import pytest
 from flask import Flask
+from scipy.sparse.csgraph import connected_components
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,6 +32,47 @@ LAMP = [
     "江苏路夜间照明路灯熄灭多日，希望相关部门维修",
     "江苏路上路灯坏了，天黑以后孩子放学回家很不安全",
 ]
+# Sets of reports of one matter in other words (the first is LAMP): the thresholds of `workflow.similarity` were
+# chosen on them.
+PARAPHRASES = [
+    [
+        "江苏路口的路灯坏了好几天了，晚上黑漆漆的",
+        "江苏路路灯不亮，夜里走路看不见，请尽快修理",
+        "我家楼下江苏路上的路灯已经一个星期不亮了",
+        "反映江苏路路灯损坏问题，晚上一片漆黑很危险",
+        "江苏路那边好几盏路灯都不亮了，老人晚上出门摔倒了",
+        "您好，江苏路的路灯坏了没人修，晚上开车看不清",
+        "江苏路夜间照明路灯熄灭多日，希望相关部门维修",
+        "江苏路上路灯坏了，天黑以后孩子放学回家很不安全",
+    ],
+    [
+        "江苏路有家烧烤店油烟很大，每天晚上熏得没法开窗",
+        "江苏路烧烤摊油烟扰民，窗户都不敢开",
+        "楼下烧烤店排油烟，家里全是烟味",
+        "江苏路夜市烧烤烟雾太大，呛得人喘不过气",
+    ],
+    [
+        "小区垃圾好几天没人清运，臭气熏天",
+        "垃圾桶满了没人收，味道很大招苍蝇",
+        "我们小区的垃圾一直没有清理，夏天太臭了",
+    ],
+    [
+        "单位拖欠工资三个月了，老板一直不给",
+        "公司欠我们工资不发，找老板也找不到人",
+        "干了半年活，包工头拖欠农民工工资",
+    ],
+    [
+        "小区停水一整天了，也没有提前通知",
+        "家里自来水突然停了，什么时候能恢复供水",
+        "今天早上开始停水，一直没来水",
+    ],
+    [
+        "楼上装修每天早上七点就开始电钻，噪音太大",
+        "邻居装修噪音扰民，周末也不停",
+        "隔壁装修电钻声音太吵了，中午都没法休息",
+    ],
+]
+
 # Twenty unrelated matters: other kinds of problem, other streets and districts, other department types.
 UNRELATED: list[tuple[str, str, DeptType]] = [
     ("shinan", "江苏路有家烧烤店油烟很大，每天晚上熏得没法开窗", DeptType.ECOLOGY),
@@ -72,6 +115,19 @@ def _world(session: Session) -> tuple[list[Petition], list[Petition]]:
     others = [_petition(session, d, text, dept, 3 + 7 * i) for i, (d, text, dept) in enumerate(UNRELATED)]
     session.commit()
     return lamps, others
+
+
+def test_the_thresholds_join_each_paraphrase_set_and_keep_different_matters_apart():
+    texts = [similarity.meaning_text("", text, "shinan") for group in PARAPHRASES for text in group]
+    labels = [k for k, group in enumerate(PARAPHRASES) for _ in group]
+    rows = similarity.text_rows(texts)
+    scores = (rows @ rows.T).toarray()
+    for k in range(len(PARAPHRASES)):
+        idx = [i for i, label in enumerate(labels) if label == k]
+        joined = scores[np.ix_(idx, idx)] >= similarity.CLUSTER_THRESHOLD
+        assert connected_components(joined, directed=False)[0] == 1, PARAPHRASES[k]
+    apart = [scores[i, j] for i, j in itertools.combinations(range(len(texts)), 2) if labels[i] != labels[j]]
+    assert max(apart) < similarity.DUPLICATE_THRESHOLD
 
 
 def test_the_paraphrases_of_one_matter_are_more_alike_than_different_matters():
