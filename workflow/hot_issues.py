@@ -75,7 +75,7 @@ GENERIC_TERMS = frozenset(
 
 def windows(app: Flask) -> tuple[int, ...]:
     """The windows (days) the job computes and the pages may ask for: ``[hot_issues] windows``."""
-    configured = app.config.get("HOT_ISSUES", {}).get("windows", DEFAULT_WINDOWS)
+    configured = app.config.get("HOT_ISSUES", {}).get("windows") or DEFAULT_WINDOWS
     return tuple(sorted({int(days) for days in configured}))
 
 
