@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
         enforcement,
         followup,
         home,
+        hot_issues,
         petition,
         queue,
         review,

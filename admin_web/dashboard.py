@@ -1,5 +1,5 @@
 """The leadership dashboard (/admin/dashboard): resolution, satisfaction and on-time rates by district, unit, kind and
-month; red / yellow / blue light counts; overdue petitions; this week's hot issues; how often dispatchers kept the
+month; red / yellow / blue light counts; overdue petitions; this week's hot issues (clusters of similar petitions, `workflow.hot_issues`); how often dispatchers kept the
 classifier's suggestion.
 
 City leadership and the city platform's roles see every district (and may pick one); district platform roles see
@@ -29,10 +29,10 @@ from models.bounds import in_range_message, parse_day
 from models.db import get_session
 from models.enums import DeptType, Light, PetitionKind, Role
 from workflow.calendar import WorkingCalendar, load_calendar
-from workflow.hot_issues import HOT_WINDOW
+from workflow.hot_issues import read_hot_issues
 from workflow.lights import light_counts, overdue
 from workflow.rates import ALL, GroupBy, Rate
-from workflow.tallies import period_acceptance, period_hot_issues, period_rates, refreshed_at
+from workflow.tallies import period_acceptance, period_rates, refreshed_at
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/admin/dashboard")
 
@@ -45,6 +45,9 @@ DASHBOARD_ROLES = (
 )
 TOP_UNITS = 20
 OVERDUE_SHOWN = 20
+# The hot issues panel: the week's (`workflow.hot_issues`), the largest few.
+HOT_DAYS = 7
+HOT_ISSUES_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -225,7 +228,13 @@ def index() -> ResponseReturnValue:
         key=lambda r: (-r.volume, r.label),
     )[:TOP_UNITS]
     overall = _labelled(tables[None], {ALL: "合计"})
-    departments, terms = period_hot_issues(session, district_code, now - HOT_WINDOW, refreshed)
+    hot_at, hot = read_hot_issues(
+        session,
+        HOT_DAYS,
+        None if district_code is None else [district_code],
+        HOT_ISSUES_SHOWN,
+        with_numbers=False,
+    )
     lit = running_lights(
         session,
         district_code,
@@ -256,8 +265,9 @@ def index() -> ResponseReturnValue:
         overdue_total=lit.overdue_total,
         overdue_list=lit.overdue,
         summaries=open_alerts(session, user, kinds=(DAILY_SUMMARY,)),
-        hot_departments=departments,
-        hot_terms=terms,
+        hot_issues=hot,
+        hot_days=HOT_DAYS,
+        hot_at=hot_at.astimezone(tz) if hot_at else None,
         acceptance=period_acceptance(session, district_code, since=period.start, refreshed=refreshed),
         tallied_at=refreshed.astimezone(tz) if refreshed else None,
         dept_labels={d.value: d.label for d in DeptType},

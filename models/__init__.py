@@ -6,6 +6,7 @@ from models.citizen import Citizen, Conversation, InboundMessage, WebhookNonce
 from models.clock import utcnow
 from models.district import District, WechatAccount
 from models.handling import Assessment, CooperationTask, Evaluation, ExtensionRequest, Reply
+from models.hot_issue import DuplicateCandidate, DuplicateCheck, HotIssue, HotIssuePetition
 from models.messaging import (
     AccessToken,
     HealthProbe,
@@ -35,11 +36,15 @@ __all__ = [
     "Conversation",
     "CooperationTask",
     "District",
+    "DuplicateCandidate",
+    "DuplicateCheck",
     "Evaluation",
     "ExtensionRequest",
     "HealthProbe",
     "HolidayOverride",
     "HolidayYear",
+    "HotIssue",
+    "HotIssuePetition",
     "InboundMessage",
     "IssueTally",
     "JobState",

@@ -75,8 +75,11 @@ DEFAULTS: dict[str, Any] = {
         "housekeeping_interval_seconds": 60,
         "token_refresh_interval_seconds": 300,
         "tallies_interval_seconds": 300,
+        "hot_issues_interval_seconds": 900,
+        "duplicates_interval_seconds": 60,
         "daily_summary_hour": 8,
     },
+    "HOT_ISSUES": {"windows": [7]},
     "ACCOUNTS": [],
 }
 

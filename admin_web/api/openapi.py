@@ -283,6 +283,33 @@ def _schemas() -> dict[str, Any]:
                 "pages": INTEGER,
             }
         ),
+        "HotIssue": _object(
+            {
+                "id": INTEGER,
+                "rank": INTEGER,
+                "title": {"type": "string", "description": "最具代表性的诉求的标题"},
+                "terms": {"type": "array", "items": STRING, "description": "多数诉求共有的词"},
+                "size": {"type": "integer", "description": "本期诉求件数"},
+                "previous": {"type": "integer", "description": "上一期（同样天数）同类诉求件数"},
+                "trend": {"type": "integer", "description": "size − previous"},
+                "daily": {"type": "array", "items": INTEGER, "description": "本期每 24 小时件数，从早到晚"},
+                "districts": {"type": "array", "items": STRING},
+                "dept_type": _nullable({"type": "string", "enum": _values(DeptType)}),
+                "street": NULLABLE_STRING,
+                "first_at": TIME,
+                "last_at": TIME,
+                "petitions": {"type": "array", "items": STRING, "description": "可见范围内的诉求编号"},
+            }
+        ),
+        "HotIssueList": _object(
+            {
+                "days": INTEGER,
+                "computed_at": _nullable(
+                    {"type": "string", "format": "date-time", "description": "最近一次计算"}
+                ),
+                "items": {"type": "array", "items": _ref("HotIssue")},
+            }
+        ),
         "ActionResult": _object({"event_id": INTEGER, "petition": _ref("PetitionDetail")}),
         "TokenRequest": _object(
             {
@@ -591,6 +618,27 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        f"{PREFIX}/hot-issues": {
+            "get": {
+                "operationId": "list_hot_issues",
+                "tags": ["hot-issues"],
+                "summary": "热点问题：最近若干天内容、地点和部门类型相似的诉求聚成的类（由调度任务定期计算）",
+                "parameters": [
+                    _query("district", "区(市)代码；区(市)角色只能查看本区(市)", STRING),
+                    _query(
+                        "days", "天数（配置 [hot_issues] windows 之一）", {"type": "integer", "default": 7}
+                    ),
+                    _query("limit", "条数", {"type": "integer", "minimum": 1, "maximum": 200, "default": 20}),
+                ],
+                "responses": {
+                    "200": _ok("热点问题，件数多的在前", "HotIssueList"),
+                    "401": UNAUTHENTICATED,
+                    "403": _error("该角色不能查看热点问题"),
+                    "404": _error("区(市)不在可见范围"),
+                    "422": _error("参数无效"),
+                },
+            }
+        },
     }
     paths[f"{PREFIX}/petitions/{{number}}/supplements"] = {
         "post": {
@@ -641,6 +689,7 @@ def openapi_spec() -> dict[str, Any]:
             {"name": "petitions", "description": "诉求"},
             {"name": "actions", "description": "工作流操作"},
             {"name": "units", "description": "承办单位"},
+            {"name": "hot-issues", "description": "热点问题"},
             {"name": "meta", "description": "接口文档"},
         ],
         "security": [{"bearer": []}],
