@@ -21,6 +21,7 @@ from models.tally import AcceptanceTally, IssueTally, RateTally
 from models.text_search import DATABASE_ONLY_INDEXES
 from models.unit import Unit
 from models.user import ApiToken, AuditLog, User
+from models.warning import WarningRule
 
 __all__ = [
     "DATABASE_ONLY_INDEXES",
@@ -55,6 +56,7 @@ __all__ = [
     "UTCDateTime",
     "Unit",
     "User",
+    "WarningRule",
     "WebhookNonce",
     "WechatAccount",
     "petition_cooperating_unit",

@@ -74,6 +74,7 @@ DEFAULTS: dict[str, Any] = {
         "housekeeping_interval_seconds": 60,
         "token_refresh_interval_seconds": 300,
         "tallies_interval_seconds": 300,
+        "warnings_interval_seconds": 300,
         "daily_summary_hour": 8,
     },
     "ACCOUNTS": [],
