@@ -319,6 +319,9 @@ MATRIX: dict[tuple[str, str], Access] = {
     ),
     # The dashboard.
     ("dashboard.index", "GET"): Access(DISPATCHERS | MANAGERS | {Role.LEADER}, args=_district_query),
+    ("dashboard.monthly_report_download", "GET"): Access(
+        DISPATCHERS | MANAGERS | {Role.LEADER}, args=lambda ctx, own: {"month": "2026-10", **_district_query(ctx, own)}
+    ),
     # The JSON API.
     ("api.openapi_document", "GET"): Access(PUBLIC),
     ("api.create_token", "POST"): Access(PUBLIC, json=lambda _ctx: {"username": "nobody", "password": "x"}),
