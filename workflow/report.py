@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -415,7 +416,8 @@ def write_workbook(report: MonthlyReport, target: str | IO[bytes]) -> None:
             cell.alignment = Alignment(horizontal="center", vertical="center")
         percent_rows = sheet.percent_rows
         for row in sheet.rows:
-            ws.append(row)
+            # PostgreSQL's SUM answers numeric: the workbook gets plain numbers.
+            ws.append([_plain(value) for value in row])
             cells = ws[ws.max_row]
             for column, cell in zip(sheet.columns, cells, strict=True):
                 kind = column.kind
@@ -432,6 +434,12 @@ def write_workbook(report: MonthlyReport, target: str | IO[bytes]) -> None:
             )
     workbook.properties.title = f"{report.scope}{report.month}诉求办理月报"
     workbook.save(target)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 def report_filename(month: str, district_code: str | None) -> str:
