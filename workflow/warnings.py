@@ -340,12 +340,11 @@ def findings(
 
 @dataclass
 class WarningsReport:
-    """Alerts a run raised, kept (still found) and resolved, over how many rules."""
+    """Alerts a run raised, kept (still found) and resolved (the rows it touched)."""
 
     raised: int = 0
     kept: int = 0
     resolved: int = 0
-    rules: int = 0
 
 
 def _dedupe_key(rule_id: int, subject: str, now: dt.datetime) -> str:
@@ -363,7 +362,7 @@ def evaluate_rule(session: Session, rule: WarningRule, now: dt.datetime, names: 
             select(StaffAlert).where(StaffAlert.rule_id == rule.id, StaffAlert.resolved_at.is_(None))
         )
     }
-    report = WarningsReport(rules=1)
+    report = WarningsReport()
     new = [f for subject, f in found.items() if subject not in open_alerts]
     if new:
         session.execute(
@@ -426,7 +425,6 @@ def evaluate_all(session: Session, now: dt.datetime) -> WarningsReport:
         total.raised += report.raised
         total.kept += report.kept
         total.resolved += report.resolved
-        total.rules += 1
     return total
 
 
