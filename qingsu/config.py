@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
         "fake_state_file": "",
     },
     "HOTLINE": {"push_url": "", "push_secret": "", "timeout_seconds": 5},
+    "OPEN311": {"public_read": False},
     "WEB": {"public_base_url": "", "reply_link_grace_days": 30},
     "MEDIA": {
         "folder": "instance/media",

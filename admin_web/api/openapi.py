@@ -19,7 +19,7 @@ from admin_web.api.petitions import DEFAULT_PER_PAGE, INTAKE_CHANNELS, MAX_PAGE,
 from admin_web.api.units import MAX_UNITS_PER_PAGE
 from models.bounds import FIRST_DAY, LAST_DAY, MAX_ID
 from models.enums import Channel, DeptType, Light, PetitionKind, PetitionState, UnitLevel
-from workflow import intake
+from workflow import intake, supplements
 from workflow.engine import TRANSITIONS
 
 PREFIX = "/api/v1"
@@ -246,6 +246,22 @@ def _schemas() -> dict[str, Any]:
         "AvailableAction": available,
         "Unit": unit,
         "Error": error,
+        "SupplementRequest": _object(
+            {
+                "client_id": {"type": "string", "minLength": 1, "maxLength": supplements.MAX_CLIENT_ID},
+                "text": {"type": "string", "minLength": 1, "maxLength": supplements.MAX_SUPPLEMENT},
+                "attachments": {
+                    "type": "array",
+                    "maxItems": intake.MAX_ATTACHMENTS,
+                    "items": _object(
+                        {"url": {"type": "string", "format": "uri"}, "kind": {"type": "string"}},
+                        required=["url"],
+                    ),
+                },
+            },
+            required=["client_id", "text"],
+        ),
+        "SupplementResult": _object({"event": _ref("Event"), "petition_number": STRING}),
         "PetitionList": _object(
             {
                 "items": {"type": "array", "items": _ref("PetitionSummary")},
@@ -575,6 +591,31 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+    }
+    paths[f"{PREFIX}/petitions/{{number}}/supplements"] = {
+        "post": {
+            "operationId": "add_petition_supplement",
+            "tags": ["petitions"],
+            "summary": "12345热线为其转来的诉求补充材料（按 client_id 幂等）",
+            "description": (
+                "写入办理记录（补充材料），附件地址并入诉求附件，承办人在诉求页可见。同一 client_id 再次提交同样内容"
+                "视为重试（200，不重复记录）。已办结、未评价、移交问责或不予受理的诉求不能再补充。"
+            ),
+            "parameters": [NUMBER_PARAM],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("SupplementRequest")}},
+            },
+            "responses": {
+                "201": _ok("已记录补充材料", "SupplementResult"),
+                "200": _ok("重试：返回第一次的记录", "SupplementResult"),
+                "401": UNAUTHENTICATED,
+                "403": _error("非12345热线角色，或该诉求不是热线转来的"),
+                "404": NOT_FOUND,
+                "409": _error("诉求已结束（state_changed），或 client_id 已用于其他内容（client_id_conflict）"),
+                "422": _error("参数缺失或无效（field 指出参数）"),
+            },
+        }
     }
     for action in TRANSITIONS:
         paths[f"{PREFIX}/petitions/{{number}}/actions/{action}"] = _action_operation(action)

@@ -20,10 +20,12 @@ from models.db import get_session
 from workflow.calendar_changes import RECOMPUTED, RECOMPUTED_LABEL
 from workflow.engine import TRANSITIONS, available_actions
 from workflow.queries import history, second_handling_feedback
+from workflow.supplements import SUPPLEMENT, SUPPLEMENT_LABEL
 
 EVENT_LABELS = {
     "submit": "提交诉求",
     RECOMPUTED: RECOMPUTED_LABEL,
+    SUPPLEMENT: SUPPLEMENT_LABEL,
     **{name: t.label for name, t in TRANSITIONS.items()},
 }
 

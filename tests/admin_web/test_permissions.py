@@ -30,7 +30,7 @@ from werkzeug.routing import Rule
 from admin_web.api.tokens import issue_token
 from admin_web.auth import login_id
 from models import Attachment, Notification, Petition, StaffAlert, User, WarningRule, utcnow
-from models.enums import MediaState, NotificationState, Role
+from models.enums import Channel, MediaState, NotificationState, Role
 from tests.admin_web import f2_support
 from tests.admin_web.f2_support import FakeWechatServer, World
 from tests.factories import make_account, make_citizen, make_petition, make_user
@@ -41,7 +41,8 @@ from workflow.media import MediaSettings, store_file
 # The shared fixtures (tests/admin_web/conftest.py belongs to the admin site's own tests).
 site, world, fake_wechat = f2_support.site, f2_support.world, f2_support.fake_wechat
 
-ALL = frozenset(Role)
+# Every staff role: an Open311 client's account (another system) opens no page and no /api/v1 endpoint.
+ALL = frozenset(Role) - {Role.OPEN311}
 DISPATCHERS = frozenset({Role.DISPATCHER, Role.CITY_DISPATCHER})
 MANAGERS = frozenset({Role.DISTRICT_MANAGER, Role.CITY_MANAGER})
 UNIT_STAFF = frozenset({Role.HANDLER, Role.UNIT_REVIEWER})
@@ -64,6 +65,13 @@ OUTSIDE = {
     "reply_page.show",
     "reply_page.rate",
     "reply_page.static",
+    # Open311 GeoReport v2: reading is open as the standard has it, filing takes an Open311 client's api_key (its
+    # own tests, tests/admin_web/test_open311.py).
+    "open311.list_services",
+    "open311.service_definition",
+    "open311.list_requests",
+    "open311.create_request",
+    "open311.get_request",
 }
 # Served files, not pages: no role and no data.
 NOT_PAGES = {"admin.static"}
@@ -78,6 +86,7 @@ ACTORS = {
     Role.CITY_MANAGER: "city_manager",
     Role.LEADER: "leader",
     Role.HOTLINE: "hotline",
+    Role.OPEN311: "open311",
 }
 
 
@@ -90,11 +99,11 @@ class Context:
     # Who is about to ask, for resources addressed to a role (an alert) rather than to a district.
     role: Role | None = None
 
-    def assigned_petition(self, own: bool) -> Petition:
+    def assigned_petition(self, own: bool, **fields: Any) -> Petition:
         """A petition dispatched to a district's urban management bureau (待签收), visible to that unit."""
         w = self.world
         district = "shinan" if own else "laoshan"
-        petition = make_petition(w.session, district_code=district)
+        petition = make_petition(w.session, district_code=district, **fields)
         dispatcher = w.users["dispatcher" if own else "laoshan_dispatcher"]
         perform(
             w.session,
@@ -108,6 +117,12 @@ class Context:
         )
         w.session.commit()
         return petition
+
+    def hotline_petition(self, own: bool) -> Petition:
+        """A petition the 12345 hotline filed, dispatched like `assigned_petition`."""
+        return self.assigned_petition(
+            own, with_citizen=False, channel=Channel.HOTLINE, external_id=f"perm-{next(self.serial)}"
+        )
 
     def stored_attachment(self, own: bool) -> dict[str, Any]:
         """An image kept by the media job, on a petition of the district (path values of the attachment routes)."""
@@ -334,6 +349,12 @@ MATRIX: dict[tuple[str, str], Access] = {
     ),
     ("api.create_petition", "POST"): Access(
         ALL, acts=frozenset({Role.HOTLINE, Role.DISPATCHER, Role.HANDLER}), json=_petition_body
+    ),
+    ("api.add_petition_supplement", "POST"): Access(
+        ALL,
+        acts=frozenset({Role.HOTLINE}),
+        args=lambda ctx, own: {"number": ctx.hotline_petition(own).number},
+        json=lambda _ctx: {"client_id": "perm-1", "text": "市民补充：路口东南角。"},
     ),
     ("api.list_units", "GET"): Access(ALL),
 }
