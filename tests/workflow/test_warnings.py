@@ -303,3 +303,11 @@ def test_run_once_evaluate_warnings_prints_the_alerts_it_touched(app: Flask, db_
     assert result.exit_code == 0, result.output
     assert result.output.startswith("evaluate_warnings: ")
     assert len(warnings(db_session)) == 1
+
+
+def test_seed_demo_adds_the_default_rules_once(app: Flask, db_session: Session, runner):
+    for _ in range(2):
+        result = runner.invoke(args=["seed-demo"])
+        assert result.exit_code == 0, result.output
+    rules = db_session.scalars(select(WarningRule)).all()
+    assert len(rules) == len(DEFAULT_RULES) and all(r.enabled and r.district_code is None for r in rules)
