@@ -22,6 +22,7 @@ from models.tally import AcceptanceTally, IssueTally, RateTally
 from models.text_search import DATABASE_ONLY_INDEXES
 from models.unit import Unit
 from models.user import ApiToken, AuditLog, User
+from models.warning import WarningRule
 
 __all__ = [
     "DATABASE_ONLY_INDEXES",
@@ -60,6 +61,7 @@ __all__ = [
     "UTCDateTime",
     "Unit",
     "User",
+    "WarningRule",
     "WebhookNonce",
     "WechatAccount",
     "petition_cooperating_unit",

@@ -77,6 +77,7 @@ DEFAULTS: dict[str, Any] = {
         "tallies_interval_seconds": 300,
         "hot_issues_interval_seconds": 900,
         "duplicates_interval_seconds": 60,
+        "warnings_interval_seconds": 300,
         "daily_summary_hour": 8,
     },
     "HOT_ISSUES": {"windows": [7]},

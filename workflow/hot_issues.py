@@ -262,6 +262,51 @@ def compute_window(session: Session, days: int, now: dt.datetime) -> HotIssuesRe
     return HotIssuesReport(petitions=len(current), issues=len(clusters))
 
 
+@dataclass(frozen=True)
+class PeriodIssue:
+    """A hot issue of a past period (`issues_between`), not stored: what a report lists."""
+
+    title: str
+    terms: list[str]
+    size: int
+    dept_type: str | None
+    street: str | None
+    districts: list[str]
+    first_at: dt.datetime
+    last_at: dt.datetime
+    numbers: list[str]
+
+
+def issues_between(
+    session: Session, start: dt.datetime, end: dt.datetime, district_code: str | None = None
+) -> list[PeriodIssue]:
+    """The hot issues of the petitions created in [start, end) (of one district, or the whole city), largest first:
+    the job's clustering over another period, for the monthly report (nothing is stored)."""
+    conditions = [Petition.created_at >= start, Petition.created_at < end]
+    if district_code is not None:
+        conditions.append(Petition.district_code == district_code)
+    texts = similarity.read_texts(session, similarity.texts_where(*conditions))
+    compared = similarity.compare(session, texts)
+    found = []
+    for c in cluster(compared):
+        petitions = [texts[i] for i in c.members]
+        streets_of = {compared.street[i] for i in c.members}
+        found.append(
+            PeriodIssue(
+                title=cluster_title(petitions[0].title)[:60],
+                terms=cluster_terms([p.content for p in petitions], [p.district_code for p in petitions]),
+                size=len(petitions),
+                dept_type=petitions[0].dept_type,
+                street=next(iter(streets_of)) if len(streets_of) == 1 else None,
+                districts=sorted({p.district_code for p in petitions}),
+                first_at=min(p.created_at for p in petitions),
+                last_at=max(p.created_at for p in petitions),
+                numbers=[p.number for p in petitions],
+            )
+        )
+    return found
+
+
 def compute_hot_issues(app: Flask, now: dt.datetime) -> HotIssuesReport:
     """The scheduler's job: recompute every window's hot issues at `now`, each in one transaction."""
     petitions = issues = 0

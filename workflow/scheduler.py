@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from models import SchedulerLease, utcnow
 from models.db import make_engine, session_scope
-from workflow import duplicates, hot_issues, jobs, media, tallies
+from workflow import duplicates, hot_issues, jobs, media, tallies, warnings
 from workflow.outbox import worker_name
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ JOBS: dict[str, Callable[[Flask, dt.datetime], Any]] = {
     "fetch_media": media.fetch_media,
     "hot_issues": hot_issues.compute_hot_issues,
     "duplicate_candidates": duplicates.check_new_petitions,
+    "evaluate_warnings": warnings.evaluate_warnings,
 }
 
 
@@ -89,6 +90,7 @@ def job_triggers(app: Flask) -> dict[str, BaseTrigger]:
         "fetch_media": IntervalTrigger(seconds=float(app.config["MEDIA"]["interval_seconds"]), timezone=tz),
         "hot_issues": every("hot_issues_interval_seconds"),
         "duplicate_candidates": every("duplicates_interval_seconds"),
+        "evaluate_warnings": every("warnings_interval_seconds"),
     }
 
 

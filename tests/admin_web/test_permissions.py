@@ -29,7 +29,7 @@ from werkzeug.routing import Rule
 
 from admin_web.api.tokens import issue_token
 from admin_web.auth import login_id
-from models import Attachment, Notification, Petition, StaffAlert, User, utcnow
+from models import Attachment, Notification, Petition, StaffAlert, User, WarningRule, utcnow
 from models.enums import Channel, MediaState, NotificationState, Role
 from tests.admin_web import f2_support
 from tests.admin_web.f2_support import FakeWechatServer, World
@@ -166,6 +166,12 @@ class Context:
         self.world.session.commit()
         return row
 
+    def warning_rule(self) -> WarningRule:
+        rule = WarningRule(kind="surge", name="激增", threshold=5, window_hours=24)
+        self.world.session.add(rule)
+        self.world.session.commit()
+        return rule
+
     def alert(self, own: bool) -> StaffAlert:
         """An unread alert addressed to the asking role in its own district, or the same in the other district: a
         unit's yellow reminder, a platform's red alert, a district's daily summary (roles with no alerts get one)."""
@@ -184,6 +190,9 @@ class Context:
             row.unit_id = (w.platform if own else w.laoshan_platform).id
         elif self.role == Role.CITY_DISPATCHER:
             row.unit_id = w.city_platform.id
+        elif self.role in (Role.CITY_MANAGER, Role.LEADER):
+            # The city's managers and leaders read early warnings (of any district).
+            row.kind, row.audience = "warning", "district_platform"
         else:
             row.kind, row.audience = "daily_summary", "district_manager"
         w.session.add(row)
@@ -253,9 +262,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("admin.search_csv", "GET"): Access(ALL),
     ("admin.petition_page", "GET"): Access(ALL, args=_number),
     ("admin.petition_attachment", "GET"): Access(ALL, args=lambda ctx, own: ctx.stored_attachment(own)),
-    ("admin.alerts_page", "GET"): Access(UNIT_STAFF | {Role.DISPATCHER, Role.CITY_DISPATCHER, Role.DISTRICT_MANAGER}),
+    ("admin.alerts_page", "GET"): Access(UNIT_STAFF | DISPATCHERS | MANAGERS | {Role.LEADER}),
+    ("admin.warnings_page", "GET"): Access(DISPATCHERS | MANAGERS | {Role.LEADER, Role.UNIT_REVIEWER}),
     ("admin.mark_alert_read", "POST"): Access(
-        UNIT_STAFF | {Role.DISPATCHER, Role.CITY_DISPATCHER, Role.DISTRICT_MANAGER},
+        UNIT_STAFF | DISPATCHERS | MANAGERS | {Role.LEADER},
         args=lambda ctx, own: {"alert_id": ctx.alert(own).id},
     ),
     ("admin.perform_action", "POST"): Access(
@@ -313,8 +323,20 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("manage.retry_notification", "POST"): Access(
         MANAGERS, args=lambda ctx, own: {"notification_id": ctx.dead_letter(own).id}
     ),
+    ("manage.warning_rules", "GET"): Access(frozenset({Role.CITY_MANAGER})),
+    ("manage.new_warning_rule", "GET"): Access(frozenset({Role.CITY_MANAGER}), args=lambda _c, _o: {"kind": "surge"}),
+    ("manage.new_warning_rule", "POST"): Access(frozenset({Role.CITY_MANAGER}), args=lambda _c, _o: {"kind": "surge"}),
+    ("manage.edit_warning_rule", "GET"): Access(
+        frozenset({Role.CITY_MANAGER}), args=lambda ctx, _own: {"rule_id": ctx.warning_rule().id}
+    ),
+    ("manage.edit_warning_rule", "POST"): Access(
+        frozenset({Role.CITY_MANAGER}), args=lambda ctx, _own: {"rule_id": ctx.warning_rule().id}
+    ),
     # The dashboard.
     ("dashboard.index", "GET"): Access(DISPATCHERS | MANAGERS | {Role.LEADER}, args=_district_query),
+    ("dashboard.monthly_report_download", "GET"): Access(
+        DISPATCHERS | MANAGERS | {Role.LEADER}, args=lambda ctx, own: {"month": "2026-10", **_district_query(ctx, own)}
+    ),
     # The JSON API.
     ("api.openapi_document", "GET"): Access(PUBLIC),
     ("api.create_token", "POST"): Access(PUBLIC, json=lambda _ctx: {"username": "nobody", "password": "x"}),
