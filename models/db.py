@@ -488,7 +488,9 @@ def session_scope(app: Flask) -> Iterator[Session]:
 
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
-    if session is not None:
+    # A session that holds nothing (no transaction, hence no connection, and no object: a webhook first contact,
+    # whose statements ran alone) has nothing to close.
+    if session is not None and (session.in_transaction() or session.identity_map or session.new):
         session.close()
 
 

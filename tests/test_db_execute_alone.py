@@ -92,7 +92,9 @@ def test_writes_alone_are_kept_together_or_not_at_all(app: Flask) -> None:
         assert not session.in_transaction()
         assert _count(app) == 2
         with pytest.raises(IntegrityError):
-            write_alone(session, [(insert(District), _full_row("three")), (insert(District), _full_row("one"))])
+            write_alone(
+                session, [(insert(District), _full_row("three")), (insert(District), _full_row("one"))]
+            )
         session.rollback()
         assert _count(app) == 2
     finally:

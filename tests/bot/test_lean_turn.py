@@ -118,6 +118,19 @@ def test_a_message_that_changes_nobody_is_one_insert(phone, bot_app, db_session)
     assert _count(db_session, InboundMessage) == 2
 
 
+def test_a_problem_that_no_intent_cue_matches_is_never_cut_into_words(phone, bot_app, monkeypatch):
+    # Intents are recognised by their regular-expression cues; jieba cuts a message only when a cue matched (to weigh
+    # what else it says). The benchmark's first messages, like most problems, match none.
+    from benchmarks.webhook_load import FIRST_MESSAGES
+
+    def cut(_text: str) -> list[str]:
+        raise AssertionError("tokenized")
+
+    monkeypatch.setattr("bot.intents.tokenize", cut)
+    for message in (PROBLEM, *FIRST_MESSAGES):
+        assert phone().say(message) == FIRST_REPLY
+
+
 def test_the_first_turn_needs_no_classifier_model(phone, bot_app):
     # Screening is rules only; the model is for the suggestion stored with a submitted petition.
     bot_app.extensions.pop(EXTENSION_KEY, None)
