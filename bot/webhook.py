@@ -259,7 +259,9 @@ _INSERT_CITIZEN = insert(Citizen.__table__)
 _NONCE = WebhookNonce.__table__
 _NONCE_DIGEST = select(_NONCE.c.body_digest).where(_NONCE.c.key == bindparam("key"))
 # SQLite: the conversation of the citizen inserted just before on the same connection.
-_INSERT_CONVERSATION_OF_NEW_CITIZEN = insert(Conversation.__table__).values(citizen_id=func.last_insert_rowid())
+_INSERT_CONVERSATION_OF_NEW_CITIZEN = insert(Conversation.__table__).values(
+    citizen_id=func.last_insert_rowid()
+)
 
 
 def _columns_of(model: type) -> tuple[tuple[str, Column[Any]], ...]:
@@ -328,8 +330,9 @@ def _write_first_contact(session: Session, record: dict[str, Any], citizen: Citi
     conversation the dialog began (if any).
 
     Core statements when that is all the message changed (the common case: the ORM's unit of work would cost more
-    than the rest of the turn), one on PostgreSQL, in autocommit mode if no transaction has begun; otherwise the
-    citizen joins the session and its flush writes it with the rest, after the dedupe row.
+    than the rest of the turn), sent with the driver if no transaction has begun: one on PostgreSQL, in autocommit
+    mode; three on SQLite, in one transaction of their own (`write_alone`). Otherwise the citizen joins the session
+    and its flush writes it with the rest, after the dedupe row.
     """
     if session.new or session.dirty or session.deleted:
         session.connection().execute(_RECORD_MESSAGE, record)
