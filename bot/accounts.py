@@ -17,6 +17,7 @@ disables an account: it keeps answering for those few seconds.
 from __future__ import annotations
 
 import itertools
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,15 @@ from models import District, WechatAccount
 # Bumped by every ORM write of an account in this process; an entry read under an older generation is stale.
 _generations = itertools.count(1)
 _generation = 0
+
+
+class SecretsPrpCrypto(PrpCrypto):
+    """wechatpy's message cipher, with the 16 random bytes WeChat's format puts before each reply drawn from the
+    operating system (`secrets`) rather than `random.sample`: unpredictable, and an eighth of the cost. WeChat drops
+    them unread after decrypting."""
+
+    def get_random_string(self) -> str:
+        return secrets.token_hex(8)
 
 
 def _bump(*_args: object) -> None:
@@ -90,7 +100,7 @@ class ServedAccount:
 def _serve(account: WechatAccount, generation: int, loaded_at: float) -> ServedAccount:
     district = account.district
     prp = (
-        PrpCrypto(WeChatCrypto(account.token, account.encoding_aes_key, account.appid).key)
+        SecretsPrpCrypto(WeChatCrypto(account.token, account.encoding_aes_key, account.appid).key)
         if account.encoding_aes_key
         else None
     )

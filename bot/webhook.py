@@ -25,7 +25,7 @@ from xml.parsers.expat import ExpatError
 import xmltodict
 from flask import Blueprint, Flask, Request, Response, current_app, request
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import Column, Executable, bindparam, insert, select, update
+from sqlalchemy import Column, Executable, bindparam, func, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -39,7 +39,7 @@ from bot import texts
 from bot.accounts import AccountCache, ServedAccount
 from bot.handlers import Inbound, dispatch, registry_key
 from models import Citizen, Conversation, InboundMessage, WebhookNonce, utcnow
-from models.db import execute_alone, get_session
+from models.db import execute_alone, get_session, write_alone
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +258,10 @@ _STORED_REPLY = select(_INBOUND.c.reply).where(_INBOUND.c.dedupe_key == bindpara
 _INSERT_CITIZEN = insert(Citizen.__table__)
 _NONCE = WebhookNonce.__table__
 _NONCE_DIGEST = select(_NONCE.c.body_digest).where(_NONCE.c.key == bindparam("key"))
-_INSERT_CONVERSATION = insert(Conversation.__table__)
+# SQLite: the conversation of the citizen inserted just before on the same connection.
+_INSERT_CONVERSATION_OF_NEW_CITIZEN = insert(Conversation.__table__).values(
+    citizen_id=func.last_insert_rowid()
+)
 
 
 def _columns_of(model: type) -> tuple[tuple[str, Column[Any]], ...]:
@@ -327,8 +330,9 @@ def _write_first_contact(session: Session, record: dict[str, Any], citizen: Citi
     conversation the dialog began (if any).
 
     Core statements when that is all the message changed (the common case: the ORM's unit of work would cost more
-    than the rest of the turn), one on PostgreSQL, in autocommit mode if no transaction has begun; otherwise the
-    citizen joins the session and its flush writes it with the rest, after the dedupe row.
+    than the rest of the turn), sent with the driver if no transaction has begun: one on PostgreSQL, in autocommit
+    mode; three on SQLite, in one transaction of their own (`write_alone`). Otherwise the citizen joins the session
+    and its flush writes it with the rest, after the dedupe row.
     """
     if session.new or session.dirty or session.deleted:
         session.connection().execute(_RECORD_MESSAGE, record)
@@ -351,15 +355,16 @@ def _write_first_contact(session: Session, record: dict[str, Any], citizen: Citi
         # Atomic by itself: outside a transaction if the message has read nothing in one (no BEGIN, no COMMIT).
         execute_alone(session, _FIRST_CONTACT[conversation is not None], parameters)
         return
-    connection = session.connection()
-    connection.execute(_RECORD_MESSAGE, record)
-    citizen_id = connection.execute(
-        _INSERT_CITIZEN, _row(citizen, _CITIZEN_COLUMNS, complete=False)
-    ).inserted_primary_key[0]
+    # SQLite: three INSERTs in one transaction of their own, the conversation's citizen the row just inserted.
+    writes: list[tuple[Executable, dict[str, Any]]] = [
+        (_RECORD_MESSAGE, record),
+        (_INSERT_CITIZEN, _row(citizen, _CITIZEN_COLUMNS, complete=True)),
+    ]
     if conversation is not None:
-        row = _row(conversation, _CONVERSATION_COLUMNS, complete=False)
-        row["citizen_id"] = citizen_id
-        connection.execute(_INSERT_CONVERSATION, row)
+        row = _row(conversation, _CONVERSATION_COLUMNS, complete=True)
+        del row["citizen_id"]
+        writes.append((_INSERT_CONVERSATION_OF_NEW_CITIZEN, row))
+    write_alone(session, writes)
 
 
 def handle_once(session: Session, account: ServedAccount, message: BaseMessage, now: dt.datetime) -> str:

@@ -20,7 +20,8 @@ class Citizen(Base):
     __table_args__ = (UniqueConstraint("district_code", "openid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    district_code: Mapped[str] = mapped_column(ForeignKey("district.code"), index=True)
+    # No index of its own: the unique key's, whose first column it is, serves lookups by district.
+    district_code: Mapped[str] = mapped_column(ForeignKey("district.code"))
     openid: Mapped[str] = mapped_column(String(64))
     kind: Mapped[CitizenKind] = mapped_column(
         enum_type(CitizenKind, 20), default=CitizenKind.PERSON

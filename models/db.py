@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import os
@@ -9,7 +10,7 @@ import re
 import sqlite3
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,54 +96,67 @@ def make_engine(url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and not in_memory:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False})
-        path = None if in_memory else engine.url.database
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_connection, record):  # type: ignore[no-untyped-def]
-            record.info[_BUSY_TIMEOUT] = busy_timeout
-            # SQLite opens a file it may not write read-only, and the connection stays so for its whole life.
-            record.info[_OPENED_READ_ONLY] = path is not None and not os.access(path, os.W_OK)
-            # No implicit BEGIN from pysqlite: `_sqlite_begin_writes` emits it.
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
-            if not in_memory and cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                # Persistent in the file; the -wal and -shm files live next to it.
-                cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
-        @event.listens_for(engine, "checkout")
-        def _sqlite_checkout(_dbapi_connection, record, _proxy):  # type: ignore[no-untyped-def]
-            if record.info.get(_OPENED_READ_ONLY) and os.access(path, os.W_OK):
-                # The file is writable again: replace the connection that cannot write (the pool opens another).
-                raise DisconnectionError("opened while the database file was read-only")
-
-        @event.listens_for(engine, "handle_error")
-        def _sqlite_discard_failed(context):  # type: ignore[no-untyped-def]
-            if _connection_failed(context.original_exception):
-                # Like a lost server connection: this connection and every other one opened before are replaced.
-                context.is_disconnect = True
-
-        @event.listens_for(engine, "before_cursor_execute")
-        def _sqlite_begin_writes(conn, cursor, statement, _parameters, _context, _executemany):  # type: ignore[no-untyped-def]
-            if not cursor.connection.in_transaction and _starts_a_write(statement):
-                try:
-                    begin_immediate(cursor.connection, busy_timeout)
-                except OperationalError as exc:
-                    # Raised before SQLAlchemy's own error handling (`handle_error` does not see it): replace
-                    # a connection that cannot write here.
-                    if _connection_failed(exc):
-                        conn.invalidate(exc)
-                        exc.connection_invalidated = True
-                    raise
-
+        engine = _sqlite_engine(url, busy_timeout, in_memory)
+        if not in_memory:
+            # Another pool on an in-memory database would be another database.
+            # No reset on return: `execute_alone` ends every transaction it begins.
+            _make_alone_engine(
+                engine,
+                lambda **_options: _sqlite_engine(url, busy_timeout, in_memory, pool_reset_on_return=None),
+            )
         return engine
     engine = _server_engine(url, timeout_ms)
     if engine.dialect.name == "postgresql":
         _make_alone_engine(engine, lambda **options: _server_engine(url, timeout_ms, **options))
+    return engine
+
+
+def _sqlite_engine(url: str, busy_timeout: float, in_memory: bool, **options: Any) -> Engine:
+    timeout_ms = int(busy_timeout * 1000)
+    engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False}, **options)
+    path = None if in_memory else engine.url.database
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_connect(dbapi_connection, record):  # type: ignore[no-untyped-def]
+        record.info[_BUSY_TIMEOUT] = busy_timeout
+        # SQLite opens a file it may not write read-only, and the connection stays so for its whole life.
+        record.info[_OPENED_READ_ONLY] = path is not None and not os.access(path, os.W_OK)
+        # No implicit BEGIN from pysqlite: `_sqlite_begin_writes` emits it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
+        if not in_memory and cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            # Persistent in the file; the -wal and -shm files live next to it.
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "checkout")
+    def _sqlite_checkout(_dbapi_connection, record, _proxy):  # type: ignore[no-untyped-def]
+        if record.info.get(_OPENED_READ_ONLY) and os.access(path, os.W_OK):
+            # The file is writable again: replace the connection that cannot write (the pool opens another).
+            raise DisconnectionError("opened while the database file was read-only")
+
+    @event.listens_for(engine, "handle_error")
+    def _sqlite_discard_failed(context):  # type: ignore[no-untyped-def]
+        if _connection_failed(context.original_exception):
+            # Like a lost server connection: this connection and every other one opened before are replaced.
+            context.is_disconnect = True
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _sqlite_begin_writes(conn, cursor, statement, _parameters, _context, _executemany):  # type: ignore[no-untyped-def]
+        if not cursor.connection.in_transaction and _starts_a_write(statement):
+            try:
+                begin_immediate(cursor.connection, busy_timeout)
+            except OperationalError as exc:
+                # Raised before SQLAlchemy's own error handling (`handle_error` does not see it): replace
+                # a connection that cannot write here.
+                if _connection_failed(exc):
+                    conn.invalidate(exc)
+                    exc.connection_invalidated = True
+                raise
+
     return engine
 
 
@@ -207,12 +221,14 @@ def _is_busy(exc: sqlite3.Error) -> bool:
 
 # --- statements that need no transaction ---------------------------------------------------------------------------
 
-# Each PostgreSQL engine's own pool of connections in autocommit mode, for `execute_alone` (made with the engine).
+# Each PostgreSQL engine's own pool of connections in autocommit mode, and each SQLite file's second pool (pysqlite's
+# connections are in autocommit mode already), for `execute_alone` and `write_alone` (made with the engine).
 _ALONE_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
 def _make_alone_engine(engine: Engine, make: Callable[..., Engine]) -> None:
-    """Give the PostgreSQL `engine` a second engine whose pooled connections are in autocommit mode from the start.
+    """Give `engine` a second engine whose pooled connections are in autocommit mode from the start (PostgreSQL; a
+    SQLite file's connections all are, see `make_engine`).
 
     Sharing the engine's pool instead would switch each connection's isolation level at every checkout and back at
     every return: some 270 Python calls of SQLAlchemy's per statement, as many as the statement's execution. The
@@ -252,12 +268,28 @@ _COMPILED: weakref.WeakKeyDictionary[Executable, dict[tuple[str, ...], _Compiled
 )
 
 
+_NAMED: weakref.WeakKeyDictionary[Dialect, Dialect] = weakref.WeakKeyDictionary()
+
+
+def _named(dialect: Dialect) -> Dialect:
+    """`dialect` compiling with named parameters."""
+    named = _NAMED.get(dialect)
+    if named is None:
+        named = _NAMED[dialect] = copy.copy(dialect)
+        named.paramstyle = "named"
+        named.positional = False
+    return named
+
+
 def _compiled(statement: Executable, names: tuple[str, ...], dialect: Dialect) -> _Compiled | None:
     forms = _COMPILED.get(statement)
     if forms is None:
         forms = _COMPILED[statement] = {}
     if names in forms:
         return forms[names]
+    if dialect.positional:
+        # pysqlite's paramstyle is qmark; it takes named parameters (``:name``) too, which `construct_params` gives.
+        dialect = _named(dialect)
     compiled = statement.compile(dialect=dialect, column_keys=list(names))  # type: ignore[attr-defined]
     plain = (
         not compiled.positional
@@ -284,16 +316,16 @@ def _compiled(statement: Executable, names: tuple[str, ...], dialect: Dialect) -
 def execute_alone(session: Session, statement: Executable, parameters: Mapping[str, Any]) -> Result[Any]:
     """Run one statement that needs no transaction around it: a read, or a write that is atomic by itself.
 
-    On PostgreSQL, while `session` has not begun a transaction, it runs in autocommit mode on a connection of the
-    engine's autocommit pool (no BEGIN and no COMMIT: two round trips of three), compiled once and sent with the
-    driver as a prepared statement: about 115 Python calls with the pool's checkout and return, where SQLAlchemy's
-    execution took 280 on such a pool and 550 when it also switched a shared connection to autocommit and back
-    (`benchmarks/webhook_profile.md`, third pass). Its errors are SQLAlchemy's as from any other execution (`IntegrityError`, a `DBAPIError` with
-    `connection_invalidated` when the server closed the connection, whose pool is then renewed), and the engine's
-    ``before_cursor_execute`` listeners see the statement (with no `Connection`: statement counters in tests and
-    the profile). Otherwise (SQLite, whose reads before the first write run outside any transaction anyway, or a
-    session that has begun one) on the session's connection, in its transaction. Its rows can be read after it
-    returns.
+    While `session` has not begun a transaction, it runs on a connection of the engine's second pool (no BEGIN and
+    no COMMIT on PostgreSQL, in autocommit mode: two round trips of three; a write on SQLite takes the write lock as
+    any other, `begin_immediate`, and commits), compiled once and sent with the driver (prepared on PostgreSQL):
+    about 115 Python calls with the pool's checkout and return, where SQLAlchemy's execution took 280 on such a pool
+    and 550 when it also switched a shared connection to autocommit and back (`benchmarks/webhook_profile.md`, third
+    and fourth passes). Its errors are SQLAlchemy's as from any other execution (`IntegrityError`, a `DBAPIError`
+    with `connection_invalidated` when the server closed the connection, whose pool is then renewed), and the
+    engine's ``before_cursor_execute`` listeners see the statement (with no `Connection`: statement counters in
+    tests and the profile). Otherwise (an in-memory SQLite database, or a session that has begun a transaction) on
+    the session's connection, in its transaction. Its rows can be read after it returns.
     """
     bind = session.get_bind()
     alone = _ALONE_ENGINES.get(bind) if isinstance(bind, Engine) else None
@@ -303,47 +335,104 @@ def execute_alone(session: Session, statement: Executable, parameters: Mapping[s
     if form is None:
         with alone.connect() as connection:
             result = connection.execute(statement, parameters)
-            return result.freeze()() if result.returns_rows else result
-    values = form.compiled.construct_params(parameters)
-    for name, processor in form.processors:
-        values[name] = processor(values[name])
+            frozen = result.freeze() if result.returns_rows else None
+            connection.commit()  # SQLite: a write began a transaction (on PostgreSQL, in autocommit, nothing)
+            return frozen() if frozen is not None else result
+    return _run_alone(bind, alone, [(form, parameters)])
+
+
+def write_alone(session: Session, writes: Sequence[tuple[Executable, Mapping[str, Any]]]) -> None:
+    """Run `writes` (statements and their parameters, in order) in one transaction of their own, committed when
+    this returns: `execute_alone` for several statements that must be kept together, for a session that has begun
+    no transaction. Otherwise (or when a statement needs SQLAlchemy's own execution) they run on the session's
+    connection, in its transaction, and the caller commits."""
+    bind = session.get_bind()
+    alone = _ALONE_ENGINES.get(bind) if isinstance(bind, Engine) else None
+    forms = []
+    if alone is not None and not session.in_transaction():
+        for statement, parameters in writes:
+            form = _compiled(statement, tuple(parameters), alone.dialect)
+            if form is None:
+                break
+            forms.append((form, parameters))
+    if alone is None or len(forms) < len(writes):
+        connection = session.connection()
+        for statement, parameters in writes:
+            connection.execute(statement, parameters)
+        return
+    _run_alone(bind, alone, forms)
+
+
+def _run_alone(bind: Engine, alone: Engine, forms: list[tuple[_Compiled, Mapping[str, Any]]]) -> Result[Any]:
+    """Send `forms` with the driver on a connection of the `alone` pool, in one transaction if there are several
+    (SQLite: one for a write as well, taking the write lock up front), and return the last one's result."""
     listeners = bind.dispatch.before_cursor_execute  # type: ignore[attr-defined]
+    sqlite = alone.dialect.name == "sqlite"
+    dbapi_error = alone.dialect.loaded_dbapi.Error
     pooled = alone.raw_connection()
     try:
-        driver = pooled.driver_connection
-        cursor = driver.cursor()  # type: ignore[union-attr]
-        if listeners:
-            listeners(None, cursor, form.sql, values, None, False)
+        driver: Any = pooled.driver_connection
+        cursor = driver.cursor()
+        sql, values = "", {}
         try:
-            cursor.execute(form.sql, values, prepare=True)
+            if sqlite:
+                if len(forms) > 1 or _starts_a_write(forms[0][0].sql):
+                    begin_immediate(driver, pooled.info[_BUSY_TIMEOUT])
+            elif len(forms) > 1:
+                cursor.execute("BEGIN")
+            for form, parameters in forms:
+                sql = form.sql
+                values = form.compiled.construct_params(parameters)
+                for name, processor in form.processors:
+                    values[name] = processor(values[name])
+                if listeners:
+                    listeners(None, cursor, sql, values, None, False)
+                if sqlite:
+                    cursor.execute(sql, values)
+                else:
+                    cursor.execute(sql, values, prepare=True)
             description = cursor.description
             rows = cursor.fetchall() if description is not None else None
-        except alone.dialect.loaded_dbapi.Error as exc:
-            lost = alone.dialect.is_disconnect(exc, driver, cursor)
+            if sqlite:
+                if driver.in_transaction:
+                    driver.commit()
+            elif len(forms) > 1:
+                cursor.execute("COMMIT")
+        except (dbapi_error, OperationalError) as exc:
+            orig = exc.orig if isinstance(exc, OperationalError) else exc
+            try:
+                if sqlite:
+                    driver.rollback()
+                elif len(forms) > 1 and not driver.closed:
+                    cursor.execute("ROLLBACK")
+            except dbapi_error:
+                pass
+            lost = _connection_failed(orig) if sqlite else alone.dialect.is_disconnect(orig, driver, cursor)
             if lost:
                 # As SQLAlchemy does for its own pool: this connection is closed, and so are the others, opened
                 # before (both pools: `_make_alone_engine`).
-                pooled.invalidate(exc)
+                pooled.invalidate(orig)
                 bind.dispose()
-            raise DBAPIError.instance(
-                form.sql, values, exc, alone.dialect.loaded_dbapi.Error, lost, alone.dialect
-            ) from exc
+            if isinstance(exc, OperationalError):  # `begin_immediate`'s, wrapped already
+                exc.connection_invalidated = lost
+                raise
+            raise DBAPIError.instance(sql, values, exc, dbapi_error, lost, alone.dialect) from exc
         finally:
             cursor.close()
     finally:
         pooled.close()
     if rows is None or description is None:
         return IteratorResult(SimpleResultMetaData([]), iter(()))
-    if form.results is not None:
-        converters = form.results
+    results = forms[-1][0].results
+    if results is not None:
         rows = [
             tuple(
                 value if convert is None else convert(value)
-                for convert, value in zip(converters, row, strict=True)
+                for convert, value in zip(results, row, strict=True)
             )
             for row in rows
         ]
-    return IteratorResult(SimpleResultMetaData([column.name for column in description]), iter(rows))
+    return IteratorResult(SimpleResultMetaData([column[0] for column in description]), iter(rows))
 
 
 def lock_for_write(session: Session) -> None:
@@ -399,7 +488,9 @@ def session_scope(app: Flask) -> Iterator[Session]:
 
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
-    if session is not None:
+    # A session that holds nothing (no transaction, hence no connection, and no object: a webhook first contact,
+    # whose statements ran alone) has nothing to close.
+    if session is not None and (session.in_transaction() or session.identity_map or session.new):
         session.close()
 
 

@@ -1,5 +1,6 @@
 """`models.db.execute_alone`: one statement that needs no transaction around it runs outside the session's (in
-autocommit mode on PostgreSQL while the session has begun none), and inside it once it has begun."""
+autocommit mode on PostgreSQL, in a transaction of its own on a SQLite file, while the session has begun none), and
+inside it once it has begun. `models.db.write_alone`: several, kept together in one transaction of their own."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Citizen, District, utcnow
-from models.db import execute_alone
+from models.db import execute_alone, write_alone
 from models.enums import CitizenKind
 
 
 def _row(code: str) -> dict[str, str]:
     return {"code": code, "name": f"{code}区", "platform_name": f"{code}办", "abbreviation": code[:2]}
+
+
+def _full_row(code: str) -> dict[str, object]:
+    return {**_row(code), "position": 0, "hotline": "", "service_hours": ""}
 
 
 def _count(app: Flask) -> int:
@@ -26,11 +31,10 @@ def test_a_statement_alone_is_kept_whatever_the_session_does_next(app: Flask) ->
     session = app.extensions["qingsu.sessionmaker"]()
     try:
         execute_alone(session, insert(District), _row("alone"))
-        postgresql = session.get_bind().dialect.name == "postgresql"
-        # PostgreSQL: committed already, the session has no transaction; SQLite: in the session's transaction.
-        assert session.in_transaction() is not postgresql
+        # Committed already: the session has begun no transaction.
+        assert not session.in_transaction()
         session.rollback()
-        assert _count(app) == (1 if postgresql else 0)
+        assert _count(app) == 1
     finally:
         session.close()
 
@@ -48,7 +52,7 @@ def test_once_the_session_has_begun_a_transaction_the_statement_is_part_of_it(ap
 
 
 def test_a_statement_alone_reads_and_fails_as_any_other_execution(app: Flask) -> None:
-    """PostgreSQL sends it with the driver (compiled once, prepared): its rows read as SQLAlchemy's would (enums,
+    """It is sent with the driver (compiled once; prepared on PostgreSQL): its rows read as SQLAlchemy's would (enums,
     time zones), and a unique key taken is SQLAlchemy's IntegrityError, which the webhook's retry relies on."""
     session = app.extensions["qingsu.sessionmaker"]()
     try:
@@ -63,7 +67,7 @@ def test_a_statement_alone_reads_and_fails_as_any_other_execution(app: Flask) ->
         statement = insert(Citizen)
         for number in range(2):  # the second time from its compiled form
             execute_alone(session, statement, {**citizen, "openid": f"o-{number}"})
-        session.commit()  # SQLite: in the session's transaction
+        assert not session.in_transaction()
         with pytest.raises(IntegrityError):
             execute_alone(session, insert(Citizen), {**citizen, "openid": "o-0"})
         session.rollback()
@@ -75,4 +79,23 @@ def test_a_statement_alone_reads_and_fails_as_any_other_execution(app: Flask) ->
         assert alone.kind is CitizenKind.ENTERPRISE and alone.created_at == citizen["created_at"]
     finally:
         session.rollback()
+        session.close()
+
+
+def test_writes_alone_are_kept_together_or_not_at_all(app: Flask) -> None:
+    """The webhook's first contact: the rows of one message in one transaction of their own; a unique key taken by
+    the last of them undoes the first ones too, and the error is SQLAlchemy's."""
+    session = app.extensions["qingsu.sessionmaker"]()
+    try:
+        # Every column given: statements with Python-side defaults to fill in run in the session (the caller commits).
+        write_alone(session, [(insert(District), _full_row("one")), (insert(District), _full_row("two"))])
+        assert not session.in_transaction()
+        assert _count(app) == 2
+        with pytest.raises(IntegrityError):
+            write_alone(
+                session, [(insert(District), _full_row("three")), (insert(District), _full_row("one"))]
+            )
+        session.rollback()
+        assert _count(app) == 2
+    finally:
         session.close()

@@ -455,7 +455,9 @@ class DialogBase:
                 kept.append({"kind": "voice", "media_id": self.voice_media_id, "url": ""})
         self.voice_media_id = None
         conversation = self.conversation
-        conversation.flow, conversation.step, conversation.data = self.flow, self.step, _copy(self.data)
+        # A first contact's conversation is new, and nothing else holds its data.
+        data = self.data if self.first_contact else _copy(self.data)
+        conversation.flow, conversation.step, conversation.data = self.flow, self.step, data
         conversation.updated_at = self.now
         conversation.expires_at = (
             None if self.flow == IDLE else self.now + dt.timedelta(minutes=self.idle_minutes)
