@@ -4,7 +4,7 @@ Every new citizen wrote one index entry (and one WAL record) more for an index n
 foreign-key check by district_code uses the unique key's index, whose first column it is.
 
 Revision ID: 9e4b71c2d5a8
-Revises: c4d9e2f7a1b8
+Revises: 4efde87fe7d5
 Create Date: 2026-12-02 05:00:00
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "9e4b71c2d5a8"
-down_revision = "c4d9e2f7a1b8"
+down_revision = "4efde87fe7d5"
 branch_labels = None
 depends_on = None
 
