@@ -19,6 +19,7 @@ from models import Assessment, CooperationTask, Evaluation, ExtensionRequest, Pe
 from models.db import get_session
 from workflow.calendar_changes import RECOMPUTED, RECOMPUTED_LABEL
 from workflow.engine import TRANSITIONS, available_actions
+from workflow.links import duplicates_of
 from workflow.queries import history, second_handling_feedback
 
 EVENT_LABELS = {
@@ -65,6 +66,8 @@ def render_petition(
             assessments=rows(Assessment),
             # A 执法 petition's cooperating units' parts, for the lead unit to put into its reply.
             tasks=rows(CooperationTask),
+            # Linked duplicates (workflow.links): the petitions handled with this one.
+            duplicates=duplicates_of(session, petition),
         ),
         status,
     )
