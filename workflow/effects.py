@@ -43,6 +43,8 @@ from workflow.inadmissible import ADVICE, rejection_text
 from workflow.lights import set_deadline
 
 PHONE_RE = re.compile(r"^[0-9][0-9\-]{6,19}$")
+# A petition number as the platform writes them (district letters, the day, the sequence), at most its column's length.
+NUMBER_RE = re.compile(r"^[A-Z0-9]{1,20}$")
 
 
 @dataclass
@@ -740,12 +742,14 @@ def link_master(ctx: Context) -> Petition:
     """The petition named by the ``target`` parameter, checked as a master for `ctx.petition`.
 
     :raises UnknownPetition: no such number in the petition's district.
-    :raises InvalidInput: the petition itself.
+    :raises InvalidInput: no number, not a number, or the petition itself.
     :raises LinkConflict: the target is itself linked (names its master), closed or already replied, or the
         petition has duplicates of its own (a link is one level deep, so there is never a cycle).
     """
     p = ctx.petition
     number = ctx.text("target", required=True).upper()
+    if not NUMBER_RE.match(number):
+        raise InvalidInput(f"主诉求编号「{number[:20]}」格式不正确", "target")
     master = ctx.session.scalars(select(Petition).where(Petition.number == number)).first()
     if master is None or master.district_code != p.district_code:
         raise UnknownPetition(f"没有找到本区(市)编号为「{number}」的诉求", "target")

@@ -174,8 +174,10 @@ def test_the_master_must_be_another_open_unreplied_petition_of_the_district_and_
     with pytest.raises(InvalidInput, match="它自己") as itself:
         link_duplicate(s, duplicate, duplicate.number, world.dispatcher, MON)
     assert not isinstance(itself.value, UnknownPetition) and itself.value.field == "target"
-    with pytest.raises(InvalidInput):
-        link_duplicate(s, duplicate, "  ", world.dispatcher, MON)
+    for malformed in ("  ", "SN2026\x0011", "S" * 21, "诉求一"):
+        with pytest.raises(InvalidInput) as bad:
+            link_duplicate(s, duplicate, malformed, world.dispatcher, MON)
+        assert not isinstance(bad.value, UnknownPetition) and bad.value.field == "target"
 
     perform(s, third, "link", world.dispatcher, MON, target=master.number)
     with pytest.raises(LinkConflict, match=f"请关联至主诉求 {master.number}"):
