@@ -408,7 +408,7 @@ def perform(
     """Run `action` on `petition` as `actor` at `now`; write the history row and the notifications it causes.
 
     Everything happens in a savepoint of the caller's transaction: on any refusal nothing is written.
-    The caller commits.
+    The caller commits. Petitions linked to this one follow it through their own actions (`_follow_links`).
 
     :raises TransitionRefused: unknown action, wrong state, actor not allowed, or a guard refuses; names both.
     :raises StateConflict: the petition is no longer in `expected_state`, or another transaction changed it first.

@@ -4,6 +4,7 @@ dispatching it twice; one handling, and every petitioner gets the reply and rate
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from tests.factories import MONDAY_10AM, make_citizen, make_petition
 from workflow.actors import SYSTEM
 from workflow.engine import TRANSITIONS, perform
 from workflow.errors import InvalidInput, LinkConflict, TransitionRefused, UnknownPetition
+from workflow.jobs import district_day
 from workflow.lights import CLOCK_RUNNING
 from workflow.links import duplicates_of, link_duplicate
 from workflow.rates import Rate, on_time_rates, resolution_rates, satisfaction_rates
@@ -312,6 +314,8 @@ def test_each_rating_counts_for_its_own_petition_and_the_handling_once_in_the_on
     assert resolution_rates(s) == {"all": Rate(2, 3)}
     assert satisfaction_rates(s, "unit") == {str(world.urban.id): Rate(2, 3)}
     assert on_time_rates(s) == {"all": Rate(1, 1)}
+    day = district_day(s, "shinan", LATER.astimezone(ZoneInfo("Asia/Shanghai")).date(), "Asia/Shanghai")
+    assert (day.replied, day.replied_on_time) == (1, 1)  # the daily summary counts the handling once too
     assert len(list(s.scalars(select(Reply).where(Reply.state == ReplyState.SENT)))) == 3
 
 
