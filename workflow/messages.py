@@ -161,9 +161,7 @@ def _closed(p: Mapping[str, Any]) -> str:
 
 
 def _linked(p: Mapping[str, Any]) -> str:
-    return (
-        f"{_head(p['number'])}与其他群众反映的同一问题合并办理。答复将同时发送给您，届时请您对办理结果进行评价。"
-    )
+    return f"{_head(p['number'])}与其他群众反映的同一问题合并办理。答复将同时发送给您，届时请您对办理结果进行评价。"
 
 
 def _unlinked(p: Mapping[str, Any]) -> str:
