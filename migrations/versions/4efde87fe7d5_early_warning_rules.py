@@ -2,7 +2,7 @@
 resolution and who acknowledged it
 
 Revision ID: 4efde87fe7d5
-Revises: c4d9e2f7a1b8
+Revises: e8a3c61f5d92
 Create Date: 2026-12-02 04:50:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import models.base
 
 revision = "4efde87fe7d5"
-down_revision = "c4d9e2f7a1b8"
+down_revision = "e8a3c61f5d92"
 branch_labels = None
 depends_on = None
 

@@ -211,7 +211,7 @@ def test_the_months_hot_issues_are_its_petitions_clustered_as_the_dashboards_are
     out = tmp_path / "october.xlsx"
     assert run(runner, "--month", "2026-10", "--out", str(out)).exit_code == 0
     [issue] = rows(openpyxl.load_workbook(out)["热点问题"])
-    title, size, dept, street, districts, _terms, first, last, numbers = issue
+    title, size, dept, _street, districts, _terms, first, last, numbers = issue
     assert size == 8 and dept == DeptType.URBAN_MGMT.label and districts == "市南区"
     assert "路灯" in title and (first, last) == ("2026-10-10", "2026-10-10")
     assert sorted(numbers.split()) == sorted(p.number for p in lamps)
