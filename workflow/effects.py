@@ -750,7 +750,11 @@ def link_master(ctx: Context) -> Petition:
     number = ctx.text("target", required=True).upper()
     if not NUMBER_RE.match(number):
         raise InvalidInput(f"主诉求编号「{number[:20]}」格式不正确", "target")
-    master = ctx.session.scalars(select(Petition).where(Petition.number == number)).first()
+    # Locked (PostgreSQL: FOR UPDATE) and read afresh, so a reply being sent to the master at this moment either
+    # sees this duplicate (it waits for the link's commit) or is seen here (the master is no longer a target).
+    master = ctx.session.scalars(
+        select(Petition).where(Petition.number == number).with_for_update().execution_options(populate_existing=True)
+    ).first()
     if master is None or master.district_code != p.district_code:
         raise UnknownPetition(f"没有找到本区(市)编号为「{number}」的诉求", "target")
     if master.id == p.id:
