@@ -121,6 +121,8 @@ class PetitionState(LabelledEnum):
     CLOSED = "closed", "办结"
     UNRATED = "unrated", "未评价"
     ACCOUNTABILITY = "accountability", "移交问责"
+    # A duplicate linked to an open petition (its master): handled with it, not on its own (`workflow.links`).
+    LINKED = "linked", "已关联"
 
 
 class Channel(LabelledEnum):

@@ -46,6 +46,9 @@ class Reply(Base):
     # The deadline in force when the reply reached the citizen, and whether it was met (the on-time rate).
     deadline: Mapped[dt.datetime | None]
     on_time: Mapped[bool | None]
+    # A linked duplicate's copy of its master's reply (`workflow.links`): the master's reply row. Such a copy has no
+    # deadline of its own and is not in the on-time rate (the handling is counted once, on the master).
+    linked_from_id: Mapped[int | None] = mapped_column(ForeignKey("reply.id"))
 
     petition: Mapped[Petition] = relationship()
     unit: Mapped[Unit] = relationship()

@@ -141,6 +141,9 @@ class Petition(Base):
     # What the classifier suggested at intake, and whether the dispatcher kept it.
     suggestion: Mapped[dict[str, Any] | None]
     suggestion_accepted: Mapped[bool | None]
+    # The open petition this duplicate was linked to (its master, `workflow.links`): set while it is 已关联 and kept
+    # after the master's reply reached it ("handled together with"); cleared by an unlink or its own second handling.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("petition.id"), index=True)
 
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     # Indexed for the 12345 platform, which polls for petitions changed since its last call.
@@ -154,6 +157,7 @@ class Petition(Base):
     lead_unit: Mapped[Unit | None] = relationship(foreign_keys=[lead_unit_id])
     origin_unit: Mapped[Unit | None] = relationship(foreign_keys=[origin_unit_id])
     created_by: Mapped[User | None] = relationship()
+    duplicate_of: Mapped[Petition | None] = relationship(remote_side=[id], foreign_keys=[duplicate_of_id])
     cooperating_units: Mapped[list[Unit]] = relationship(secondary=petition_cooperating_unit)
     events: Mapped[list[PetitionEvent]] = relationship(
         back_populates="petition", order_by="PetitionEvent.id", cascade="all, delete-orphan"

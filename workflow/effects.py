@@ -38,11 +38,13 @@ from workflow import extensions, limits, routing
 from workflow.actors import Actor
 from workflow.calendar import WorkingCalendar, load_calendar
 from workflow.deadlines import compute_deadline, extend_deadline, time_limit
-from workflow.errors import InvalidInput
+from workflow.errors import InvalidInput, LinkConflict, UnknownPetition
 from workflow.inadmissible import ADVICE, rejection_text
 from workflow.lights import set_deadline
 
 PHONE_RE = re.compile(r"^[0-9][0-9\-]{6,19}$")
+# A petition number as the platform writes them (district letters, the day, the sequence), at most its column's length.
+NUMBER_RE = re.compile(r"^[A-Z0-9]{1,20}$")
 
 
 @dataclass
@@ -122,6 +124,7 @@ FIELD_LABELS = {
     "cooperation_days": "配合单位完成时限",
     "part": "配合办理情况",
     "missing_parts_reason": "缺少配合意见的原因",
+    "target": "主诉求编号",
 }
 
 
@@ -520,6 +523,12 @@ def evaluate(ctx: Context) -> PetitionState:
         p.closed_at = ctx.now
         ctx.notify("closed", satisfaction=satisfaction.label, resolution=resolution.label)
         return PetitionState.CLOSED
+    if p.duplicate_of_id is not None:
+        # A linked duplicate's petitioner is not satisfied with the shared reply: the petition leaves its master
+        # and is handled on its own, the shared reply being its first round (workflow.links).
+        ctx.event_data["unlinked_from"] = p.duplicate_of_id
+        p.duplicate_of = None
+        p.duplicate_of_id = None
     if p.handling_round == 1:
         _start_new_round(ctx)
         ctx.notify("second_handling")
@@ -699,6 +708,144 @@ def decide_extension(ctx: Context) -> PetitionState:
         ctx.event_data["deadline"] = extended.due.isoformat()
         ctx.notify("extended", deadline=extended.due.isoformat(), extra_working_days=request.extra_working_days)
     return p.state
+
+
+# --- linked duplicates (workflow.links) ---------------------------------------------------------------------------
+
+# The states of a petition a duplicate may be linked to: open and its reply not yet sent, so that the reply will
+# reach the duplicate (`linked_reply`, run by the engine when the master's reply is sent).
+LINK_TARGET_STATES = (
+    PetitionState.PENDING_DISPATCH,
+    PetitionState.AT_CITY,
+    PetitionState.ASSIGNED,
+    PetitionState.HANDLING,
+    PetitionState.UNIT_REVIEW,
+    PetitionState.CITY_REVIEW,
+    PetitionState.PLATFORM_REVIEW,
+)
+# What the copy of the master's reply says in place of the master's petitioner (never shown to another citizen).
+LINKED_PETITIONER_INFO = "您反映的问题与其他群众反映的同一问题已合并办理，以下为统一答复。"
+
+
+def linked_duplicates(session: Session, master: Petition) -> list[Petition]:
+    """The petitions linked to `master` and waiting for its reply (state 已关联), oldest first."""
+    return list(
+        session.scalars(
+            select(Petition)
+            .where(Petition.duplicate_of_id == master.id, Petition.state == PetitionState.LINKED)
+            .order_by(Petition.id)
+        )
+    )
+
+
+def link_master(ctx: Context) -> Petition:
+    """The petition named by the ``target`` parameter, checked as a master for `ctx.petition`.
+
+    :raises UnknownPetition: no such number in the petition's district.
+    :raises InvalidInput: no number, not a number, or the petition itself.
+    :raises LinkConflict: the target is itself linked (names its master), closed or already replied, or the
+        petition has duplicates of its own (a link is one level deep, so there is never a cycle).
+    """
+    p = ctx.petition
+    number = ctx.text("target", required=True).upper()
+    if not NUMBER_RE.match(number):
+        raise InvalidInput(f"主诉求编号「{number[:20]}」格式不正确", "target")
+    # Locked (PostgreSQL: FOR UPDATE) and read afresh, so a reply being sent to the master at this moment either
+    # sees this duplicate (it waits for the link's commit) or is seen here (the master is no longer a target).
+    master = ctx.session.scalars(
+        select(Petition).where(Petition.number == number).with_for_update().execution_options(populate_existing=True)
+    ).first()
+    if master is None or master.district_code != p.district_code:
+        raise UnknownPetition(f"没有找到本区(市)编号为「{number}」的诉求", "target")
+    if master.id == p.id:
+        raise InvalidInput("不能把诉求关联到它自己", "target")
+    refuse = {"action": "link", "state": p.state.value}
+    if master.state == PetitionState.LINKED:
+        head = master.duplicate_of.number if master.duplicate_of is not None else "其主诉求"
+        raise LinkConflict(f"诉求 {master.number} 本身已关联至 {head}，请关联至主诉求 {head}", **refuse)
+    if master.state not in LINK_TARGET_STATES:
+        raise LinkConflict(
+            f"诉求 {master.number} 当前状态为「{master.state.label}」，只能关联至尚未答复的在办诉求", **refuse
+        )
+    own = linked_duplicates(ctx.session, p)
+    if own:
+        numbers = "、".join(d.number for d in own)
+        raise LinkConflict(f"诉求 {p.number} 已有关联诉求（{numbers}），不能再关联至其他诉求", **refuse)
+    return master
+
+
+def link(ctx: Context) -> PetitionState:
+    """关联重复诉求: a duplicate is handled with an open petition of the same district (its master) instead of on its
+    own: no unit, no clock, no light; the petitioner is told, and gets the master's reply (`linked_reply`)."""
+    p = ctx.petition
+    master = link_master(ctx)
+    ctx.event_data.update(master_id=master.id, master_number=master.number, linked_from=p.state.value)
+    p.duplicate_of = master
+    p.duplicate_of_id = master.id
+    set_deadline(p, accepted_at=None, time_limit_days=None, deadline=None)
+    p.light = None
+    ctx.notify("linked")
+    return PetitionState.LINKED
+
+
+def unlink(ctx: Context) -> PetitionState:
+    """取消关联: a mistaken link is undone before the master's reply (or the system undoes it when the master is
+    closed without a reply): the petition goes back to its district platform's queue to be dispatched on its own."""
+    p = ctx.petition
+    ctx.text("note")
+    master = p.duplicate_of
+    ctx.event_data.update(master_id=p.duplicate_of_id, master_number=master.number if master is not None else None)
+    p.duplicate_of = None
+    p.duplicate_of_id = None
+    p.via_city = False
+    p.current_unit = routing.district_platform(ctx.session, p.district_code)
+    p.level = UnitLevel.DISTRICT_PLATFORM
+    ctx.notify("unlinked")
+    return PetitionState.PENDING_DISPATCH
+
+
+def linked_reply(ctx: Context) -> PetitionState:
+    """随主诉求答复 (the system, when the master's reply is sent): the duplicate gets its own copy of the reply (its
+    own row, `Reply.linked_from_id`, no deadline of its own), its petitioner the 'replied' message and then the
+    request to rate it, exactly as the master's; the rating is this petition's own."""
+    p = ctx.petition
+    source_id = parse_id(ctx.params.get("reply_id"))
+    source = ctx.session.get(Reply, source_id) if source_id is not None else None
+    if source is None or source.state != ReplyState.SENT or source.petition_id != p.duplicate_of_id:
+        raise InvalidInput("主诉求没有已发送的答复", "reply_id")
+    copy = Reply(
+        petition_id=p.id,
+        handling_round=p.handling_round,
+        unit_id=source.unit_id,
+        author_id=source.author_id,
+        petitioner_info=LINKED_PETITIONER_INFO,
+        policy_basis=source.policy_basis,
+        result=source.result,
+        responsible_person=source.responsible_person,
+        contact_phone=source.contact_phone,
+        state=ReplyState.SENT,
+        created_at=ctx.now,
+        sent_at=ctx.now,
+        linked_from_id=source.id,
+    )
+    ctx.session.add(copy)
+    ctx.session.flush()
+    ctx.event_data.update(reply_id=copy.id, linked_from=source.id, master_id=source.petition_id)
+    p.light = None
+    for bookkeeping in ("reply_delivered_at", "evaluation_requested_at", "evaluation_reminded_at"):
+        setattr(p, bookkeeping, None)
+        flag_modified(p, bookkeeping)
+    ctx.notify(
+        "replied",
+        reply_id=copy.id,
+        unit_name=source.unit.name,
+        petitioner_info=copy.petitioner_info,
+        result=copy.result,
+        policy_basis=copy.policy_basis,
+        responsible_person=copy.responsible_person,
+        contact_phone=copy.contact_phone,
+    )
+    return PetitionState.AWAITING_EVALUATION
 
 
 Effect = Callable[[Context], PetitionState]

@@ -32,6 +32,7 @@ from models.enums import PetitionKind, RequestState, Role, TaskState
 from models.enums import PetitionState as S
 from workflow import effects, extensions, limits
 from workflow.actors import (
+    SYSTEM,
     Actor,
     SystemActor,
     actor_label,
@@ -192,6 +193,18 @@ def _city_dispatcher(p: Petition, a: Actor) -> bool:
     return is_city_dispatcher(a, p)
 
 
+def _platform_of_state(p: Petition, a: Actor) -> bool:
+    """Whoever dispatches the petition in its state: the city platform at the city, else the district's."""
+    if p.state == S.AT_CITY:
+        return is_city_dispatcher(a, p)
+    return is_district_dispatcher(a, p)
+
+
+def _unlinker(p: Petition, a: Actor) -> bool:
+    """The district's dispatcher or the city platform (a mistaken link), or the system (the master closed)."""
+    return is_district_dispatcher(a, p) or is_city_dispatcher(a, p) or isinstance(a, SystemActor)
+
+
 def _handler(p: Petition, a: Actor) -> bool:
     return is_unit_handler(a, p)
 
@@ -346,6 +359,12 @@ TRANSITIONS: dict[str, Transition] = {
            _cooperating_handler, "配合单位承办人", effects.accept_cooperation, _task_to_accept),
         _t("submit_cooperation", "提交配合意见", [S.ASSIGNED, S.HANDLING], [S.ASSIGNED, S.HANDLING],
            _cooperating_handler, "配合单位承办人", effects.submit_cooperation, _task_to_submit),
+        # Linked duplicates (workflow.links): the master's send_reply and closing carry them along (_follow_links).
+        _t("link", "关联重复诉求", [S.PENDING_DISPATCH, S.AT_CITY], [S.LINKED], _platform_of_state, "平台调度",
+           effects.link),
+        _t("unlink", "取消关联", [S.LINKED], [S.PENDING_DISPATCH], _unlinker, "平台调度", effects.unlink),
+        _t("linked_reply", "随主诉求答复", [S.LINKED], [S.AWAITING_EVALUATION], _system, "系统",
+           effects.linked_reply),
     )
 }
 
@@ -389,7 +408,7 @@ def perform(
     """Run `action` on `petition` as `actor` at `now`; write the history row and the notifications it causes.
 
     Everything happens in a savepoint of the caller's transaction: on any refusal nothing is written.
-    The caller commits.
+    The caller commits. Petitions linked to this one follow it through their own actions (`_follow_links`).
 
     :raises TransitionRefused: unknown action, wrong state, actor not allowed, or a guard refuses; names both.
     :raises StateConflict: the petition is no longer in `expected_state`, or another transaction changed it first.
@@ -444,7 +463,21 @@ def perform(
     except StaleDataError:
         session.expire(petition)
         raise StateConflict(f"诉求 {petition.number} 刚被他人修改，请刷新后再试") from None
+    _follow_links(session, petition, event, now)
     return event
+
+
+def _follow_links(session: Session, master: Petition, event: PetitionEvent, now: dt.datetime) -> None:
+    """Carry the petitions linked to `master` along with it, each through `perform` with its own history row: when
+    its reply is sent they receive it (`linked_reply`); when it is closed without one (rejected) they go back to
+    the platform's queue on their own (`unlink`)."""
+    if event.action == "send_reply":
+        for duplicate in effects.linked_duplicates(session, master):
+            perform(session, duplicate, "linked_reply", SYSTEM, now, reply_id=event.data["reply_id"])
+    elif master.closed_at is not None and event.from_state in effects.LINK_TARGET_STATES:
+        for duplicate in effects.linked_duplicates(session, master):
+            note = f"主诉求 {master.number}「{master.state.label}」，恢复单独办理"
+            perform(session, duplicate, "unlink", SYSTEM, now, note=note)
 
 
 @dataclass

@@ -34,3 +34,12 @@ class InvalidInput(WorkflowError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class UnknownPetition(InvalidInput):
+    """A parameter names a petition that does not exist in the caller's district (the edges answer 404)."""
+
+
+class LinkConflict(TransitionRefused):
+    """Linking a duplicate is refused in the present situation: the master is closed, replied or itself linked, or
+    the duplicate already has duplicates of its own (the edges answer 409)."""

@@ -259,7 +259,10 @@ def check_intake(
         raise InvalidInput(f"附件最多{MAX_ATTACHMENTS}个", "attachments")
     for item in attachments:
         url, kind = item.get("url") or "", item.get("kind") or "image"
-        parts = urlsplit(url) if len(url) <= MAX_ATTACHMENT_URL else None
+        try:
+            parts = urlsplit(url) if len(url) <= MAX_ATTACHMENT_URL else None
+        except ValueError:  # a host that is no host, e.g. one that changes under NFKC normalization
+            parts = None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidInput(f"附件地址须为 http 或 https 网址（最多{MAX_ATTACHMENT_URL}个字符）", "attachments")
         if not isinstance(kind, str) or len(kind) > MAX_ATTACHMENT_KIND:

@@ -713,7 +713,8 @@ def district_day(session: Session, district_code: str, day: dt.date, tz: str) ->
     replies = (
         select(func.count(Reply.id))
         .join(Petition, Petition.id == Reply.petition_id)
-        .where(in_district, Reply.sent_at >= start, Reply.sent_at < end)
+        # A linked duplicate's copy of its master's reply is the same handling (workflow.links): counted once.
+        .where(in_district, Reply.sent_at >= start, Reply.sent_at < end, Reply.linked_from_id.is_(None))
     )
     summary.replied = count(replies)
     summary.replied_on_time = count(replies.where(Reply.on_time.is_(True)))

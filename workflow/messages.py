@@ -160,6 +160,14 @@ def _closed(p: Mapping[str, Any]) -> str:
     return f"{_head(p['number'])}已办结{rating}。感谢您对我们工作的支持！"
 
 
+def _linked(p: Mapping[str, Any]) -> str:
+    return f"{_head(p['number'])}与其他群众反映的同一问题合并办理。答复将同时发送给您，届时请您对办理结果进行评价。"
+
+
+def _unlinked(p: Mapping[str, Any]) -> str:
+    return f"{_head(p['number'])}已恢复单独办理，平台将另行交办，请耐心等待答复。"
+
+
 def reply_as_text(number: str, reply: Reply) -> str:
     """A sent reply as the citizen reads it in chat: the 'replied' text, with all five elements."""
     return _replied(
@@ -187,6 +195,8 @@ TEXTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "assessment_started": _assessment_started,
     "accountability": _accountability,
     "closed": _closed,
+    "linked": _linked,
+    "unlinked": _unlinked,
 }
 
 

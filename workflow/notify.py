@@ -30,6 +30,8 @@ EVENTS: dict[str, str] = {
     "assessment_started": "诉求进入履职评估",
     "accountability": "承办单位移交问责",
     "closed": "诉求已办结",
+    "linked": "诉求已合并办理",
+    "unlinked": "诉求恢复单独办理",
 }
 
 

@@ -28,6 +28,9 @@ CITIZEN_STEP_LABELS: dict[str, str] = {
     "expire_evaluation": "评价期限已过，按未评价办结",
     "assess": "履职评估已完成",
     "decide_extension": "办理期限审批",
+    "link": "与同一问题的诉求合并办理",
+    "unlink": "恢复单独办理",
+    "linked_reply": "已答复",
 }
 # The rating that sends a petition back for a second round.
 SECOND_HANDLING_STEP_LABEL = "您已评价，诉求转入二次办理"

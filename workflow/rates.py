@@ -1,10 +1,11 @@
 """The rates the dashboard shows, defined once.
 
 - Resolution rate (解决率): of the petitions rated in the period, the share whose latest rating says resolved or
-  basically resolved.
+  basically resolved. Each petition counts once, a linked duplicate's petitioner's rating for that petition.
 - Satisfaction rate (满意率): of the same petitions, the share whose latest rating says satisfied or basically satisfied.
 - On-time rate (按期办结率): of the replies that reached citizens in the period, the share sent by the deadline in force
-  (extensions approved by the platform move the deadline).
+  (extensions approved by the platform move the deadline). A linked duplicate's copy of its master's reply is not
+  counted: the handling is one, counted once on the master (`workflow.links`).
 - Unrated (未评价): petitions closed in the period because the citizen did not rate the reply in time; they are in
   neither the resolution nor the satisfaction rate, and are counted apart.
 
@@ -183,7 +184,7 @@ def reply_counts_query(
         select(*keys, func.count().label("sent"), func.count().filter(_on_time()).label("on_time"))
         .select_from(Reply)
         .join(Petition, Petition.id == Reply.petition_id)
-        .where(Reply.state == ReplyState.SENT)
+        .where(Reply.state == ReplyState.SENT, Reply.linked_from_id.is_(None))
         .group_by(*keys)
     )
     return _limit(query, Reply.sent_at, district_code, start, end, spans)

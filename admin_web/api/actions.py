@@ -122,6 +122,11 @@ ACTION_PARAMS: dict[str, dict[str, Param]] = {
     },
     "accept_cooperation": {"note": NOTE},
     "submit_cooperation": {"part": Param("string", "配合办理情况（提交主责单位）", required=True), "note": NOTE},
+    # Linked duplicates (workflow.links); POST /petitions/<number>/link is the same, and a repeat changes nothing.
+    "link": {"target": Param("string", "要关联至的主诉求编号", required=True), "note": NOTE},
+    "unlink": {"note": NOTE},
+    # The system's own: the master's reply reaching a linked duplicate (always refused to API users).
+    "linked_reply": {"note": NOTE},
 }
 
 

@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from admin_web.input_limits import UnreadableJSON
-from workflow.errors import InvalidInput, StateConflict
+from workflow.errors import InvalidInput, StateConflict, UnknownPetition
 
 API_PREFIX = "/api/v1"
 
@@ -73,6 +73,10 @@ def _invalid_input(error: InvalidInput) -> Response:
     return error_response(422, "invalid_input", str(error), error.field)
 
 
+def _unknown_petition(error: UnknownPetition) -> Response:
+    return error_response(404, "not_found", str(error), error.field)
+
+
 def _state_conflict(error: StateConflict) -> Response:
     return error_response(409, "state_changed", str(error))
 
@@ -102,6 +106,7 @@ def register_error_handlers(blueprint: Blueprint) -> None:
     site turns the same errors into pages. Call once, when the blueprint is defined."""
     blueprint.register_error_handler(ApiError, _api_error)
     blueprint.register_error_handler(InvalidInput, _invalid_input)
+    blueprint.register_error_handler(UnknownPetition, _unknown_petition)
     blueprint.register_error_handler(StateConflict, _state_conflict)
 
 

@@ -178,6 +178,23 @@ def _schemas() -> dict[str, Any]:
                     "via_city": {"type": "boolean"},
                     "inadmissible_code": _nullable(_ref("Labelled")),
                     "reject_note": NULLABLE_STRING,
+                    "duplicate_of": _nullable(
+                        _object(
+                            {
+                                "number": STRING,
+                                "state": _ref("Labelled"),
+                                "waiting": {"type": "boolean", "description": "仍在等待主诉求的答复（已关联）"},
+                            }
+                        )
+                    ),
+                    "linked_label": _nullable(
+                        {"type": "string", "description": "如「已关联至 SN202611270001」或「与 … 一并办理」"}
+                    ),
+                    "duplicates": {
+                        "type": "array",
+                        "description": "关联至本诉求的重复诉求",
+                        "items": _object({"number": STRING, "state": _ref("Labelled")}),
+                    },
                     "suggestion": _nullable({"type": "object"}),
                     "suggested_unit": _nullable(_ref("UnitRef")),
                     "attachments": {
@@ -311,6 +328,23 @@ def _schemas() -> dict[str, Any]:
             }
         ),
         "ActionResult": _object({"event_id": INTEGER, "petition": _ref("PetitionDetail")}),
+        "LinkRequest": {
+            **_object(
+                {
+                    "target": {"type": "string", "description": "要关联至的主诉求编号（同区、未办结、未答复）"},
+                    "note": {"type": "string", "maxLength": 500, "description": "说明（写入办理记录）"},
+                },
+                required=["target"],
+            ),
+            "additionalProperties": False,
+        },
+        "LinkResult": _object(
+            {
+                "linked": {"type": "boolean", "description": "本次调用完成关联；false 表示早已关联至该诉求（重复提交）"},
+                "event_id": _nullable(INTEGER),
+                "petition": _ref("PetitionDetail"),
+            }
+        ),
         "TokenRequest": _object(
             {
                 "username": STRING,
@@ -667,6 +701,27 @@ def _paths() -> dict[str, Any]:
     }
     for action in TRANSITIONS:
         paths[f"{PREFIX}/petitions/{{number}}/actions/{action}"] = _action_operation(action)
+    paths[f"{PREFIX}/petitions/{{number}}/link"] = {
+        "post": {
+            "operationId": "link_duplicate",
+            "tags": ["actions"],
+            "summary": "把重复诉求关联至在办的主诉求（link），重复提交不再改变",
+            "description": (
+                "执行者：区平台调度（待研判）或市级平台调度（市级平台待研判）。主诉求须同区、尚未答复且未办结，"
+                "不能是本诉求，也不能本身已关联（请关联至它的主诉求）。主诉求答复时，关联诉求的诉求人同时收到答复并各自评价。"
+            ),
+            "parameters": [NUMBER_PARAM],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("LinkRequest")}}},
+            "responses": {
+                "200": _ok("已关联（或早已关联至该诉求）", "LinkResult"),
+                "401": UNAUTHENTICATED,
+                "403": _error("当前用户无权关联此诉求"),
+                "404": _error("诉求或主诉求不存在，或不在调用者的可见范围内"),
+                "409": _error("诉求已分拨或已关联至其他诉求，或主诉求已答复、已办结、本身已关联（action_refused）"),
+                "422": _error("主诉求编号缺失，或就是本诉求（field 为 target）"),
+            },
+        }
+    }
     return paths
 
 

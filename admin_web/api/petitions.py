@@ -31,8 +31,9 @@ from models.db import get_session
 from models.enums import Channel, Light, PetitionKind, PetitionState, Role
 from workflow.actors import is_hotline_for
 from workflow.engine import TRANSITIONS, perform, why_not
-from workflow.errors import IntakeConflict, TransitionRefused
+from workflow.errors import IntakeConflict, InvalidInput, LinkConflict, TransitionRefused, UnknownPetition
 from workflow.intake import take_in
+from workflow.links import link_duplicate
 from workflow.supplements import add_supplement
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -268,6 +269,51 @@ def perform_action(number: str, action: str) -> ResponseReturnValue:
         raise ApiError(409, "action_refused", str(refused)) from None
     session.commit()
     return jsonify(event_id=event.id, petition=petition_detail(session, petition, user))
+
+
+@api.post("/petitions/<number>/link")
+def link_petition(number: str) -> ResponseReturnValue:
+    """Link the petition, a duplicate, to the open petition numbered ``target`` (`workflow.links`).
+
+    404 unknown petition or target (or outside the scope); 403 the caller may not link it; 409 the petition is
+    dispatched already or linked to another, or the target may not be a master; 422 no target, or itself. A repeat
+    of the same link answers 200 with ``linked`` false and writes nothing.
+    """
+    session = get_session()
+    user = api_user()
+    petition = petition_or_404(session, user, number)
+    body = json_body()
+    unknown = sorted(set(body) - {"target", "note"})
+    if unknown:
+        raise ApiError(422, "invalid_input", f"关联操作不接受参数 {unknown[0]}", field=unknown[0])
+    target, note = body.get("target"), body.get("note") or ""
+    if not isinstance(target, str) or not target.strip():
+        raise ApiError(422, "invalid_input", "请提供 target（主诉求编号）", field="target")
+    if not isinstance(note, str):
+        raise ApiError(422, "invalid_input", "参数 note 的类型应为 string", field="note")
+    transition = TRANSITIONS["link"]
+    if petition.state != PetitionState.LINKED:
+        reason = why_not(transition, petition, user)
+        if reason is not None and petition.state not in transition.sources:
+            raise ApiError(409, "wrong_state", reason)
+        if reason is not None:
+            raise ApiError(403, "forbidden", reason)
+    try:
+        event = link_duplicate(session, petition, target, user, utcnow(), note=note)
+    except UnknownPetition as unknown_target:
+        raise ApiError(404, "not_found", str(unknown_target), field="target") from None
+    except LinkConflict as conflict:
+        raise ApiError(409, "action_refused", str(conflict)) from None
+    except InvalidInput:
+        raise
+    except TransitionRefused as refused:
+        raise ApiError(409, "action_refused", str(refused)) from None
+    session.commit()
+    return jsonify(
+        linked=event is not None,
+        event_id=event.id if event is not None else None,
+        petition=petition_detail(session, petition, user),
+    )
 
 
 # --- intake from other channels -----------------------------------------------------------------------------------

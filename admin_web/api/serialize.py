@@ -26,6 +26,7 @@ from models.enums import LabelledEnum, MediaState, PetitionState
 from workflow import routing
 from workflow.calendar_changes import RECOMPUTED, RECOMPUTED_LABEL
 from workflow.engine import TRANSITIONS, available_actions
+from workflow.links import duplicates_of
 from workflow.supplements import SUPPLEMENT, SUPPLEMENT_LABEL
 
 # Event actions that are not workflow transitions (intake), with their Chinese label.
@@ -188,6 +189,7 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
         "via_city": petition.via_city,
         "inadmissible_code": _enum(petition.inadmissible_code),
         "reject_note": petition.reject_note,
+        **link_facts(session, petition),
         "suggestion": petition.suggestion,
         "suggested_unit": unit_ref(suggested_unit(session, petition)),
         "attachments": [attachment_dict(petition, a) for a in petition.attachments],
@@ -200,6 +202,22 @@ def petition_detail(session: Session, petition: Petition, user: User) -> dict[st
             {"action": t.action, "label": t.label, "params": sorted(ACTION_PARAMS[t.action])}
             for t in available_actions(petition, user)
         ],
+    }
+
+
+def link_facts(session: Session, petition: Petition) -> dict[str, Any]:
+    """Linked duplicates (`workflow.links`): the master this petition is linked to (``linked_to``, with the words
+    the staff pages show) and the petitions linked to this one (``duplicates``)."""
+    master = petition.duplicate_of
+    waiting = petition.state == PetitionState.LINKED
+    return {
+        "duplicate_of": {"number": master.number, "state": _enum(master.state), "waiting": waiting}
+        if master is not None
+        else None,
+        "linked_label": (f"已关联至 {master.number}" if waiting else f"与 {master.number} 一并办理")
+        if master is not None
+        else None,
+        "duplicates": [{"number": d.number, "state": _enum(d.state)} for d in duplicates_of(session, petition)],
     }
 
 

@@ -19,7 +19,8 @@ from models import utcnow
 from models.db import get_session
 from models.enums import PetitionState
 from workflow.engine import TRANSITIONS, perform
-from workflow.errors import InvalidInput, StateConflict, TransitionRefused
+from workflow.errors import InvalidInput, LinkConflict, StateConflict, TransitionRefused, UnknownPetition
+from workflow.links import link_duplicate
 
 STATE_VALUES = frozenset(state.value for state in PetitionState)
 
@@ -45,10 +46,16 @@ def perform_action(number: str, action: str) -> ResponseReturnValue:
     except StateConflict as conflict:
         session.rollback()
         return render_error(409, str(conflict), petition_url=petition_url)
+    except LinkConflict as conflict:
+        session.rollback()
+        return render_error(409, str(conflict), petition_url=petition_url)
     except TransitionRefused as refused:
         session.rollback()
         moved_on = petition.state not in TRANSITIONS[action].sources
         return render_error(409 if moved_on else 403, str(refused), petition_url=petition_url)
+    except UnknownPetition as unknown:
+        session.rollback()
+        return render_error(404, str(unknown), petition_url=petition_url)
     except InvalidInput as invalid:
         session.rollback()
         return render_petition(
@@ -62,4 +69,64 @@ def perform_action(number: str, action: str) -> ResponseReturnValue:
         )
     session.commit()
     flash(f"诉求 {petition.number}：「{TRANSITIONS[action].label}」已完成", "success")
+    return redirect(safe_next(request.form.get("next")) or petition_url)
+
+
+@admin.post("/petitions/<number>/link")
+@role_required()
+def link_petition(number: str) -> ResponseReturnValue:
+    """Link the petition, a duplicate, to the open petition whose number is the form's ``target``
+    (`workflow.links`); the "可能重复" suggestions post here too. 404 for an unknown petition or target, 409 when
+    the petition was dispatched or linked to another meanwhile or the target may not be a master, 403 when not
+    allowed, 422 (the form again) for no target or the petition itself. A repeat of the same link changes nothing
+    and says so."""
+    user = staff()
+    session = get_session()
+    petition = petition_or_404(session, user, number)
+    petition_url = url_for("admin.petition_page", number=petition.number)
+    expected_state = request.form.get("expected_state") or None
+    if expected_state is not None and expected_state not in STATE_VALUES:
+        return render_error(400, "表单内容无效，请刷新页面后重试。", petition_url=petition_url)
+    params = posted_params("link", request.form)
+    try:
+        event = link_duplicate(
+            session,
+            petition,
+            str(params.get("target") or ""),
+            user,
+            utcnow(),
+            note=str(params.get("note") or ""),
+            expected_state=expected_state,
+        )
+    except StateConflict as conflict:
+        session.rollback()
+        return render_error(409, str(conflict), petition_url=petition_url)
+    except LinkConflict as conflict:
+        session.rollback()
+        return render_error(409, str(conflict), petition_url=petition_url)
+    except TransitionRefused as refused:
+        session.rollback()
+        moved_on = petition.state not in TRANSITIONS["link"].sources
+        return render_error(409 if moved_on else 403, str(refused), petition_url=petition_url)
+    except UnknownPetition as unknown:
+        session.rollback()
+        return render_error(404, str(unknown), petition_url=petition_url)
+    except InvalidInput as invalid:
+        session.rollback()
+        return render_petition(
+            petition,
+            user,
+            status=422,
+            posted=params,
+            open_action="link",
+            error=str(invalid),
+            error_field=invalid.field,
+        )
+    master = petition.duplicate_of
+    master_number = master.number if master is not None else ""
+    if event is None:
+        flash(f"诉求 {petition.number} 已关联至 {master_number}，无需重复操作", "info")
+    else:
+        session.commit()
+        flash(f"诉求 {petition.number}：已关联至 {master_number}，主诉求答复时一并答复", "success")
     return redirect(safe_next(request.form.get("next")) or petition_url)

@@ -56,6 +56,10 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "decide_extension": ("approve", "note"),
     "accept_cooperation": ("note",),
     "submit_cooperation": ("part", "note"),
+    "link": ("target", "note"),
+    "unlink": ("note",),
+    # The system's own: the master's reply reaching a linked duplicate.
+    "linked_reply": ("note",),
 }
 LIST_FIELDS = frozenset({"cooperating_unit_ids"})
 

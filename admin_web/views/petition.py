@@ -20,6 +20,7 @@ from models.db import get_session
 from workflow.calendar_changes import RECOMPUTED, RECOMPUTED_LABEL
 from workflow.duplicates import NEW_STATES, candidates_for
 from workflow.engine import TRANSITIONS, available_actions
+from workflow.links import duplicates_of
 from workflow.queries import history, second_handling_feedback
 from workflow.supplements import SUPPLEMENT, SUPPLEMENT_LABEL
 
@@ -68,6 +69,8 @@ def render_petition(
             assessments=rows(Assessment),
             # A 执法 petition's cooperating units' parts, for the lead unit to put into its reply.
             tasks=rows(CooperationTask),
+            # Linked duplicates (workflow.links): the petitions handled with this one.
+            linked_duplicates=duplicates_of(session, petition),
             # 可能重复: only while the petition waits for its dispatch (linking replaces dispatching it).
             duplicates=candidates_for(session, [petition.id]).get(petition.id, [])
             if petition.state in NEW_STATES

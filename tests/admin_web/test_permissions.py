@@ -271,6 +271,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("admin.perform_action", "POST"): Access(
         ALL, acts=frozenset({Role.HANDLER}), args=_accept, form={"expected_state": "assigned"}
     ),
+    # Linking a duplicate: scoped like every action; on a dispatched petition the workflow refuses it (409) for all.
+    ("admin.link_petition", "POST"): Access(ALL, args=_number, form={"target": "SN209901010001"}),
     # The managers' pages.
     ("manage.index", "GET"): Access(MANAGERS),
     ("manage.update_district", "POST"): Access(
@@ -347,6 +349,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("api.perform_action", "POST"): Access(
         ALL, acts=frozenset({Role.HANDLER}), args=_accept, json=lambda _ctx: {"expected_state": "assigned"}
     ),
+    ("api.link_petition", "POST"): Access(ALL, args=_number, json=lambda _ctx: {"target": "SN209901010001"}),
     ("api.create_petition", "POST"): Access(
         ALL, acts=frozenset({Role.HOTLINE, Role.DISPATCHER, Role.HANDLER}), json=_petition_body
     ),

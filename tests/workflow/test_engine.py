@@ -514,7 +514,7 @@ def test_available_actions_shows_each_role_only_its_buttons(world):
     s = world.session
     petition = new_petition(world)
     names = lambda actor: [t.action for t in available_actions(petition, actor)]  # noqa: E731
-    assert names(world.dispatcher) == ["dispatch", "reject", "send_to_city"]
+    assert names(world.dispatcher) == ["dispatch", "reject", "send_to_city", "link"]
     assert names(world.urban_handler) == []
     perform(s, petition, "dispatch", world.dispatcher, MON, unit_id=world.community.id, nature="complaint")
     assert names(world.community_handler) == ["accept", "return", "escalate", "request_extension"]

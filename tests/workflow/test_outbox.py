@@ -55,6 +55,8 @@ PAYLOADS = {
     "assessment_started": {},
     "accountability": {"unit_name": "市南区城市管理局", "failures": 2},
     "closed": {"satisfaction": "满意", "resolution": "解决"},
+    "linked": {},
+    "unlinked": {},
 }
 
 
