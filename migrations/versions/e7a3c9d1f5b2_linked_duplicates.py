@@ -1,7 +1,7 @@
 """linked duplicates: a petition linked to its master (duplicate_of_id) and a reply copied from the master's
 
 Revision ID: e7a3c9d1f5b2
-Revises: 4efde87fe7d5
+Revises: 9e4b71c2d5a8
 Create Date: 2026-12-02 04:50:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e7a3c9d1f5b2"
-down_revision = "4efde87fe7d5"
+down_revision = "9e4b71c2d5a8"
 branch_labels = None
 depends_on = None
 
