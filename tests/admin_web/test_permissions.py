@@ -29,7 +29,17 @@ from werkzeug.routing import Rule
 
 from admin_web.api.tokens import issue_token
 from admin_web.auth import login_id
-from models import Attachment, Notification, Petition, StaffAlert, User, WarningRule, utcnow
+from models import (
+    Attachment,
+    HotIssue,
+    HotIssuePetition,
+    Notification,
+    Petition,
+    StaffAlert,
+    User,
+    WarningRule,
+    utcnow,
+)
 from models.enums import Channel, MediaState, NotificationState, Role
 from tests.admin_web import f2_support
 from tests.admin_web.f2_support import FakeWechatServer, World
@@ -165,6 +175,22 @@ class Context:
         self.world.session.add(row)
         self.world.session.commit()
         return row
+
+    def hot_issue(self, own: bool) -> HotIssue:
+        """A hot issue of one petition of the district (the job's row and its member)."""
+        petition = self.assigned_petition(own)
+        now = utcnow()
+        issue = HotIssue(
+            days=7, computed_at=now, rank=1, title="路灯不亮", terms=["路灯"], size=1, previous=0, daily=[1],
+            districts=[petition.district_code], first_at=now, last_at=now,
+        )  # fmt: skip
+        self.world.session.add(issue)
+        self.world.session.flush()
+        self.world.session.add(
+            HotIssuePetition(hot_issue_id=issue.id, petition_id=petition.id, district_code=petition.district_code)
+        )
+        self.world.session.commit()
+        return issue
 
     def warning_rule(self) -> WarningRule:
         rule = WarningRule(kind="surge", name="激增", threshold=5, window_hours=24)
@@ -334,6 +360,11 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("manage.edit_warning_rule", "POST"): Access(
         frozenset({Role.CITY_MANAGER}), args=lambda ctx, _own: {"rule_id": ctx.warning_rule().id}
     ),
+    # The hot issues (the dashboard's panel and its API): the dashboard's roles, each in the districts it sees.
+    ("admin.hot_issue", "GET"): Access(
+        DISPATCHERS | MANAGERS | {Role.LEADER}, args=lambda ctx, own: {"issue_id": ctx.hot_issue(own).id}
+    ),
+    ("api.list_hot_issues", "GET"): Access(DISPATCHERS | MANAGERS | {Role.LEADER}),
     # The dashboard.
     ("dashboard.index", "GET"): Access(DISPATCHERS | MANAGERS | {Role.LEADER}, args=_district_query),
     ("dashboard.monthly_report_download", "GET"): Access(
