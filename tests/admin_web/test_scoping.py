@@ -27,7 +27,7 @@ def without_tokens(response) -> str:  # type: ignore[no-untyped-def]
 
 
 def visible(world, user) -> set[str]:  # type: ignore[no-untyped-def]
-    """The petitions `user` may see; the list's form of the scope (UNION ALL) and the lookup's (OR) must agree."""
+    """The petitions `user` may see; the list's form of the scope (UNION) and the lookup's (OR) must agree."""
     listed = set(world.session.scalars(scoped_petitions(user).with_only_columns(Petition.number)))
     looked_up = set(world.session.scalars(select(Petition.number).where(petition_scope(user))))
     assert listed == looked_up
