@@ -24,16 +24,10 @@ from admin_web.views.forms import CHOICES, action_forms
 from admin_web.views.paging import Page
 from models import Petition, petition_cooperating_unit, utcnow
 from models.db import get_session
-from models.enums import Light, PetitionState, Role
+from models.enums import Light, Role
+from models.petition import OPEN_AT_UNIT
 from workflow.engine import available_actions, facts_for
 
-OPEN_AT_UNIT = (
-    PetitionState.ASSIGNED,
-    PetitionState.HANDLING,
-    PetitionState.UNIT_REVIEW,
-    PetitionState.CITY_REVIEW,
-    PetitionState.PLATFORM_REVIEW,
-)
 PER_PAGE = 20
 
 
