@@ -212,7 +212,8 @@ def test_reading_a_petition_gives_events_actions_and_masks_phones_by_role(
 def test_a_list_item_is_the_summary_of_the_petition_read_whole(world: World, api_client: FlaskClient):
     from admin_web.api.serialize import petition_summary
 
-    held = make_petition(world.session, title="楼道堆物 13812345678", content="楼道堆物。")
+    held = make_petition(world.session, content="楼道堆物。")
+    held.title = "楼道堆物 13812345678"
     held.current_unit = world.urban
     held.deadline = MONDAY_10AM + dt.timedelta(days=5)
     unheld = make_petition(world.session, content="噪音扰民。", now=MONDAY_10AM + dt.timedelta(hours=1))
