@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from flask import abort
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from models import Petition, User, petition_cooperating_unit
@@ -58,20 +58,38 @@ _TO_ASCII = str.maketrans(
 )
 
 
-def petition_scope(user: User) -> ColumnElement[bool]:
-    """A WHERE clause on Petition that admits exactly the petitions `user` may see."""
+def petition_scope(user: User, listing: bool = False) -> ColumnElement[bool]:
+    """A WHERE clause on Petition that admits exactly the petitions `user` may see.
+
+    For a unit role the clause takes one of two forms that admit the same petitions: an OR of the unit's four
+    links, cheap beside a lookup of one petition (by id or number), or with `listing` the ids from four index
+    lookups (UNION), for lists: over a million petitions the OR, with the cooperating units' subquery in it,
+    makes every list a scan of the whole table. UNION, not UNION ALL: the distinct ids give PostgreSQL an estimate
+    of their number and a hashed set it builds once, where UNION ALL let it rescan the lookups for every row of a
+    short list.
+    """
     if not user.active:
         return false()
     if user.role in UNIT_ROLES:
         if user.unit_id is None:
             return false()
+        unit = user.unit_id
         cooperating = select(petition_cooperating_unit.c.petition_id).where(
-            petition_cooperating_unit.c.unit_id == user.unit_id
+            petition_cooperating_unit.c.unit_id == unit
         )
+        if listing:
+            return Petition.id.in_(
+                union(
+                    select(Petition.id).where(Petition.current_unit_id == unit).correlate(None),
+                    select(Petition.id).where(Petition.lead_unit_id == unit).correlate(None),
+                    select(Petition.id).where(Petition.origin_unit_id == unit).correlate(None),
+                    cooperating,
+                )
+            )
         return or_(
-            Petition.current_unit_id == user.unit_id,
-            Petition.lead_unit_id == user.unit_id,
-            Petition.origin_unit_id == user.unit_id,
+            Petition.current_unit_id == unit,
+            Petition.lead_unit_id == unit,
+            Petition.origin_unit_id == unit,
             Petition.id.in_(cooperating),
         )
     if user.role in CITY_WIDE_ROLES:
@@ -82,8 +100,8 @@ def petition_scope(user: User) -> ColumnElement[bool]:
 
 
 def scoped_petitions(user: User) -> Select[tuple[Petition]]:
-    """``select(Petition)`` limited to what `user` may see; add filters and ordering to it."""
-    return select(Petition).where(petition_scope(user))
+    """``select(Petition)`` limited to what `user` may see, for a list; add filters and ordering to it."""
+    return select(Petition).where(petition_scope(user, listing=True))
 
 
 def can_see(user: User, petition: Petition, session: Session) -> bool:
@@ -100,7 +118,7 @@ def petition_or_404(session: Session, user: User, number: str) -> Petition:
     :raises werkzeug.exceptions.NotFound: when it does not exist or is outside the scope (the same answer for both).
     """
     petition = session.scalars(
-        scoped_petitions(user).where(Petition.number == number.strip().upper())
+        select(Petition).where(Petition.number == number.strip().upper(), petition_scope(user))
     ).first()
     if petition is None:
         abort(404)

@@ -31,6 +31,17 @@ def _enum(cls: type) -> LenientEnum:
     return enum_type(cls)
 
 
+# The states in which a petition is open at a unit, on its workbench (`admin_web.views.workbench`); the partial
+# index ix_petition_open_at_unit holds exactly these (stored as the members' names).
+OPEN_AT_UNIT = (
+    PetitionState.ASSIGNED,
+    PetitionState.HANDLING,
+    PetitionState.UNIT_REVIEW,
+    PetitionState.CITY_REVIEW,
+    PetitionState.PLATFORM_REVIEW,
+)
+_OPEN_AT_UNIT_SQL = "state IN ({})".format(", ".join(f"'{state.name}'" for state in OPEN_AT_UNIT))
+
 petition_cooperating_unit = Table(
     "petition_cooperating_unit",
     Base.metadata,
@@ -84,6 +95,16 @@ class Petition(Base):
             "accepted_at",
             postgresql_where=text("closed_at IS NULL"),
             sqlite_where=text("closed_at IS NULL"),
+        ),
+        # The petitions open at some unit (about 1 % of them): the 执法 petitions a unit cooperates on that are still
+        # open are found by probing this small index with the unit's cooperating ids, instead of reading each of
+        # them (a busy unit has cooperated on a thousand over a year), and ordered by deadline from it.
+        Index(
+            "ix_petition_open_at_unit",
+            "id",
+            "deadline",
+            postgresql_where=text(_OPEN_AT_UNIT_SQL),
+            sqlite_where=text(_OPEN_AT_UNIT_SQL),
         ),
     )
 

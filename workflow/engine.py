@@ -101,7 +101,6 @@ class _PrefetchedFacts(Facts):
     def __init__(self, session: Session, petitions: Sequence[Petition]) -> None:
         super().__init__(session)
         self._ids = {p.id for p in petitions}
-        self._pending: dict[int, ExtensionRequest] | None = None
         self._rated: set[tuple[int, int]] | None = None
         self._requests: dict[int, list[ExtensionRequest]] | None = None
         self._tasks: dict[int, list[CooperationTask]] | None = None
@@ -109,16 +108,9 @@ class _PrefetchedFacts(Facts):
     def pending_extension(self, petition: Petition) -> ExtensionRequest | None:
         if petition.id not in self._ids:
             return super().pending_extension(petition)
-        if self._pending is None:
-            self._pending = {}
-            assert self.session is not None
-            for request in self.session.scalars(
-                select(ExtensionRequest)
-                .where(ExtensionRequest.petition_id.in_(self._ids), ExtensionRequest.state == RequestState.PENDING)
-                .order_by(ExtensionRequest.id)
-            ):
-                self._pending.setdefault(request.petition_id, request)
-        return self._pending.get(petition.id)
+        # From the same read as `round_extensions` (every request of the petitions, any round and state).
+        requests = self._extension_requests().get(petition.id, [])
+        return next((r for r in requests if r.state == RequestState.PENDING), None)
 
     def rated_this_round(self, petition: Petition) -> bool:
         if petition.id not in self._ids:
@@ -135,9 +127,7 @@ class _PrefetchedFacts(Facts):
             }
         return (petition.id, petition.handling_round) in self._rated
 
-    def round_extensions(self, petition: Petition) -> list[ExtensionRequest]:
-        if petition.id not in self._ids:
-            return super().round_extensions(petition)
+    def _extension_requests(self) -> dict[int, list[ExtensionRequest]]:
         if self._requests is None:
             assert self.session is not None
             self._requests = {}
@@ -147,7 +137,13 @@ class _PrefetchedFacts(Facts):
                 .order_by(ExtensionRequest.id)
             ):
                 self._requests.setdefault(request.petition_id, []).append(request)
-        return [r for r in self._requests.get(petition.id, []) if r.handling_round == petition.handling_round]
+        return self._requests
+
+    def round_extensions(self, petition: Petition) -> list[ExtensionRequest]:
+        if petition.id not in self._ids:
+            return super().round_extensions(petition)
+        requests = self._extension_requests().get(petition.id, [])
+        return [r for r in requests if r.handling_round == petition.handling_round]
 
     def cooperation_tasks(self, petition: Petition) -> list[CooperationTask]:
         if petition.id not in self._ids:

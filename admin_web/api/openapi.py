@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from admin_web.api.actions import ACTION_PARAMS
 from admin_web.api.blueprint import api
-from admin_web.api.petitions import DEFAULT_PER_PAGE, INTAKE_CHANNELS, MAX_PAGE, MAX_PER_PAGE
+from admin_web.api.petitions import COUNT_LIMIT, DEFAULT_PER_PAGE, INTAKE_CHANNELS, MAX_PAGE, MAX_PER_PAGE
 from admin_web.api.units import MAX_UNITS_PER_PAGE
 from models.bounds import FIRST_DAY, LAST_DAY, MAX_ID
 from models.enums import Channel, DeptType, Light, PetitionKind, PetitionState, UnitLevel
@@ -284,7 +284,14 @@ def _schemas() -> dict[str, Any]:
                 "items": {"type": "array", "items": _ref("PetitionSummary")},
                 "page": INTEGER,
                 "per_page": INTEGER,
-                "total": INTEGER,
+                "total": {
+                    "type": "integer",
+                    "description": f"符合条件的诉求数；超过 {COUNT_LIMIT} 条时为 {COUNT_LIMIT}，且 total_capped 为 true",
+                },
+                "total_capped": {
+                    "type": "boolean",
+                    "description": f"true：符合条件的诉求多于 total（计数到 {COUNT_LIMIT} 为止；全部同步请用 updated_from 与 cursor）",
+                },
                 "pages": INTEGER,
                 "next_cursor": NULLABLE_STRING,
             },

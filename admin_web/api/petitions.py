@@ -16,16 +16,16 @@ from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from admin_web.api.actions import action_params
 from admin_web.api.blueprint import api, api_user, json_body
 from admin_web.api.errors import ApiError
-from admin_web.api.serialize import event_dict, petition_detail, petition_summary
+from admin_web.api.serialize import event_dict, petition_detail, summary_of
 from admin_web.media import attachment_response
 from admin_web.scoping import can_see, petition_or_404, scoped_petitions
 from classifier import suggest_if_trained
-from models import Petition, User, utcnow
+from models import Petition, Unit, User, utcnow
 from models.bounds import MAX_ID, check_instant, in_range_message, parse_day, parse_id
 from models.db import get_session
 from models.enums import Channel, Light, PetitionKind, PetitionState, Role
@@ -40,6 +40,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
 MAX_PAGE = 100_000
+# A list counts its petitions up to here: past it, `total` is this and `total_capped` true (a city-wide token
+# need not count a million petitions to show twenty; to walk them all, use updated_from and the cursor).
+COUNT_LIMIT = 10_000
 EXTERNAL_ID_MAX = Petition.__table__.c.external_id.type.length
 
 # Who may take petitions in over the API, and through which channel: the hotline for any district, district staff
@@ -155,22 +158,77 @@ def list_petitions() -> ResponseReturnValue:
         query = query.where(Petition.channel == channel)
 
     session = get_session()
-    query = query.options(selectinload(Petition.current_unit))
     cursor = request.args.get("cursor", "").strip()
     if updated_from is not None or cursor:
         return _changes_page(session, query, user, cursor, per_page)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Petition.created_at.desc(), Petition.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    )
+    # The page and its count in one statement; the count stops after COUNT_LIMIT rows.
+    counted = query.with_only_columns(Petition.id).order_by(None).limit(COUNT_LIMIT + 1).subquery()
+    total_column = select(func.count()).select_from(counted).scalar_subquery().label("list_total")
+    rows = session.execute(
+        _summary_rows(query)
+        .add_columns(total_column)
+        .order_by(Petition.created_at.desc(), Petition.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    # Past the last page there is no row to carry the count: count alone.
+    if rows:
+        counted_total = rows[0].list_total
+    else:
+        counted_total = session.scalar(select(func.count()).select_from(counted)) or 0
+    total = min(counted_total, COUNT_LIMIT)
     return jsonify(
-        items=[petition_summary(p, user) for p in rows],
+        items=[_summary(row, user) for row in rows],
         page=page,
         per_page=per_page,
         total=total,
+        total_capped=counted_total > COUNT_LIMIT,
         pages=math.ceil(total / per_page),
         next_cursor=None,
     )
+
+
+# The columns a list item shows (`serialize.summary_of`): a list reads these, not whole petitions and units.
+SUMMARY_COLUMNS = (
+    Petition.id,
+    Petition.number,
+    Petition.district_code,
+    Petition.kind,
+    Petition.nature,
+    Petition.complexity,
+    Petition.dept_type,
+    Petition.state,
+    Petition.light,
+    Petition.title,
+    Petition.channel,
+    Petition.external_id,
+    Petition.handling_round,
+    Petition.accepted_at,
+    Petition.deadline,
+    Petition.time_limit_days,
+    Petition.closed_at,
+    Petition.created_at,
+    Petition.updated_at,
+    Unit.id.label("unit_ref_id"),
+    Unit.name.label("unit_ref_name"),
+    Unit.level.label("unit_ref_level"),
+)
+
+
+def _summary_rows(query: Select[tuple[Petition]]) -> Select[Any]:
+    """`query` (petitions, filtered) reading only `SUMMARY_COLUMNS`, each with its current unit."""
+    return query.with_only_columns(*SUMMARY_COLUMNS).join_from(
+        Petition, Unit, Unit.id == Petition.current_unit_id, isouter=True
+    )
+
+
+def _summary(row: Any, user: User) -> dict[str, Any]:
+    unit = (
+        None
+        if row.unit_ref_id is None
+        else {"id": row.unit_ref_id, "name": row.unit_ref_name, "level": row.unit_ref_level.value}
+    )
+    return summary_of(row, user, unit)
 
 
 def encode_cursor(updated_at: dt.datetime, petition_id: int) -> str:
@@ -205,11 +263,11 @@ def _changes_page(
     if cursor:
         after = decode_cursor(cursor)
         query = query.where(tuple_(Petition.updated_at, Petition.id) > tuple_(*after))
-    rows = list(session.scalars(query.order_by(Petition.updated_at, Petition.id).limit(per_page + 1)))
+    rows = session.execute(_summary_rows(query).order_by(Petition.updated_at, Petition.id).limit(per_page + 1)).all()
     more = len(rows) > per_page
     rows = rows[:per_page]
     return jsonify(
-        items=[petition_summary(p, user) for p in rows],
+        items=[_summary(row, user) for row in rows],
         per_page=per_page,
         next_cursor=encode_cursor(rows[-1].updated_at, rows[-1].id) if more else None,
     )

@@ -50,6 +50,12 @@ def unit_ref(unit: Unit | None) -> dict[str, Any] | None:
 
 def petition_summary(petition: Petition, user: User) -> dict[str, Any]:
     """The fields a list shows: number, state, light, deadline, where the petition is, and its text."""
+    return summary_of(petition, user, unit_ref(petition.current_unit))
+
+
+def summary_of(petition: Any, user: User, current_unit: dict[str, Any] | None) -> dict[str, Any]:
+    """`petition_summary` of anything with the petition's attributes: a `Petition`, or a row of just the columns
+    the summary shows (`admin_web.api.petitions` lists read no more), with its current unit as `unit_ref` gives it."""
     return {
         "number": petition.number,
         "district_code": petition.district_code,
@@ -62,7 +68,7 @@ def petition_summary(petition: Petition, user: User) -> dict[str, Any]:
         "title": text_for(user, petition.title),
         "channel": petition.channel.value,
         "external_id": petition.external_id,
-        "current_unit": unit_ref(petition.current_unit),
+        "current_unit": current_unit,
         "handling_round": petition.handling_round,
         "accepted_at": _time(petition.accepted_at),
         "deadline": _time(petition.deadline),

@@ -117,17 +117,18 @@ def open_alerts(
     condition = [alert_scope(user), StaffAlert.read_at.is_(None)]
     if kinds is not None:
         condition.append(StaffAlert.kind.in_(kinds))
-    total = session.scalar(select(func.count(StaffAlert.id)).where(*condition)) or 0
-    if not total:
-        return OpenAlerts(0, [])
-    items = session.scalars(
-        select(StaffAlert)
+    # Counted in the statement that reads the newest (the count computed once, not per row).
+    total = select(func.count(StaffAlert.id)).where(*condition).correlate(None).scalar_subquery()
+    rows = session.execute(
+        select(StaffAlert, total.label("total"))
         .where(*condition)
         .options(joinedload(StaffAlert.petition).load_only(Petition.number))
         .order_by(StaffAlert.created_at.desc(), StaffAlert.id.desc())
         .limit(limit)
-    )
-    return OpenAlerts(total, list(items))
+    ).all()
+    if not rows:
+        return OpenAlerts(0, [])
+    return OpenAlerts(rows[0][1], [row[0] for row in rows])
 
 
 @admin.get("/alerts")

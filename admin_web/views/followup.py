@@ -8,7 +8,7 @@ from typing import Any
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from admin_web.auth import role_required, staff
 from admin_web.blueprint import admin
@@ -43,11 +43,12 @@ def followup() -> ResponseReturnValue:
     base = scoped_petitions(user)
 
     def page_of(query: Select[tuple[Petition]], param: str, *order: Any) -> tuple[Page, list[Petition]]:
-        page = Page.of(session, query, PER_PAGE, param=param)
-        rows = session.scalars(page.apply(query.order_by(*order, Petition.id)).options(
-            selectinload(Petition.current_unit)
-        ))
-        return page, list(rows)
+        return Page.with_rows(
+            session,
+            query.order_by(*order, Petition.id).options(joinedload(Petition.current_unit)),
+            PER_PAGE,
+            param=param,
+        )
 
     # Later rounds first. The open states are named (not "not finished") and the order starts with the round, so
     # the partial index ix_petition_second_round answers both instead of a walk along the updated_at index.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import abort, request
 from sqlalchemy import Select, func, select
@@ -67,6 +68,33 @@ class Page:
         if count_limit is not None and total > count_limit:
             return cls.from_request(count_limit, per_page, param, capped=True)
         return cls.from_request(total, per_page, param)
+
+    @classmethod
+    def with_rows(
+        cls,
+        session: Session,
+        query: Select,  # type: ignore[type-arg]
+        per_page: int,
+        param: str = "page",
+    ) -> tuple[Page, list[Any]]:
+        """The page of `query` (already ordered, one entity) asked for in the request and its rows, counted in the
+        same statement (an uncorrelated ``(SELECT count(*) …)`` beside each row, which the database computes once):
+        one statement instead of `of`'s count and then the rows.
+
+        Only a page past the end (or of an empty list past page 1) costs more: it is counted and clamped as `of`
+        does, then read.
+        """
+        number = requested_page(param)
+        total = select(func.count()).select_from(query.order_by(None).subquery()).scalar_subquery()
+        rows = session.execute(
+            query.add_columns(total.label("page_total")).offset((number - 1) * per_page).limit(per_page)
+        ).all()
+        if rows:
+            return cls(number, per_page, rows[0][-1], param), [row[0] for row in rows]
+        if number == 1:
+            return cls(1, per_page, 0, param), []
+        page = cls.of(session, query, per_page, param)
+        return page, list(session.scalars(page.apply(query))) if page.total else []
 
     def apply(self, query: Select) -> Select:  # type: ignore[type-arg]
         """`query` (already ordered) limited to this page's rows."""

@@ -42,17 +42,16 @@ def queue() -> ResponseReturnValue:
     user = staff()
     session = get_session()
     query = scoped_petitions(user).where(Petition.state == QUEUE_STATE[user.role])
-    page = Page.of(session, query, PER_PAGE)
-    petitions = list(
-        session.scalars(
-            page.apply(query.order_by(Petition.created_at, Petition.id)).options(
-                selectinload(Petition.current_unit),
-                selectinload(Petition.origin_unit),
-                selectinload(Petition.cooperating_units),
-                # The 民生 chain: whether this round already reached the district platform (`routing`).
-                selectinload(Petition.events),
-            )
-        )
+    page, petitions = Page.with_rows(
+        session,
+        query.order_by(Petition.created_at, Petition.id).options(
+            selectinload(Petition.current_unit),
+            selectinload(Petition.origin_unit),
+            selectinload(Petition.cooperating_units),
+            # The 民生 chain: whether this round already reached the district platform (`routing`).
+            selectinload(Petition.events),
+        ),
+        PER_PAGE,
     )
     units = UnitChoices(session, [user.district_code])
     facts = facts_for(session, petitions)

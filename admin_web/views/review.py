@@ -10,13 +10,13 @@ from __future__ import annotations
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from admin_web.auth import role_required, staff
 from admin_web.blueprint import admin
 from admin_web.navigation import nav_item
 from admin_web.rendering import live_lights
-from admin_web.scoping import scoped_petitions
+from admin_web.scoping import petition_scope, scoped_petitions
 from admin_web.views.forms import CHOICES, action_forms, needs_review_of
 from admin_web.views.paging import Page
 from models import ExtensionRequest, Petition, Reply, Unit, User, utcnow
@@ -40,14 +40,16 @@ def review() -> ResponseReturnValue:
     forms."""
     user = staff()
     session = get_session()
-    query = scoped_petitions(user).where(Petition.state.in_(needs_review_of(user)))
     if user.role == Role.UNIT_REVIEWER:
-        query = query.where(Petition.current_unit_id == user.unit_id)
-    page = Page.of(session, query, PER_PAGE)
-    petitions = list(
-        session.scalars(
-            page.apply(query.order_by(Petition.updated_at, Petition.id)).options(selectinload(Petition.current_unit))
-        )
+        # The few the unit holds: the scope as a filter on them (its list form would gather all the unit's ids).
+        query = select(Petition).where(Petition.current_unit_id == user.unit_id, petition_scope(user))
+    else:
+        query = scoped_petitions(user)
+    query = query.where(Petition.state.in_(needs_review_of(user)))
+    page, petitions = Page.with_rows(
+        session,
+        query.order_by(Petition.updated_at, Petition.id).options(joinedload(Petition.current_unit)),
+        PER_PAGE,
     )
     replies: dict[int, Reply] = {}
     if petitions:
@@ -98,11 +100,10 @@ def extensions() -> ResponseReturnValue:
         extension_decider_scope(user),
         Petition.id.in_(select(ExtensionRequest.petition_id).where(ExtensionRequest.state == RequestState.PENDING)),
     )
-    page = Page.of(session, query, PER_PAGE)
-    petitions = list(
-        session.scalars(
-            page.apply(query.order_by(Petition.deadline, Petition.id)).options(selectinload(Petition.current_unit))
-        )
+    page, petitions = Page.with_rows(
+        session,
+        query.order_by(Petition.deadline, Petition.id).options(joinedload(Petition.current_unit)),
+        PER_PAGE,
     )
     facts = facts_for(session, petitions)
     items = []

@@ -13,7 +13,7 @@ import datetime as dt
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import ColumnElement, case, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from admin_web.auth import role_required, staff
 from admin_web.blueprint import admin
@@ -24,16 +24,10 @@ from admin_web.views.forms import CHOICES, action_forms
 from admin_web.views.paging import Page
 from models import Petition, petition_cooperating_unit, utcnow
 from models.db import get_session
-from models.enums import Light, PetitionState, Role
+from models.enums import Light, Role
+from models.petition import OPEN_AT_UNIT
 from workflow.engine import available_actions, facts_for
 
-OPEN_AT_UNIT = (
-    PetitionState.ASSIGNED,
-    PetitionState.HANDLING,
-    PetitionState.UNIT_REVIEW,
-    PetitionState.CITY_REVIEW,
-    PetitionState.PLATFORM_REVIEW,
-)
 PER_PAGE = 20
 
 
@@ -59,26 +53,22 @@ def workbench() -> ResponseReturnValue:
     user = staff()
     session = get_session()
     now = utcnow()
+    # Each list is counted in the statement that reads its page, and its unit comes in the same statement.
     own_query = select(Petition).where(Petition.current_unit_id == user.unit_id, Petition.state.in_(OPEN_AT_UNIT))
-    page = Page.of(session, own_query, PER_PAGE)
-    own = list(
-        session.scalars(
-            page.apply(own_query.order_by(urgency(now), Petition.deadline, Petition.id)).options(
-                selectinload(Petition.current_unit)
-            )
-        )
+    page, own = Page.with_rows(
+        session,
+        own_query.order_by(urgency(now), Petition.deadline, Petition.id).options(joinedload(Petition.current_unit)),
+        PER_PAGE,
     )
     cooperating_ids = select(petition_cooperating_unit.c.petition_id).where(
         petition_cooperating_unit.c.unit_id == user.unit_id
     )
     cooperating_query = select(Petition).where(Petition.id.in_(cooperating_ids), Petition.state.in_(OPEN_AT_UNIT))
-    cooperating_page = Page.of(session, cooperating_query, PER_PAGE, param="coop_page")
-    cooperating = list(
-        session.scalars(
-            cooperating_page.apply(cooperating_query.order_by(Petition.deadline, Petition.id)).options(
-                selectinload(Petition.lead_unit)
-            )
-        )
+    cooperating_page, cooperating = Page.with_rows(
+        session,
+        cooperating_query.order_by(Petition.deadline, Petition.id).options(joinedload(Petition.lead_unit)),
+        PER_PAGE,
+        param="coop_page",
     )
     lights = live_lights(own + cooperating, now)
     facts = facts_for(session, own + cooperating)

@@ -209,6 +209,25 @@ def test_reading_a_petition_gives_events_actions_and_masks_phones_by_role(
     assert masked["available_actions"] == []
 
 
+def test_a_list_item_is_the_summary_of_the_petition_read_whole(world: World, api_client: FlaskClient):
+    from admin_web.api.serialize import petition_summary
+
+    held = make_petition(world.session, content="楼道堆物。")
+    held.title = "楼道堆物 13812345678"
+    held.current_unit = world.urban
+    held.deadline = MONDAY_10AM + dt.timedelta(days=5)
+    unheld = make_petition(world.session, content="噪音扰民。", now=MONDAY_10AM + dt.timedelta(hours=1))
+    world.session.commit()
+    for key in ("dispatcher", "district_manager"):
+        headers = world.token(key)
+        listed = api_client.get("/api/v1/petitions", headers=headers).get_json()["items"]
+        changes = api_client.get("/api/v1/petitions?updated_from=2026-01-01", headers=headers).get_json()["items"]
+        user = world.users[key]
+        assert listed == [petition_summary(unheld, user), petition_summary(held, user)]
+        assert sorted(changes, key=lambda item: item["number"]) == sorted(listed, key=lambda item: item["number"])
+    assert listed[1]["current_unit"]["id"] == world.urban.id and "13812345678" not in listed[1]["title"]
+
+
 def test_another_districts_petition_is_404_like_a_missing_one(world: World, api_client: FlaskClient):
     petition = make_petition(world.session, district_code="laoshan")
     world.session.commit()

@@ -89,6 +89,9 @@ def test_the_workbench_pages_its_own_and_its_cooperating_lists_apart(login_as, w
     assert numbers_in(first, own) == [p.number for p in own[:20]]
     second = body(client.get("/admin/workbench?page=2"))
     assert numbers_in(second, own) == [p.number for p in own[20:]]
+    assert "第 2 / 2 页，共 22 条" in second
+    # Past the last page (no row to carry the count): the last page.
+    assert numbers_in(body(client.get("/admin/workbench?page=9")), own) == [p.number for p in own[20:]]
 
 
 def _second_round(world: World, i: int, state: PetitionState = PetitionState.PENDING_DISPATCH) -> Petition:
@@ -226,6 +229,31 @@ def test_bad_paging_parameters_are_422(
     response = client.get(f"/api/v1/petitions?{query}", headers=headers(world.dispatcher))
     assert response.status_code == 422
     assert response.get_json()["error"]["field"] == field
+
+
+def test_the_api_list_counts_up_to_its_limit_and_says_when_there_are_more(
+    client: FlaskClient, world: World, headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import admin_web.api.petitions as api_petitions
+
+    made = petitions(world, 5)
+    auth = headers(world.dispatcher)
+    exact = client.get("/api/v1/petitions?per_page=2", headers=auth).get_json()
+    assert (exact["total"], exact["total_capped"], exact["pages"]) == (5, False, 3)
+    past_the_end = client.get("/api/v1/petitions?per_page=2&page=9", headers=auth).get_json()
+    assert (past_the_end["items"], past_the_end["total"], past_the_end["total_capped"]) == ([], 5, False)
+    monkeypatch.setattr(api_petitions, "COUNT_LIMIT", 3)
+    capped = client.get("/api/v1/petitions?per_page=2", headers=auth).get_json()
+    assert (capped["total"], capped["total_capped"], capped["pages"]) == (3, True, 2)
+    assert [i["number"] for i in capped["items"]] == [made[4].number, made[3].number]
+    # Pages past the counted ones still answer: the list goes on.
+    third = client.get("/api/v1/petitions?per_page=2&page=3", headers=auth).get_json()
+    assert [i["number"] for i in third["items"]] == [made[0].number]
+    assert (third["total"], third["total_capped"]) == (3, True)
+    assert client.get("/api/v1/petitions?per_page=2&page=9", headers=auth).get_json()["total_capped"] is True
+    monkeypatch.setattr(api_petitions, "COUNT_LIMIT", 5)
+    at_the_limit = client.get("/api/v1/petitions?per_page=2", headers=auth).get_json()
+    assert (at_the_limit["total"], at_the_limit["total_capped"]) == (5, False)
 
 
 def test_units_are_paginated(client: FlaskClient, world: World, headers) -> None:

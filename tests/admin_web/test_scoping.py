@@ -27,7 +27,11 @@ def without_tokens(response) -> str:  # type: ignore[no-untyped-def]
 
 
 def visible(world, user) -> set[str]:  # type: ignore[no-untyped-def]
-    return set(world.session.scalars(scoped_petitions(user).with_only_columns(Petition.number)))
+    """The petitions `user` may see; the list's form of the scope (UNION) and the lookup's (OR) must agree."""
+    listed = set(world.session.scalars(scoped_petitions(user).with_only_columns(Petition.number)))
+    looked_up = set(world.session.scalars(select(Petition.number).where(petition_scope(user))))
+    assert listed == looked_up
+    return listed
 
 
 def test_another_districts_petition_is_404_for_page_and_action(client, login_as, csrf, world) -> None:
