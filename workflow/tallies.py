@@ -347,7 +347,9 @@ def period_volumes(
     if split.first_day is not None:
         keys = [_volume_key(name) for name in dimensions]
         parts.append(
-            _tally_days(select(*keys, VolumeTally.petitions.label("petitions")), VolumeTally, district_code, split)
+            _tally_days(
+                select(*keys, VolumeTally.petitions.label("petitions")), VolumeTally, district_code, split
+            )
         )
     for live_start, live_end in split.live:
         parts.append(volume_counts_query(dimensions, district_code, live_start, live_end))

@@ -21,7 +21,12 @@ from models import Petition
 from workflow.sqltime import local_date, local_month, month_label
 
 VolumeBy = Literal["district", "kind", "dept", "month"] | None
-VOLUME_GROUPINGS: tuple[Literal["district", "kind", "dept", "month"], ...] = ("district", "kind", "dept", "month")
+VOLUME_GROUPINGS: tuple[Literal["district", "kind", "dept", "month"], ...] = (
+    "district",
+    "kind",
+    "dept",
+    "month",
+)
 DAY = "day"
 # The key of the petitions without a department type.
 NO_DEPT = "none"
