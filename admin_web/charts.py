@@ -44,6 +44,10 @@ class Series:
     css: str | None = None
     hrefs: Sequence[str | None] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        # Figures may come as the database's Decimals (sums on PostgreSQL): drawn as floats.
+        object.__setattr__(self, "values", tuple(None if v is None else float(v) for v in self.values))
+
 
 def nice_ceiling(value: float) -> float:
     """The smallest of 1, 2, 2.5, 5 × 10^k at least `value` (1 for nothing above 0): the top of a count axis."""
