@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from markupsafe import Markup, escape
 
 # Room around the plot, in SVG units (the viewBox scales with the page).
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 16, 44
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 24, 44
 TICKS = 5
+RATE_AXIS_BOTTOMS = (0.9, 0.75, 0.5, 0.0)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,12 @@ def nice_ceiling(value: float) -> float:
 def axis_ticks(top: float, count: int = TICKS) -> list[float]:
     """`count` + 1 evenly spaced ticks from 0 to `top`."""
     return [top * i / count for i in range(count + 1)]
+
+
+def rate_axis_bottom(lowest: float) -> float:
+    """Where a rate axis starts so that changes show (rates sit high, 90 % and more) and its five ticks stay round:
+    90 %, 75 %, 50 % or 0 %, the highest a little below `lowest`."""
+    return next(bottom for bottom in RATE_AXIS_BOTTOMS if bottom <= lowest - 0.02 or bottom == 0.0)
 
 
 def format_value(value: float, percent: bool) -> str:
@@ -302,12 +309,7 @@ def line_chart(
         return _empty(title, width, height, "line")
     x0, x1, y0, y1 = LEFT, width - RIGHT, height - BOTTOM, TOP
     top = _top(series, False, percent, len(categories))
-    if percent:
-        # Rates sit high (90 % and more): the axis starts at the tens below the lowest, so changes show.
-        lowest = min(v for s in series for v in s.values if v is not None)
-        bottom = max(math.floor(lowest * 10) / 10 - 0.1, 0.0) if lowest > 0.2 else 0.0
-    else:
-        bottom = 0.0
+    bottom = rate_axis_bottom(min(v for s in series for v in s.values if v is not None)) if percent else 0.0
 
     def y_of(value: float) -> float:
         return y0 - (y0 - y1) * (min(max(value, bottom), top) - bottom) / (top - bottom)

@@ -44,7 +44,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_volume_tally")),
     )
     op.create_index(
-        "ix_volume_tally_whole_month_day", "volume_tally", ["whole_month", "day", "district_code"], unique=False
+        "ix_volume_tally_whole_month_day",
+        "volume_tally",
+        ["whole_month", "day", "district_code"],
+        unique=False,
     )
     # The other tallies are trusted from their watermark on; the new one has nothing yet, so none is trusted
     # until the next refresh rebuilds them all.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from itertools import pairwise
 
 import pytest
 
@@ -17,6 +18,7 @@ from admin_web.charts import (
     hbar_chart,
     line_chart,
     nice_ceiling,
+    rate_axis_bottom,
 )
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -190,3 +192,17 @@ def test_decimal_figures_from_the_database_are_drawn_like_floats() -> None:
     )
     as_float = line_chart("三率", [Category("1月"), Category("2月")], [Series("满意率", [0.5, None])])
     assert str(as_decimal) == str(as_float)
+
+
+@pytest.mark.parametrize(
+    ("lowest", "bottom"), [(0.97, 0.9), (0.91, 0.75), (0.8, 0.75), (0.6, 0.5), (0.51, 0.0), (0.0, 0.0)]
+)
+def test_a_rate_line_starts_below_its_lowest_figure_at_a_round_percentage(
+    lowest: float, bottom: float
+) -> None:
+    assert rate_axis_bottom(lowest) == bottom
+    svg = parsed(line_chart("三率", [Category("1月"), Category("2月")], [Series("满意率", [lowest, 1.0])]))
+    ticks = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "tick"]
+    assert ticks[0] == f"{bottom * 100:.0f}%" and ticks[-1] == "100%"
+    values = [float(t.rstrip("%")) for t in ticks]
+    assert all(v.is_integer() for v in values) and len({b - a for a, b in pairwise(values)}) == 1
