@@ -258,6 +258,7 @@ def _charts(figures: Figures) -> DashboardCharts:
             by_district=None if figures.district_code else _rates_of(figures.tables["district"]),
             by_unit=_rates_of(figures.tables["unit"]),
             by_kind=_rates_of(figures.tables["kind"]),
+            by_month=_rates_of(figures.tables["month"]),
             unit_names=figures.unit_names,
             lights=figures.lit.counts,
             url=url_for,

@@ -12,8 +12,10 @@ the petitions or the district behind each bar.
   marked; a unit leads to its petitions.
 
 Every figure comes from one GROUP BY over the daily tallies plus a live rest (`workflow.tallies`), or from what the
-dashboard already counted (the period's rates per district, unit and kind, the lights): three statements more than
-the page had, whatever the number of months, districts or units.
+dashboard already counted (the period's rates per district, unit, kind and month, the lights): one statement more
+than the page had (the petitions received in the period), and two small ones for the trend's months before the
+period's start (the default period, this year, leaves one month) — whatever the number of months, districts or
+units.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ BOTTOM = 10
 # The league chart shows every ranked unit up to this many, else the ten at the top and the ten at the bottom.
 LEAGUE_CHART_ALL = 30
 RATE_NAMES = ("解决率", "满意率", "按期办结率")
+RATE_ATTRS = ("resolution", "satisfaction", "on_time")
 LIGHT_ORDER = (Light.RED, Light.YELLOW, Light.BLUE)
 NO_DEPT_LABEL = "未分拨"
 Url = Callable[..., str]
@@ -109,6 +112,7 @@ class ChartInputs:
     by_district: Rates | None
     by_unit: Rates
     by_kind: Rates
+    by_month: Rates
     unit_names: dict[str, str]
     lights: dict[str, dict[Light, int]]
     url: Url
@@ -131,6 +135,22 @@ def trend_months(last_day: dt.date, count: int = TREND_MONTHS) -> list[dt.date]:
     return months[::-1]
 
 
+def _added(a: Rates, b: Rates) -> Rates:
+    """The rates of two disjoint spans of time together, key by key (counts add up)."""
+
+    def add(x: dict[str, Rate], y: dict[str, Rate]) -> dict[str, Rate]:
+        zero = Rate(0, 0)
+        return {
+            key: Rate(
+                x.get(key, zero).numerator + y.get(key, zero).numerator,
+                x.get(key, zero).denominator + y.get(key, zero).denominator,
+            )
+            for key in sorted({*x, *y})
+        }
+
+    return Rates(*(add(getattr(a, attr), getattr(b, attr)) for attr in RATE_ATTRS))
+
+
 def _month_end(month: dt.date) -> dt.date:
     return (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
 
@@ -144,30 +164,30 @@ class DashboardCharts:
         period = inputs.period
         self.volumes = period_volumes(
             session,
-            ["district", "kind", "dept"],
+            ["district", "kind", "dept", "month"],
             district_code=inputs.district_code,
             start=period.start,
             end=period.end,
             refreshed=inputs.refreshed,
         )
         self.months = trend_months(period.last_day)
+        # The trend's months are those of the period's own counts from its start on; only the months before the
+        # start (none when the period begins twelve months back or earlier) are counted besides, and added.
+        first = self.months[0].strftime("%Y-%m")
         trend_start = local_midnight(self.months[0])
-        self.trend_volumes = period_volumes(
-            session,
-            ["month"],
-            district_code=inputs.district_code,
-            start=trend_start,
-            end=period.end,
-            refreshed=inputs.refreshed,
-        )["month"]
-        self.trend_rates = period_rates(
-            session,
-            ["month"],
-            district_code=inputs.district_code,
-            start=trend_start,
-            end=period.end,
-            refreshed=inputs.refreshed,
-        ).rates["month"]
+        self.trend_volumes = {k: n for k, n in self.volumes["month"].items() if k >= first}
+        self.trend_rates = Rates(
+            *({k: r for k, r in getattr(inputs.by_month, attr).items() if k >= first} for attr in RATE_ATTRS)
+        )
+        if trend_start < period.start:
+            gap = {"district_code": inputs.district_code, "start": trend_start, "end": period.start}
+            earlier = period_volumes(session, ["month"], refreshed=inputs.refreshed, **gap)["month"]
+            for key, n in earlier.items():
+                self.trend_volumes[key] = self.trend_volumes.get(key, 0) + n
+            self.trend_rates = _added(
+                self.trend_rates,
+                period_rates(session, ["month"], refreshed=inputs.refreshed, **gap).rates["month"],
+            )
 
     # --- addresses --------------------------------------------------------------------------------------------
 

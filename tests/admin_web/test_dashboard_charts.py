@@ -179,6 +179,24 @@ def test_the_figures_are_those_of_the_page_and_the_search(scene: World, login_as
 
 
 @PINNED
+@pytest.mark.parametrize("tallied", [False, True], ids=["live", "tallied"])
+def test_the_trend_is_the_same_whatever_day_the_period_starts(
+    scene: World, login_as: Login, clock: object, site, tallied: bool
+):
+    if tallied:
+        rebuild(site, NOW.astimezone(dt.UTC))
+        scene.session.commit()
+    client = login_as(scene.users["leader"])
+    # From before the twelve months, at a month's start, within the month of a petition (31 October, 23:00), on
+    # the last day: the months before the start are counted apart and added to the period's own.
+    trends = [
+        csv_rows(client, "trend", f"start={start}&end=2026-11-25")
+        for start in ("2025-06-01", "2026-01-01", "2026-10-31", "2026-11-25")
+    ]
+    assert trends[0][1:] and all(trend == trends[0] for trend in trends)
+
+
+@PINNED
 def test_the_tallies_give_the_same_charts_as_the_live_count(
     scene: World, login_as: Login, clock: object, site
 ):
