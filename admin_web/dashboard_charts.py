@@ -51,7 +51,7 @@ Url = Callable[..., str]
 
 @dataclass(frozen=True)
 class Cell:
-    """A table cell: its text and, for the first column, where it leads."""
+    """A table cell: its text and where a click on it leads (the same place as the chart's bar), if anywhere."""
 
     text: str
     href: str | None = None
@@ -59,6 +59,8 @@ class Cell:
 
 @dataclass(frozen=True)
 class Row:
+    """A table row; `marked`: one of the league's bottom units."""
+
     cells: list[Cell]
     marked: bool = False
 
