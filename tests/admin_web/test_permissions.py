@@ -300,6 +300,9 @@ MATRIX: dict[tuple[str, str], Access] = {
     ),
     # The dashboard.
     ("dashboard.index", "GET"): Access(DISPATCHERS | MANAGERS | {Role.LEADER}, args=_district_query),
+    ("dashboard.chart_csv", "GET"): Access(
+        DISPATCHERS | MANAGERS | {Role.LEADER}, args=lambda ctx, own: {**_district_query(ctx, own), "name": "lights"}
+    ),
     # The JSON API.
     ("api.openapi_document", "GET"): Access(PUBLIC),
     ("api.create_token", "POST"): Access(PUBLIC, json=lambda _ctx: {"username": "nobody", "password": "x"}),
