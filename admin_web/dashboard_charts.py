@@ -26,6 +26,7 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -76,13 +77,15 @@ class Chart:
     rows: list[Row]
     note: str = ""
     marked_label: str = ""
+    # The CSV's rows when it holds more than the page (the whole league); else the table's.
+    csv_rows: list[Row] | None = None
 
     def csv(self) -> str:
         """The table as CSV, UTF-8 with a byte-order mark so Excel reads the Chinese."""
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow([*self.header, *([self.marked_label] if self.marked_label else [])])
-        for row in self.rows:
+        for row in self.rows if self.csv_rows is None else self.csv_rows:
             cells = [_safe_cell(cell.text) for cell in row.cells]
             writer.writerow([*cells, *(["是" if row.marked else ""] if self.marked_label else [])])
         return "\ufeff" + buffer.getvalue()
@@ -163,6 +166,7 @@ class DashboardCharts:
     def __init__(self, session: Session, inputs: ChartInputs) -> None:
         self.session = session
         self.i = inputs
+        self._search_page: str | None = None
         period = inputs.period
         self.volumes = period_volumes(
             session,
@@ -196,7 +200,10 @@ class DashboardCharts:
     def _search(self, **filters: str) -> str:
         if self.i.district_code and "district" not in filters:
             filters["district"] = self.i.district_code
-        return self.i.url("admin.search", **filters)
+        # The search page's address once, its query per bar (a page has a hundred of them).
+        if self._search_page is None:
+            self._search_page = self.i.url("admin.search")
+        return f"{self._search_page}?{urlencode(filters)}"
 
     def _in_period(self, **filters: str) -> str:
         p = self.i.period
@@ -406,27 +413,29 @@ class DashboardCharts:
         ranked = league(self.i.by_unit)
         marked = bottom(len(ranked))
         names = self.i.unit_names
-        rows, categories, values = [], [], []
+        everyone = len(ranked) <= LEAGUE_CHART_ALL
+        rows, shown, categories, values = [], [], [], []
         for place, (key, rates) in enumerate(ranked, start=1):
             is_marked = place > len(ranked) - marked
             name = names.get(key, "（未记录单位）")
-            href = self._search(unit_id=key) if key.isdigit() else None
+            on_page = everyone or place <= BOTTOM or place > len(ranked) - BOTTOM
+            href = self._search(unit_id=key) if on_page and key.isdigit() else None
             satisfaction = rates.satisfaction.get(key)
-            rows.append(
-                Row(
-                    [
-                        Cell(str(place)),
-                        Cell(name, href),
-                        Cell(_pct(satisfaction)),
-                        Cell(_pct(rates.resolution.get(key))),
-                        Cell(_pct(rates.on_time.get(key))),
-                        Cell(str(satisfaction.denominator if satisfaction else 0)),
-                        Cell(str(rates.on_time[key].denominator if key in rates.on_time else 0)),
-                    ],
-                    marked=is_marked,
-                )
+            row = Row(
+                [
+                    Cell(str(place)),
+                    Cell(name, href),
+                    Cell(_pct(satisfaction)),
+                    Cell(_pct(rates.resolution.get(key))),
+                    Cell(_pct(rates.on_time.get(key))),
+                    Cell(str(satisfaction.denominator if satisfaction else 0)),
+                    Cell(str(rates.on_time[key].denominator if key in rates.on_time else 0)),
+                ],
+                marked=is_marked,
             )
-            if len(ranked) <= LEAGUE_CHART_ALL or place <= BOTTOM or place > len(ranked) - BOTTOM:
+            rows.append(row)
+            if on_page:
+                shown.append(row)
                 categories.append(Category(f"{place}. {name}", href, marked=is_marked))
                 values.append(_value(satisfaction))
         return Chart(
@@ -434,12 +443,17 @@ class DashboardCharts:
             "承办单位满意率排名",
             [hbar_chart("承办单位满意率排名", categories, Series("满意率", values), percent=True)],
             ["名次", "单位", "满意率", "解决率", "按期办结率", "已评价", "已答复"],
-            rows,
+            shown,
             note=(
                 f"按满意率排名（并列时依次比较解决率、按期办结率、已评价数）；末位 {marked} 个单位标出。"
-                + ("" if len(ranked) <= LEAGUE_CHART_ALL else f"图中为前 {BOTTOM} 名与末 {BOTTOM} 名。")
+                + (
+                    ""
+                    if everyone
+                    else f"共 {len(ranked)} 个单位，图表为前 {BOTTOM} 名与末 {BOTTOM} 名，完整排名见 CSV。"
+                )
             ),
             marked_label="末位",
+            csv_rows=rows,
         )
 
 
