@@ -37,6 +37,10 @@ TARGETS = {
 }
 
 
+def _forget_user() -> None:
+    g.pop("_login_user", None)
+
+
 @pytest.fixture(scope="module")
 def volume_app() -> Iterator[Flask]:
     url = os.environ.get("QINGSU_BENCH_DATABASE_URL")
@@ -50,7 +54,7 @@ def volume_app() -> Iterator[Flask]:
     )
     # The module keeps one application context, so `g` would carry the signed-in user from one request into the
     # next (the district page would be the leader's again); a real request starts with an empty `g`.
-    app.before_request(lambda: g.pop("_login_user", None))
+    app.before_request(_forget_user)
     with app.app_context():
         yield app
     app.extensions["qingsu.engine"].dispose()
