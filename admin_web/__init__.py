@@ -14,7 +14,7 @@ csrf = CSRFProtect()
 
 def init_app(app: Flask) -> None:
     """Register the admin site on `app`."""
-    from admin_web import api, dashboard, errors, headers, manage, rendering, users_cli
+    from admin_web import api, dashboard, errors, headers, manage, open311, rendering, users_cli
     from admin_web.auth import init_login
     from admin_web.blueprint import admin
 
@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
         enforcement,
         followup,
         home,
+        hot_issues,
         petition,
         queue,
         review,
@@ -39,6 +40,7 @@ def init_app(app: Flask) -> None:
     headers.init_app(app)
     app.register_blueprint(admin)
     api.init_app(app)  # F2: the JSON API (after CSRFProtect and the error pages, which it builds on)
+    open311.init_app(app)  # Open311 GeoReport v2 for other systems (like the API: after CSRFProtect)
     manage.init_app(app)  # F2: the managers' pages
     dashboard.init_app(app)  # F2: the leadership dashboard
     users_cli.init_app(app)

@@ -125,11 +125,16 @@ def json_error(status: int, code: str, message: str) -> ResponseReturnValue:
     return jsonify(error={"code": code, "message": message}), status
 
 
+# Accounts of other systems (Open311 clients): they use their own interface (admin_web.open311) and open no staff
+# page and no /api/v1 endpoint.
+SYSTEM_ROLES = frozenset({Role.OPEN311})
+
+
 def role_required(*roles: Role) -> Callable[[F], F]:
-    """Allow the view only to signed-in staff with one of `roles` (any role when none are given).
+    """Allow the view only to signed-in staff with one of `roles` (any staff role when none are given).
 
     Not signed in: pages redirect to the login page with ``next=`` the requested path; JSON clients get 401.
-    Signed in with another role: 403 (a page, or JSON).
+    Signed in with another role, or as another system's account (`SYSTEM_ROLES`): 403 (a page, or JSON).
     """
 
     def decorator(view: F) -> F:
@@ -140,7 +145,7 @@ def role_required(*roles: Role) -> Callable[[F], F]:
                 if wants_json():
                     return json_error(401, "unauthenticated", "请先登录")
                 return redirect(url_for("admin.login", next=_requested_path()))
-            if roles and user.role not in roles:
+            if user.role in SYSTEM_ROLES or (roles and user.role not in roles):
                 if wants_json():
                     return json_error(403, "forbidden", "当前角色无权访问")
                 abort(403)

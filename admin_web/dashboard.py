@@ -1,5 +1,5 @@
 """The leadership dashboard (/admin/dashboard): resolution, satisfaction and on-time rates by district, unit, kind and
-month; red / yellow / blue light counts; overdue petitions; this week's hot issues; how often dispatchers kept the
+month; red / yellow / blue light counts; overdue petitions; this week's hot issues (clusters of similar petitions, `workflow.hot_issues`); how often dispatchers kept the
 classifier's suggestion.
 
 City leadership and the city platform's roles see every district (and may pick one); district platform roles see
@@ -12,10 +12,11 @@ here (the dashboard is their first page).
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, load_only
@@ -30,10 +31,12 @@ from models.bounds import in_range_message, parse_day
 from models.db import get_session
 from models.enums import DeptType, Light, PetitionKind, Role
 from workflow.calendar import WorkingCalendar, load_calendar
-from workflow.hot_issues import HOT_WINDOW
+from workflow.hot_issues import read_hot_issues
 from workflow.lights import light_counts, overdue
-from workflow.rates import ALL, GroupBy, Rate, Rates
-from workflow.tallies import period_acceptance, period_hot_issues, period_rates, refreshed_at
+from workflow.rates import ALL, Rates
+from workflow.report import RateRow, monthly_report, report_filename, write_workbook
+from workflow.report import rate_tables as report_rate_tables
+from workflow.tallies import period_acceptance, refreshed_at
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/admin/dashboard")
 
@@ -46,22 +49,9 @@ DASHBOARD_ROLES = (
 )
 TOP_UNITS = 20
 OVERDUE_SHOWN = 20
-
-
-@dataclass(frozen=True)
-class RateRow:
-    """One line of a rates table: what it is about, and its three rates."""
-
-    key: str
-    label: str
-    resolution: Rate
-    satisfaction: Rate
-    on_time: Rate
-
-    @property
-    def volume(self) -> int:
-        """How much the row rests on: its ratings or its replies, whichever are more (the unit table's order)."""
-        return max(self.resolution.denominator, self.on_time.denominator)
+# The hot issues panel: the week's (`workflow.hot_issues`), the largest few.
+HOT_DAYS = 7
+HOT_ISSUES_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -120,30 +110,10 @@ def rate_tables(
 ) -> tuple[dict[str | None, list[RateRow]], int]:
     """The three rates per group for the overall line (key None) and each grouping, one row per group that has
     any rating or reply in the period, and the petitions left unrated: from the daily tallies as of `refreshed`
-    (see `workflow.tallies`) and a live count of the rest (all of it live when `refreshed` is None)."""
-    groupings: tuple[GroupBy, ...] = (None, "district", "unit", "kind", "month")
-    counted = period_rates(
-        session,
-        groupings,
-        district_code=district_code,
-        start=period.start,
-        end=period.end,
-        refreshed=refreshed,
-    )
-    empty = Rate(0, 0)
-    tables: dict[str | None, list[RateRow]] = {}
-    for group_by, rates in counted.rates.items():
-        tables[group_by] = [
-            RateRow(
-                key,
-                key,
-                rates.resolution.get(key, empty),
-                rates.satisfaction.get(key, empty),
-                rates.on_time.get(key, empty),
-            )
-            for key in sorted({*rates.resolution, *rates.satisfaction, *rates.on_time})
-        ]
-    return tables, counted.unrated
+    (see `workflow.tallies`) and a live count of the rest (all of it live when `refreshed` is None).
+
+    The monthly report's rates come from the same function (`workflow.report.rate_tables`), so they are equal."""
+    return report_rate_tables(session, district_code, period.start, period.end, refreshed)
 
 
 def _labelled(rows: list[RateRow], labels: dict[str, str]) -> list[RateRow]:
@@ -291,7 +261,13 @@ def index() -> ResponseReturnValue:
         key=lambda r: (-r.volume, r.label),
     )[:TOP_UNITS]
     overall = _labelled(tables[None], {ALL: "合计"})
-    departments, terms = period_hot_issues(session, district_code, now - HOT_WINDOW, refreshed)
+    hot_at, hot = read_hot_issues(
+        session,
+        HOT_DAYS,
+        None if district_code is None else [district_code],
+        HOT_ISSUES_SHOWN,
+        with_numbers=False,
+    )
     return render_template(
         "dashboard/index.html",
         district_code=district_code,
@@ -315,13 +291,15 @@ def index() -> ResponseReturnValue:
         overdue_total=lit.overdue_total,
         overdue_list=lit.overdue,
         summaries=open_alerts(session, user, kinds=(DAILY_SUMMARY,)),
-        hot_departments=departments,
-        hot_terms=terms,
+        hot_issues=hot,
+        hot_days=HOT_DAYS,
+        hot_at=hot_at.astimezone(tz) if hot_at else None,
         acceptance=period_acceptance(session, district_code, since=period.start, refreshed=refreshed),
         tallied_at=refreshed.astimezone(tz) if refreshed else None,
         dept_labels={d.value: d.label for d in DeptType},
         charts=_charts(f).all(),
         now=now,
+        report_month=_last_month(now.astimezone(tz).date()),
     )
 
 
@@ -346,6 +324,40 @@ def chart_csv(name: str) -> ResponseReturnValue:
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@dashboard.get("/report.xlsx")
+@role_required(*DASHBOARD_ROLES)
+def monthly_report_download() -> ResponseReturnValue:
+    """The month's report (``?month=YYYY-MM``, default last month) as a workbook, for the district the dashboard
+    shows the user (``?district=`` for city-wide roles; a district role gets its own, another district is 404).
+
+    :raises werkzeug.exceptions.BadRequest: a month that is not YYYY-MM or does not exist.
+    """
+    user = staff()
+    session = get_session()
+    tz = current_app.config["CALENDAR"]["timezone"]
+    district_code = dashboard_district(user)
+    if district_code is not None and session.get(District, district_code) is None:
+        abort(404)
+    month = (request.args.get("month") or "").strip() or _last_month(utcnow().astimezone(ZoneInfo(tz)).date())
+    try:
+        report = monthly_report(session, month, district_code, tz)
+    except ValueError as exc:
+        abort(400, description=str(exc))
+    buffer = io.BytesIO()
+    write_workbook(report, buffer)
+    buffer.seek(0)
+    return send_file(
+        buffer,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=report_filename(month, district_code),
+    )
+
+
+def _last_month(today: dt.date) -> str:
+    return (today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
 
 
 nav_item("dashboard.index", "数据看板", set(DASHBOARD_ROLES), order=70)

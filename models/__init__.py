@@ -6,6 +6,7 @@ from models.citizen import Citizen, Conversation, InboundMessage, WebhookNonce
 from models.clock import utcnow
 from models.district import District, WechatAccount
 from models.handling import Assessment, CooperationTask, Evaluation, ExtensionRequest, Reply
+from models.hot_issue import DuplicateCandidate, DuplicateCheck, HotIssue, HotIssuePetition
 from models.messaging import (
     AccessToken,
     HealthProbe,
@@ -21,6 +22,7 @@ from models.tally import AcceptanceTally, IssueTally, RateTally, VolumeTally
 from models.text_search import DATABASE_ONLY_INDEXES
 from models.unit import Unit
 from models.user import ApiToken, AuditLog, User
+from models.warning import WarningRule
 
 __all__ = [
     "DATABASE_ONLY_INDEXES",
@@ -35,11 +37,15 @@ __all__ = [
     "Conversation",
     "CooperationTask",
     "District",
+    "DuplicateCandidate",
+    "DuplicateCheck",
     "Evaluation",
     "ExtensionRequest",
     "HealthProbe",
     "HolidayOverride",
     "HolidayYear",
+    "HotIssue",
+    "HotIssuePetition",
     "InboundMessage",
     "IssueTally",
     "JobState",
@@ -56,6 +62,7 @@ __all__ = [
     "Unit",
     "User",
     "VolumeTally",
+    "WarningRule",
     "WebhookNonce",
     "WechatAccount",
     "petition_cooperating_unit",

@@ -12,6 +12,8 @@ from models.base import Base
 from models.clock import utcnow
 from models.petition import Petition
 from models.unit import Unit
+from models.user import User
+from models.warning import WarningRule
 
 
 class StaffAlert(Base):
@@ -20,11 +22,20 @@ class StaffAlert(Base):
     `audience` says who reads it: ``unit`` (the handling unit, yellow light), ``platform`` (the district or city
     platform, red light) or ``district_manager`` (the daily summary). `dedupe_key` makes each alert happen once
     (e.g. one yellow reminder per petition, round and deadline).
+
+    An early warning (``kind`` ``warning``, `workflow.warnings`) is one alert per rule and subject (a street's
+    department type, a unit, a district, a citizen's matter) while the condition lasts: `rule_id` and `subject` name
+    it, `created_at` is when it started, `last_seen_at` the last run that still found it, `resolved_at` the first
+    run that no longer did. Being read is being acknowledged: `read_by_id` says by whom.
     """
 
     __tablename__ = "staff_alert"
     # A reader's alerts, newest first (the alert box and the alerts page).
-    __table_args__ = (Index("ix_staff_alert_unit_created", "unit_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_staff_alert_unit_created", "unit_id", "created_at"),
+        # The warnings job: a rule's alerts still open.
+        Index("ix_staff_alert_rule_resolved", "rule_id", "resolved_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)
@@ -38,6 +49,13 @@ class StaffAlert(Base):
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     read_at: Mapped[dt.datetime | None]
+    read_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("warning_rule.id"))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    last_seen_at: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
 
     unit: Mapped[Unit | None] = relationship()
     petition: Mapped[Petition | None] = relationship()
+    read_by: Mapped[User | None] = relationship()
+    rule: Mapped[WarningRule | None] = relationship()

@@ -102,6 +102,9 @@ class Role(LabelledEnum):
     CITY_MANAGER = "city_manager", "市平台管理员"
     LEADER = "leader", "市领导"
     HOTLINE = "hotline", "12345热线平台"
+    # Another system filing and reading petitions through Open311 GeoReport v2 (admin_web.open311); it signs in to
+    # nothing but that interface.
+    OPEN311 = "open311", "Open311接入系统"
 
 
 class PetitionState(LabelledEnum):
@@ -125,6 +128,7 @@ class Channel(LabelledEnum):
     HOTLINE = "hotline", "12345热线"
     WORKAPP = "workapp", "工作端APP"
     STAFF = "staff", "工作人员录入"
+    OPEN311 = "open311", "Open311接口"
 
 
 class CitizenKind(LabelledEnum):

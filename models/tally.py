@@ -59,7 +59,7 @@ class AcceptanceTally(Base):
 
 class IssueTally(Base):
     """One local day's petitions (by creation) per district and department type or suggestion term: the week's hot
-    issues (`workflow.hot_issues`). No month roll-ups: the dashboard asks for a week only."""
+    issues' department and term counts (`workflow.hot_counts`). No month roll-ups: the dashboard asks for a week only."""
 
     __tablename__ = "issue_tally"
     __table_args__ = (Index("ix_issue_tally_facet_day", "facet", "day", "district_code"),)
@@ -67,7 +67,7 @@ class IssueTally(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[dt.date]
     district_code: Mapped[str] = mapped_column(String(20))
-    # "department" or "term" (`workflow.hot_issues.FACETS`).
+    # "department" or "term" (`workflow.hot_counts.FACETS`).
     facet: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(Text)
     petitions: Mapped[int] = mapped_column(default=0)

@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
         "fake_state_file": "",
     },
     "HOTLINE": {"push_url": "", "push_secret": "", "timeout_seconds": 5},
+    "OPEN311": {"public_read": False},
     "WEB": {"public_base_url": "", "reply_link_grace_days": 30},
     "MEDIA": {
         "folder": "instance/media",
@@ -74,8 +75,12 @@ DEFAULTS: dict[str, Any] = {
         "housekeeping_interval_seconds": 60,
         "token_refresh_interval_seconds": 300,
         "tallies_interval_seconds": 300,
+        "hot_issues_interval_seconds": 900,
+        "duplicates_interval_seconds": 60,
+        "warnings_interval_seconds": 300,
         "daily_summary_hour": 8,
     },
+    "HOT_ISSUES": {"windows": [7]},
     "ACCOUNTS": [],
 }
 

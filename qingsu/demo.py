@@ -22,6 +22,7 @@ from models.enums import DeptType, Role, UnitLevel
 from qingsu.demo_petitions import seed_demo_petitions
 from qingsu.demo_templates import seed_demo_templates
 from workflow.jobs import recompute_lights
+from workflow.warnings import ensure_default_rules
 
 DEMO_PASSWORD = "qingsu-demo"
 
@@ -206,6 +207,8 @@ def seed_demo_command() -> None:
     """Load the districts, units and accounts; in demo mode also the demo users (password: qingsu-demo)."""
     session = get_session()
     seed_reference_data(session)
+    # The early-warning rules a city manager starts from (kept as they are once any rule exists).
+    ensure_default_rules(session)
     created = seed_accounts(session, current_app.config["ACCOUNTS"])
     users: list[tuple[str, str]] = []
     petitions = templates = 0

@@ -107,8 +107,16 @@ def _fresh_schema(app: Flask) -> None:
         for table in inspect(conn).get_table_names():
             if table not in Base.metadata.tables:
                 conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
-        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # DELETE, children first, then every sequence back to 1: on the test's near-empty tables this is some 20 ms
+        # where one TRUNCATE of all of them took 300 ms to 1 s (it makes new files for every table and index).
+        conn.execute(text("; ".join(f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables))))
+        conn.execute(
+            text(
+                "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+            )
+        )
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from models.enums import (
     Channel,
     CitizenKind,
     Complexity,
+    DeptType,
     MediaState,
     Nature,
     PetitionKind,
@@ -130,10 +131,12 @@ def submit_petition(
     suggestion: dict[str, Any] | None = None,
     origin_unit: Unit | None = None,
     created_by: User | None = None,
+    dept_type: DeptType | None = None,
 ) -> Petition:
     """Create a petition at the district platform (待研判) with its number and first history row.
 
-    Flushes but does not commit. `external_id` is the sending system's id, unique per channel; for idempotent
+    Flushes but does not commit. `dept_type` is the department type the sender chose (an Open311 client's service),
+    which the dispatcher's form starts from. `external_id` is the sending system's id, unique per channel; for idempotent
     intake from another channel call `take_in`, which tells a new petition from a repeat.
 
     :raises InvalidInput: empty or oversized content, unknown district, a 执法 petition without an originating unit.
@@ -168,6 +171,7 @@ def submit_petition(
         contact_phone=contact_phone,
         channel=channel,
         external_id=external_id,
+        dept_type=dept_type,
         state=PetitionState.PENDING_DISPATCH,
         level=UnitLevel.DISTRICT_PLATFORM,
         current_unit=platform,
@@ -277,6 +281,10 @@ def intake_digest(fields: dict[str, Any]) -> str:
         "longitude": fields.get("longitude"),
         "attachments": [[str(a.get("kind") or "image"), a.get("url")] for a in fields.get("attachments") or ()],
     }
+    dept_type = fields.get("dept_type")
+    if dept_type is not None:
+        # Only when given, so the digests kept of earlier intakes (which had none) stay valid.
+        facts["dept_type"] = str(dept_type)
     return hashlib.sha256(json.dumps(facts, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 

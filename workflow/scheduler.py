@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from models import SchedulerLease, utcnow
 from models.db import make_engine, session_scope
-from workflow import jobs, media, tallies
+from workflow import duplicates, hot_issues, jobs, media, tallies, warnings
 from workflow.outbox import worker_name
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,9 @@ JOBS: dict[str, Callable[[Flask, dt.datetime], Any]] = {
     "prune_handled_messages": jobs.prune_handled_messages,
     "refresh_tallies": tallies.refresh_tallies,
     "fetch_media": media.fetch_media,
+    "hot_issues": hot_issues.compute_hot_issues,
+    "duplicate_candidates": duplicates.check_new_petitions,
+    "evaluate_warnings": warnings.evaluate_warnings,
 }
 
 
@@ -85,6 +88,9 @@ def job_triggers(app: Flask) -> dict[str, BaseTrigger]:
         "prune_handled_messages": CronTrigger(hour=3, minute=30, timezone=tz),
         "refresh_tallies": every("tallies_interval_seconds"),
         "fetch_media": IntervalTrigger(seconds=float(app.config["MEDIA"]["interval_seconds"]), timezone=tz),
+        "hot_issues": every("hot_issues_interval_seconds"),
+        "duplicate_candidates": every("duplicates_interval_seconds"),
+        "evaluate_warnings": every("warnings_interval_seconds"),
     }
 
 

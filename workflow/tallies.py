@@ -68,7 +68,7 @@ from models import (
 )
 from models.db import lock_for_write, session_scope
 from models.enums import ReplyState
-from workflow import hot_issues
+from workflow import hot_counts
 from workflow.rates import (
     ALL,
     DAY,
@@ -400,7 +400,7 @@ def period_hot_issues(
     since: dt.datetime,
     refreshed: dt.datetime | None = None,
 ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    """What `workflow.hot_issues.hot_issues` gives for the petitions created since `since`, from the tallies of the
+    """What `workflow.hot_counts.hot_issues` gives for the petitions created since `since`, from the tallies of the
     past days (as of the refresh at `refreshed`; None: everything live) and a live count of the rest.
 
     One statement per facet: the tallied days' rows and the live counts summed, ordered and cut by the database.
@@ -416,12 +416,12 @@ def period_hot_issues(
         if since - day_start < added[0][1] - since:
             first_day, added, taken_off = first_day - _DAY, added[1:], [(day_start, since)]
     found = []
-    for facet in hot_issues.FACETS:
+    for facet in hot_counts.FACETS:
         parts: list[Select[Any]] = [
-            hot_issues.counts_query(session, facet, (), district_code, start, end) for start, end in added
+            hot_counts.counts_query(session, facet, (), district_code, start, end) for start, end in added
         ]
         for start, end in taken_off:
-            part = hot_issues.counts_query(session, facet, (), district_code, start, end).subquery()
+            part = hot_counts.counts_query(session, facet, (), district_code, start, end).subquery()
             parts.append(select(part.c.name, (-part.c.n).label("n")))
         if first_day is not None:
             tallied = select(IssueTally.name, IssueTally.petitions.label("n")).where(
@@ -432,8 +432,8 @@ def period_hot_issues(
             if district_code:
                 tallied = tallied.where(IssueTally.district_code == district_code)
             parts.append(tallied)
-        query = hot_issues.top(union_all(*parts) if len(parts) > 1 else parts[0], facet)
-        found.append(hot_issues.labelled(facet, session.execute(query).all()))
+        query = hot_counts.top(union_all(*parts) if len(parts) > 1 else parts[0], facet)
+        found.append(hot_counts.labelled(facet, session.execute(query).all()))
     return found[0], found[1]
 
 
@@ -479,15 +479,15 @@ def _acceptance_rows(spans: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select
 
 
 def _issue_rows(session: Session, spans: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select[Any]:
-    keys = (hot_issues.DAY, hot_issues.DISTRICT)
+    keys = (hot_counts.DAY, hot_counts.DISTRICT)
     parts = [
-        hot_issues.counts_query(session, facet, keys, None, None, None, spans).subquery()
-        for facet in hot_issues.FACETS
+        hot_counts.counts_query(session, facet, keys, None, None, None, spans).subquery()
+        for facet in hot_counts.FACETS
     ]
     return union_all(
         *(
             select(part.c.day, part.c.district, literal(facet, String(10)), part.c.name, part.c.n)
-            for facet, part in zip(hot_issues.FACETS, parts, strict=True)
+            for facet, part in zip(hot_counts.FACETS, parts, strict=True)
         )
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask
 
 # Importing the view modules attaches their routes to the `api` blueprint before it is registered.
-from admin_web.api import openapi, petitions, token_views, units  # noqa: F401
+from admin_web.api import hot_issues, openapi, petitions, token_views, units  # noqa: F401
 from admin_web.api.blueprint import api
 from admin_web.api.errors import register_http_error_handler
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from admin_web.api.errors import ApiError, register_error_handlers
 from admin_web.api.tokens import bearer_token, find_token
+from admin_web.auth import SYSTEM_ROLES
 from models import ApiToken, User, utcnow
 from models.db import BUSY, classify_failure, get_session
 
@@ -39,6 +40,8 @@ def _authenticate() -> None:
             if classify_failure(exc) != BUSY:
                 raise
             session.rollback()  # discards the new last_used_at; `row` reloads as stored
+    if row.user.role in SYSTEM_ROLES:
+        raise ApiError(403, "forbidden", "Open311 接入系统的 api_key 只能用于 /open311/v2")
     g.api_token = row
     g.api_user = row.user
 

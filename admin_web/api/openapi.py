@@ -19,7 +19,7 @@ from admin_web.api.petitions import DEFAULT_PER_PAGE, INTAKE_CHANNELS, MAX_PAGE,
 from admin_web.api.units import MAX_UNITS_PER_PAGE
 from models.bounds import FIRST_DAY, LAST_DAY, MAX_ID
 from models.enums import Channel, DeptType, Light, PetitionKind, PetitionState, UnitLevel
-from workflow import intake
+from workflow import intake, supplements
 from workflow.engine import TRANSITIONS
 
 PREFIX = "/api/v1"
@@ -246,6 +246,22 @@ def _schemas() -> dict[str, Any]:
         "AvailableAction": available,
         "Unit": unit,
         "Error": error,
+        "SupplementRequest": _object(
+            {
+                "client_id": {"type": "string", "minLength": 1, "maxLength": supplements.MAX_CLIENT_ID},
+                "text": {"type": "string", "minLength": 1, "maxLength": supplements.MAX_SUPPLEMENT},
+                "attachments": {
+                    "type": "array",
+                    "maxItems": intake.MAX_ATTACHMENTS,
+                    "items": _object(
+                        {"url": {"type": "string", "format": "uri"}, "kind": {"type": "string"}},
+                        required=["url"],
+                    ),
+                },
+            },
+            required=["client_id", "text"],
+        ),
+        "SupplementResult": _object({"event": _ref("Event"), "petition_number": STRING}),
         "PetitionList": _object(
             {
                 "items": {"type": "array", "items": _ref("PetitionSummary")},
@@ -265,6 +281,33 @@ def _schemas() -> dict[str, Any]:
                 "per_page": INTEGER,
                 "total": INTEGER,
                 "pages": INTEGER,
+            }
+        ),
+        "HotIssue": _object(
+            {
+                "id": INTEGER,
+                "rank": INTEGER,
+                "title": {"type": "string", "description": "最具代表性的诉求的标题"},
+                "terms": {"type": "array", "items": STRING, "description": "多数诉求共有的词"},
+                "size": {"type": "integer", "description": "本期诉求件数"},
+                "previous": {"type": "integer", "description": "上一期（同样天数）同类诉求件数"},
+                "trend": {"type": "integer", "description": "size − previous"},
+                "daily": {"type": "array", "items": INTEGER, "description": "本期每 24 小时件数，从早到晚"},
+                "districts": {"type": "array", "items": STRING},
+                "dept_type": _nullable({"type": "string", "enum": _values(DeptType)}),
+                "street": NULLABLE_STRING,
+                "first_at": TIME,
+                "last_at": TIME,
+                "petitions": {"type": "array", "items": STRING, "description": "可见范围内的诉求编号"},
+            }
+        ),
+        "HotIssueList": _object(
+            {
+                "days": INTEGER,
+                "computed_at": _nullable(
+                    {"type": "string", "format": "date-time", "description": "最近一次计算"}
+                ),
+                "items": {"type": "array", "items": _ref("HotIssue")},
             }
         ),
         "ActionResult": _object({"event_id": INTEGER, "petition": _ref("PetitionDetail")}),
@@ -575,6 +618,52 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        f"{PREFIX}/hot-issues": {
+            "get": {
+                "operationId": "list_hot_issues",
+                "tags": ["hot-issues"],
+                "summary": "热点问题：最近若干天内容、地点和部门类型相似的诉求聚成的类（由调度任务定期计算）",
+                "parameters": [
+                    _query("district", "区(市)代码；区(市)角色只能查看本区(市)", STRING),
+                    _query(
+                        "days", "天数（配置 [hot_issues] windows 之一）", {"type": "integer", "default": 7}
+                    ),
+                    _query("limit", "条数", {"type": "integer", "minimum": 1, "maximum": 200, "default": 20}),
+                ],
+                "responses": {
+                    "200": _ok("热点问题，件数多的在前", "HotIssueList"),
+                    "401": UNAUTHENTICATED,
+                    "403": _error("该角色不能查看热点问题"),
+                    "404": _error("区(市)不在可见范围"),
+                    "422": _error("参数无效"),
+                },
+            }
+        },
+    }
+    paths[f"{PREFIX}/petitions/{{number}}/supplements"] = {
+        "post": {
+            "operationId": "add_petition_supplement",
+            "tags": ["petitions"],
+            "summary": "12345热线为其转来的诉求补充材料（按 client_id 幂等）",
+            "description": (
+                "写入办理记录（补充材料），附件地址并入诉求附件，承办人在诉求页可见。同一 client_id 再次提交同样内容"
+                "视为重试（200，不重复记录）。已办结、未评价、移交问责或不予受理的诉求不能再补充。"
+            ),
+            "parameters": [NUMBER_PARAM],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("SupplementRequest")}},
+            },
+            "responses": {
+                "201": _ok("已记录补充材料", "SupplementResult"),
+                "200": _ok("重试：返回第一次的记录", "SupplementResult"),
+                "401": UNAUTHENTICATED,
+                "403": _error("非12345热线角色，或该诉求不是热线转来的"),
+                "404": NOT_FOUND,
+                "409": _error("诉求已结束（state_changed），或 client_id 已用于其他内容（client_id_conflict）"),
+                "422": _error("参数缺失或无效（field 指出参数）"),
+            },
+        }
     }
     for action in TRANSITIONS:
         paths[f"{PREFIX}/petitions/{{number}}/actions/{action}"] = _action_operation(action)
@@ -600,6 +689,7 @@ def openapi_spec() -> dict[str, Any]:
             {"name": "petitions", "description": "诉求"},
             {"name": "actions", "description": "工作流操作"},
             {"name": "units", "description": "承办单位"},
+            {"name": "hot-issues", "description": "热点问题"},
             {"name": "meta", "description": "接口文档"},
         ],
         "security": [{"bearer": []}],

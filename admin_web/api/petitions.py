@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from admin_web.api.actions import action_params
 from admin_web.api.blueprint import api, api_user, json_body
 from admin_web.api.errors import ApiError
-from admin_web.api.serialize import petition_detail, petition_summary
+from admin_web.api.serialize import event_dict, petition_detail, petition_summary
 from admin_web.media import attachment_response
 from admin_web.scoping import can_see, petition_or_404, scoped_petitions
 from classifier import suggest_if_trained
@@ -29,9 +29,11 @@ from models import Petition, User, utcnow
 from models.bounds import MAX_ID, check_instant, in_range_message, parse_day, parse_id
 from models.db import get_session
 from models.enums import Channel, Light, PetitionKind, PetitionState, Role
+from workflow.actors import is_hotline_for
 from workflow.engine import TRANSITIONS, perform, why_not
 from workflow.errors import IntakeConflict, TransitionRefused
 from workflow.intake import take_in
+from workflow.supplements import add_supplement
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_PER_PAGE = 20
@@ -368,3 +370,48 @@ def create_petition() -> ResponseReturnValue:
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_petition", number=petition.number)
     return response
+
+
+# --- the hotline adding information -------------------------------------------------------------------------------
+
+
+@api.post("/petitions/<number>/supplements")
+def add_petition_supplement(number: str) -> ResponseReturnValue:
+    """The 12345 hotline adds what its petitioner called back with (补充材料) to a petition it filed.
+
+    Body: ``client_id`` (the hotline's id of this supplement: the same id again is a retry), ``text`` and optional
+    ``attachments`` ([{"url", "kind"}]). 201 with the history row; 200 with the same row for a retry; 403 a role
+    other than the hotline, or a petition the hotline did not file; 404 no such petition; 409 the petition is
+    finished (办结, 未评价, 移交问责, 不予受理) or the client_id was used for another text; 422 bad input.
+    """
+    user = api_user()
+    session = get_session()
+    petition = petition_or_404(session, user, number)
+    if user.role != Role.HOTLINE:
+        raise ApiError(403, "forbidden", f"「{user.role.label}」不能通过接口补充诉求材料")
+    if not is_hotline_for(user, petition):
+        raise ApiError(403, "forbidden", "只能为12345热线转来的诉求补充材料")
+    body = json_body()
+    for field in ("client_id", "text"):
+        if not isinstance(body.get(field), str):
+            raise ApiError(422, "invalid_input", f"{field} 须为字符串", field=field)
+    attachments = body.get("attachments") or []
+    if not isinstance(attachments, list) or not all(
+        isinstance(a, dict) and isinstance(a.get("url"), str) and isinstance(a.get("kind", "image"), str)
+        for a in attachments
+    ):
+        raise ApiError(422, "invalid_input", 'attachments 须为 [{"url": ...}] 列表', field="attachments")
+    try:
+        event, created = add_supplement(
+            session,
+            petition,
+            user,
+            utcnow(),
+            text=body["text"],
+            client_id=body["client_id"],
+            attachments=[{"kind": a.get("kind") or "image", "url": a["url"]} for a in attachments],
+        )
+    except IntakeConflict as conflict:
+        raise ApiError(409, "client_id_conflict", str(conflict), field="client_id") from None
+    session.commit()
+    return jsonify(event=event_dict(event, user), petition_number=petition.number), 201 if created else 200

@@ -26,9 +26,10 @@ from models.enums import LabelledEnum, MediaState, PetitionState
 from workflow import routing
 from workflow.calendar_changes import RECOMPUTED, RECOMPUTED_LABEL
 from workflow.engine import TRANSITIONS, available_actions
+from workflow.supplements import SUPPLEMENT, SUPPLEMENT_LABEL
 
 # Event actions that are not workflow transitions (intake), with their Chinese label.
-EXTRA_EVENT_LABELS = {"submit": "提交诉求", RECOMPUTED: RECOMPUTED_LABEL}
+EXTRA_EVENT_LABELS = {"submit": "提交诉求", RECOMPUTED: RECOMPUTED_LABEL, SUPPLEMENT: SUPPLEMENT_LABEL}
 
 
 def _time(value: dt.datetime | None) -> str | None:

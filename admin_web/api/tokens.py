@@ -36,15 +36,18 @@ class IssuedToken:
     row: ApiToken
 
 
-def issue_token(session: Session, user: User, now: dt.datetime, name: str = "") -> IssuedToken:
-    """Create a token for `user`, valid for `TOKEN_LIFETIME` from `now`. Flushes; the caller commits."""
+def issue_token(
+    session: Session, user: User, now: dt.datetime, name: str = "", lifetime: dt.timedelta = TOKEN_LIFETIME
+) -> IssuedToken:
+    """Create a token for `user`, valid for `lifetime` (`TOKEN_LIFETIME` unless another system's key, such as an
+    Open311 client's, is issued for longer) from `now`. Flushes; the caller commits."""
     raw = secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id,
         token_hash=hash_token(raw),
         name=name.strip()[:TOKEN_NAME_MAX],
         created_at=now,
-        expires_at=now + TOKEN_LIFETIME,
+        expires_at=now + lifetime,
     )
     session.add(row)
     session.flush()

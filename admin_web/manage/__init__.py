@@ -1,5 +1,6 @@
 """The platform managers' pages (/admin/manage): districts and their WeChat accounts, units and their responsibility
-lists, users and roles, the holiday calendar, notification templates and the dead-letter list.
+lists, users and roles, the holiday calendar, notification templates, the dead-letter list and (city managers only)
+the early-warning rules.
 
 Scope: a district manager (区平台管理员) manages their own district only — another district's account, units, users,
 templates or messages answer 404, like a page that does not exist; a city manager (市平台管理员) manages every
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from admin_web.manage import calendar, dead_letters, districts, templates, units, users
+from admin_web.manage import calendar, dead_letters, districts, templates, units, users, warnings
 from admin_web.manage.scope import (
     CITY_ONLY_ROLES,
     MANAGER_ROLES,
@@ -50,4 +51,5 @@ __all__ = [
     "templates",
     "units",
     "users",
+    "warnings",
 ]

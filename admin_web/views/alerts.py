@@ -10,9 +10,14 @@ Who reads which alert:
 * the city dispatcher (市级平台调度): those addressed to the city platform (petitions handled at city level);
 * a district manager (区平台管理员): the district's daily summaries.
 
+Early warnings (`workflow.warnings`, kind ``warning``) go further: a district's warning to its dispatchers and
+district managers, a unit's to the unit's reviewers (its leaders, not every handler); every warning to the city
+platform's roles — city dispatcher, city manager and leader. The warnings page lists them with their history
+(when each started, was last seen, was resolved, and who acknowledged it).
+
 No other role is the audience of any alert. An alert outside the reader's scope answers 404, like a petition
 outside the scope, so alert ids cannot be probed. Being read is shared by everyone the alert is addressed to (one
-``read_at``); the audit log says who marked it.
+``read_at``); `read_by_id` and the audit log say who marked it (for a warning, who acknowledged it).
 """
 
 from __future__ import annotations
@@ -21,19 +26,40 @@ from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import ColumnElement, false, func, select, update
+from sqlalchemy import ColumnElement, false, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from admin_web.audit import audit
 from admin_web.auth import role_required, safe_next, staff
 from admin_web.blueprint import admin
+from admin_web.navigation import nav_item
 from admin_web.scoping import UNIT_ROLES
 from admin_web.views.paging import Page
 from models import Petition, StaffAlert, Unit, User, utcnow
 from models.db import get_session
 from models.enums import Role, UnitLevel
+from workflow.warnings import DISTRICT_AUDIENCE, KINDS, UNIT_AUDIENCE, WARNING
 
-ALERT_ROLES = frozenset({*UNIT_ROLES, Role.DISPATCHER, Role.CITY_DISPATCHER, Role.DISTRICT_MANAGER})
+ALERT_ROLES = frozenset(
+    {
+        *UNIT_ROLES,
+        Role.DISPATCHER,
+        Role.CITY_DISPATCHER,
+        Role.DISTRICT_MANAGER,
+        Role.CITY_MANAGER,
+        Role.LEADER,
+    }
+)
+# Who reads early warnings: a unit's leaders, the district platforms' and the city's roles.
+WARNING_ROLES = (
+    Role.UNIT_REVIEWER,
+    Role.DISPATCHER,
+    Role.DISTRICT_MANAGER,
+    Role.CITY_DISPATCHER,
+    Role.CITY_MANAGER,
+    Role.LEADER,
+)
+CITY_WARNING_ROLES = frozenset({Role.CITY_DISPATCHER, Role.CITY_MANAGER, Role.LEADER})
 # `StaffAlert.audience` of the daily summary (see `workflow.jobs.daily_summary`).
 MANAGER_AUDIENCE = "district_manager"
 DAILY_SUMMARY = "daily_summary"
@@ -45,16 +71,34 @@ def alert_scope(user: User) -> ColumnElement[bool]:
     if not user.active:
         return false()
     if user.role in UNIT_ROLES:
-        return StaffAlert.unit_id == user.unit_id if user.unit_id is not None else false()
+        if user.unit_id is None:
+            return false()
+        if user.role == Role.UNIT_REVIEWER:
+            return StaffAlert.unit_id == user.unit_id
+        # A unit's warnings are for its leaders, not for every handler.
+        return (StaffAlert.unit_id == user.unit_id) & (StaffAlert.audience != UNIT_AUDIENCE)
+    district_warnings = (
+        (StaffAlert.audience == DISTRICT_AUDIENCE) & (StaffAlert.district_code == user.district_code)
+        if user.district_code is not None
+        else false()
+    )
     if user.role == Role.DISPATCHER and user.district_code is not None:
         platform = select(Unit.id).where(
             Unit.level == UnitLevel.DISTRICT_PLATFORM, Unit.district_code == user.district_code
         )
-        return StaffAlert.unit_id.in_(platform)
+        return or_(StaffAlert.unit_id.in_(platform), district_warnings)
     if user.role == Role.CITY_DISPATCHER:
-        return StaffAlert.unit_id.in_(select(Unit.id).where(Unit.level == UnitLevel.CITY_PLATFORM))
+        return or_(
+            StaffAlert.unit_id.in_(select(Unit.id).where(Unit.level == UnitLevel.CITY_PLATFORM)),
+            StaffAlert.kind == WARNING,
+        )
     if user.role == Role.DISTRICT_MANAGER and user.district_code is not None:
-        return (StaffAlert.audience == MANAGER_AUDIENCE) & (StaffAlert.district_code == user.district_code)
+        return or_(
+            (StaffAlert.audience == MANAGER_AUDIENCE) & (StaffAlert.district_code == user.district_code),
+            district_warnings,
+        )
+    if user.role in CITY_WARNING_ROLES:
+        return StaffAlert.kind == WARNING
     return false()
 
 
@@ -131,7 +175,7 @@ def mark_alert_read(alert_id: int) -> ResponseReturnValue:
     marked = session.execute(
         update(StaffAlert)
         .where(StaffAlert.id == alert.id, StaffAlert.read_at.is_(None))
-        .values(read_at=utcnow())
+        .values(read_at=utcnow(), read_by_id=user.id)
         .execution_options(synchronize_session=False)
     )
     if marked.rowcount:
@@ -139,3 +183,54 @@ def mark_alert_read(alert_id: int) -> ResponseReturnValue:
     session.commit()
     flash("提醒已标记为已读", "success")
     return redirect(safe_next(request.form.get("next")) or url_for("admin.home"))
+
+
+WARNING_STATES = {"open": "预警中", "resolved": "已解除", "all": "全部"}
+
+
+@admin.get("/alerts/warnings")
+@role_required(*WARNING_ROLES)
+def warnings_page() -> ResponseReturnValue:
+    """The early warnings addressed to the reader, read or not, with their history: the ones still in force first
+    (newest first), or only the resolved ones, or all (``?state=open|resolved|all``), 20 a page."""
+    user = staff()
+    session = get_session()
+    state = request.args.get("state") or "open"
+    if state not in WARNING_STATES:
+        abort(400, description="state 须为 open、resolved 或 all")
+    condition = [alert_scope(user), StaffAlert.kind == WARNING]
+    if state == "open":
+        condition.append(StaffAlert.resolved_at.is_(None))
+    elif state == "resolved":
+        condition.append(StaffAlert.resolved_at.is_not(None))
+    page = Page.from_request(
+        session.scalar(select(func.count(StaffAlert.id)).where(*condition)) or 0, ALERTS_SHOWN
+    )
+    items = list(
+        session.scalars(
+            page.apply(
+                select(StaffAlert)
+                .where(*condition)
+                .options(
+                    joinedload(StaffAlert.petition).load_only(Petition.number),
+                    joinedload(StaffAlert.read_by).load_only(User.display_name),
+                    joinedload(StaffAlert.unit).load_only(Unit.name),
+                )
+                .order_by(
+                    StaffAlert.resolved_at.is_not(None), StaffAlert.created_at.desc(), StaffAlert.id.desc()
+                )
+            )
+        )
+    )
+    return render_template(
+        "admin/warnings.html",
+        items=items,
+        page=page,
+        state=state,
+        states=WARNING_STATES,
+        kinds=KINDS,
+        next_url=url_for("admin.warnings_page", state=state, page=request.args.get("page")),
+    )
+
+
+nav_item("admin.warnings_page", "预警", set(WARNING_ROLES), order=65)

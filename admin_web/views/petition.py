@@ -18,12 +18,15 @@ from admin_web.views.forms import CHOICES, LABELS, action_forms
 from models import Assessment, CooperationTask, Evaluation, ExtensionRequest, Petition, Reply, User, utcnow
 from models.db import get_session
 from workflow.calendar_changes import RECOMPUTED, RECOMPUTED_LABEL
+from workflow.duplicates import NEW_STATES, candidates_for
 from workflow.engine import TRANSITIONS, available_actions
 from workflow.queries import history, second_handling_feedback
+from workflow.supplements import SUPPLEMENT, SUPPLEMENT_LABEL
 
 EVENT_LABELS = {
     "submit": "提交诉求",
     RECOMPUTED: RECOMPUTED_LABEL,
+    SUPPLEMENT: SUPPLEMENT_LABEL,
     **{name: t.label for name, t in TRANSITIONS.items()},
 }
 
@@ -65,6 +68,10 @@ def render_petition(
             assessments=rows(Assessment),
             # A 执法 petition's cooperating units' parts, for the lead unit to put into its reply.
             tasks=rows(CooperationTask),
+            # 可能重复: only while the petition waits for its dispatch (linking replaces dispatching it).
+            duplicates=candidates_for(session, [petition.id]).get(petition.id, [])
+            if petition.state in NEW_STATES
+            else [],
         ),
         status,
     )

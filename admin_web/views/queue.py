@@ -1,5 +1,6 @@
 """The dispatcher queue (研判队列): new petitions with the classifier's suggestion and the forms to confirm or correct
-the routing, reject with a code, choose 执法 lead and cooperating units, or send to the city platform.
+the routing, reject with a code, choose 执法 lead and cooperating units, or send to the city platform. A petition
+like an open one is marked 可能重复, with those open petitions (`workflow.duplicates`), to link it instead.
 
 District dispatchers see their district's 待研判 petitions; the city dispatcher sees those sent to the city. Above them,
 the platform's unread alerts (petitions overdue, or due soon with no unit yet), from `admin_web.views.alerts`.
@@ -22,6 +23,7 @@ from admin_web.views.paging import Page
 from models import District, Petition
 from models.db import get_session
 from models.enums import PetitionState, Role
+from workflow.duplicates import candidates_for
 from workflow.engine import available_actions, facts_for
 from workflow.queries import second_handling_feedback
 
@@ -65,6 +67,7 @@ def queue() -> ResponseReturnValue:
         "admin/queue.html",
         items=items,
         feedback=feedback,
+        duplicates=candidates_for(session, [p.id for p in petitions]),
         page=page,
         choices=CHOICES,
         labels=LABELS,

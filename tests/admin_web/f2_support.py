@@ -96,6 +96,7 @@ def world(site: Flask, db_session: Session) -> World:
         "city_manager": make_user(s, Role.CITY_MANAGER, district_code=None),
         "leader": make_user(s, Role.LEADER, district_code=None),
         "hotline": make_user(s, Role.HOTLINE, district_code=None),
+        "open311": make_user(s, Role.OPEN311, district_code=None),
     }
     world = World(
         session=s,

@@ -214,7 +214,15 @@ def test_an_unknown_alert_is_404_and_roles_without_alerts_are_refused(alerted: A
         == 404
     )
     summary = alerted.alert("daily_summary", district="shinan")
+    # The leader reads early warnings only: a district's summary is not theirs (404, as for any other's alert).
     client = login_as(w.leader)
+    assert (
+        client.post(
+            f"/admin/alerts/{summary.id}/read", data={"csrf_token": csrf("/admin/search")}
+        ).status_code
+        == 404
+    )
+    client = login_as(make_user(w.session, Role.HOTLINE, district_code=None, username="hotline_user"))
     assert (
         client.post(
             f"/admin/alerts/{summary.id}/read", data={"csrf_token": csrf("/admin/search")}

@@ -29,8 +29,8 @@ from werkzeug.routing import Rule
 
 from admin_web.api.tokens import issue_token
 from admin_web.auth import login_id
-from models import Attachment, Notification, Petition, StaffAlert, User, utcnow
-from models.enums import MediaState, NotificationState, Role
+from models import Attachment, Notification, Petition, StaffAlert, User, WarningRule, utcnow
+from models.enums import Channel, MediaState, NotificationState, Role
 from tests.admin_web import f2_support
 from tests.admin_web.f2_support import FakeWechatServer, World
 from tests.factories import make_account, make_citizen, make_petition, make_user
@@ -41,7 +41,8 @@ from workflow.media import MediaSettings, store_file
 # The shared fixtures (tests/admin_web/conftest.py belongs to the admin site's own tests).
 site, world, fake_wechat = f2_support.site, f2_support.world, f2_support.fake_wechat
 
-ALL = frozenset(Role)
+# Every staff role: an Open311 client's account (another system) opens no page and no /api/v1 endpoint.
+ALL = frozenset(Role) - {Role.OPEN311}
 DISPATCHERS = frozenset({Role.DISPATCHER, Role.CITY_DISPATCHER})
 MANAGERS = frozenset({Role.DISTRICT_MANAGER, Role.CITY_MANAGER})
 UNIT_STAFF = frozenset({Role.HANDLER, Role.UNIT_REVIEWER})
@@ -64,6 +65,13 @@ OUTSIDE = {
     "reply_page.show",
     "reply_page.rate",
     "reply_page.static",
+    # Open311 GeoReport v2: reading is open as the standard has it, filing takes an Open311 client's api_key (its
+    # own tests, tests/admin_web/test_open311.py).
+    "open311.list_services",
+    "open311.service_definition",
+    "open311.list_requests",
+    "open311.create_request",
+    "open311.get_request",
 }
 # Served files, not pages: no role and no data.
 NOT_PAGES = {"admin.static"}
@@ -78,6 +86,7 @@ ACTORS = {
     Role.CITY_MANAGER: "city_manager",
     Role.LEADER: "leader",
     Role.HOTLINE: "hotline",
+    Role.OPEN311: "open311",
 }
 
 
@@ -90,11 +99,11 @@ class Context:
     # Who is about to ask, for resources addressed to a role (an alert) rather than to a district.
     role: Role | None = None
 
-    def assigned_petition(self, own: bool) -> Petition:
+    def assigned_petition(self, own: bool, **fields: Any) -> Petition:
         """A petition dispatched to a district's urban management bureau (待签收), visible to that unit."""
         w = self.world
         district = "shinan" if own else "laoshan"
-        petition = make_petition(w.session, district_code=district)
+        petition = make_petition(w.session, district_code=district, **fields)
         dispatcher = w.users["dispatcher" if own else "laoshan_dispatcher"]
         perform(
             w.session,
@@ -108,6 +117,12 @@ class Context:
         )
         w.session.commit()
         return petition
+
+    def hotline_petition(self, own: bool) -> Petition:
+        """A petition the 12345 hotline filed, dispatched like `assigned_petition`."""
+        return self.assigned_petition(
+            own, with_citizen=False, channel=Channel.HOTLINE, external_id=f"perm-{next(self.serial)}"
+        )
 
     def stored_attachment(self, own: bool) -> dict[str, Any]:
         """An image kept by the media job, on a petition of the district (path values of the attachment routes)."""
@@ -151,6 +166,12 @@ class Context:
         self.world.session.commit()
         return row
 
+    def warning_rule(self) -> WarningRule:
+        rule = WarningRule(kind="surge", name="激增", threshold=5, window_hours=24)
+        self.world.session.add(rule)
+        self.world.session.commit()
+        return rule
+
     def alert(self, own: bool) -> StaffAlert:
         """An unread alert addressed to the asking role in its own district, or the same in the other district: a
         unit's yellow reminder, a platform's red alert, a district's daily summary (roles with no alerts get one)."""
@@ -169,6 +190,9 @@ class Context:
             row.unit_id = (w.platform if own else w.laoshan_platform).id
         elif self.role == Role.CITY_DISPATCHER:
             row.unit_id = w.city_platform.id
+        elif self.role in (Role.CITY_MANAGER, Role.LEADER):
+            # The city's managers and leaders read early warnings (of any district).
+            row.kind, row.audience = "warning", "district_platform"
         else:
             row.kind, row.audience = "daily_summary", "district_manager"
         w.session.add(row)
@@ -238,9 +262,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("admin.search_csv", "GET"): Access(ALL),
     ("admin.petition_page", "GET"): Access(ALL, args=_number),
     ("admin.petition_attachment", "GET"): Access(ALL, args=lambda ctx, own: ctx.stored_attachment(own)),
-    ("admin.alerts_page", "GET"): Access(UNIT_STAFF | {Role.DISPATCHER, Role.CITY_DISPATCHER, Role.DISTRICT_MANAGER}),
+    ("admin.alerts_page", "GET"): Access(UNIT_STAFF | DISPATCHERS | MANAGERS | {Role.LEADER}),
+    ("admin.warnings_page", "GET"): Access(DISPATCHERS | MANAGERS | {Role.LEADER, Role.UNIT_REVIEWER}),
     ("admin.mark_alert_read", "POST"): Access(
-        UNIT_STAFF | {Role.DISPATCHER, Role.CITY_DISPATCHER, Role.DISTRICT_MANAGER},
+        UNIT_STAFF | DISPATCHERS | MANAGERS | {Role.LEADER},
         args=lambda ctx, own: {"alert_id": ctx.alert(own).id},
     ),
     ("admin.perform_action", "POST"): Access(
@@ -298,10 +323,22 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("manage.retry_notification", "POST"): Access(
         MANAGERS, args=lambda ctx, own: {"notification_id": ctx.dead_letter(own).id}
     ),
+    ("manage.warning_rules", "GET"): Access(frozenset({Role.CITY_MANAGER})),
+    ("manage.new_warning_rule", "GET"): Access(frozenset({Role.CITY_MANAGER}), args=lambda _c, _o: {"kind": "surge"}),
+    ("manage.new_warning_rule", "POST"): Access(frozenset({Role.CITY_MANAGER}), args=lambda _c, _o: {"kind": "surge"}),
+    ("manage.edit_warning_rule", "GET"): Access(
+        frozenset({Role.CITY_MANAGER}), args=lambda ctx, _own: {"rule_id": ctx.warning_rule().id}
+    ),
+    ("manage.edit_warning_rule", "POST"): Access(
+        frozenset({Role.CITY_MANAGER}), args=lambda ctx, _own: {"rule_id": ctx.warning_rule().id}
+    ),
     # The dashboard.
     ("dashboard.index", "GET"): Access(DISPATCHERS | MANAGERS | {Role.LEADER}, args=_district_query),
     ("dashboard.chart_csv", "GET"): Access(
         DISPATCHERS | MANAGERS | {Role.LEADER}, args=lambda ctx, own: {**_district_query(ctx, own), "name": "lights"}
+    ),
+    ("dashboard.monthly_report_download", "GET"): Access(
+        DISPATCHERS | MANAGERS | {Role.LEADER}, args=lambda ctx, own: {"month": "2026-10", **_district_query(ctx, own)}
     ),
     # The JSON API.
     ("api.openapi_document", "GET"): Access(PUBLIC),
@@ -315,6 +352,12 @@ MATRIX: dict[tuple[str, str], Access] = {
     ),
     ("api.create_petition", "POST"): Access(
         ALL, acts=frozenset({Role.HOTLINE, Role.DISPATCHER, Role.HANDLER}), json=_petition_body
+    ),
+    ("api.add_petition_supplement", "POST"): Access(
+        ALL,
+        acts=frozenset({Role.HOTLINE}),
+        args=lambda ctx, own: {"number": ctx.hotline_petition(own).number},
+        json=lambda _ctx: {"client_id": "perm-1", "text": "市民补充：路口东南角。"},
     ),
     ("api.list_units", "GET"): Access(ALL),
 }

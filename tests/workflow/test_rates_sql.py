@@ -36,7 +36,7 @@ from models.enums import (
 from qingsu.config import EXAMPLE_CONFIG, load_toml
 from tests.conftest import make_test_config
 from tests.factories import make_district
-from workflow import hot_issues
+from workflow import hot_counts
 from workflow.calendar import WorkingCalendar, load_calendar
 from workflow.lights import CLOCK_RUNNING, light_counts, petition_light
 from workflow.rates import (
@@ -442,10 +442,10 @@ def test_a_reply_at_midnight_in_shanghai_belongs_to_the_new_month(db_session: Se
 def test_hot_issues_count_what_the_python_counted(db_session: Session, monkeypatch: pytest.MonkeyPatch):
     make_random_petitions(db_session, 200, seed=3)
     # Every group, not just the few shown, so the whole count is compared (ties are cut by name in SQL).
-    monkeypatch.setattr(hot_issues, "SHOWN", {"department": 1000, "term": 1000})
+    monkeypatch.setattr(hot_counts, "SHOWN", {"department": 1000, "term": 1000})
     for district_code in (None, "huangdao"):
         for since in (SPAN_START, NOV_1):
-            departments, terms = hot_issues.hot_issues(db_session, district_code, since)
+            departments, terms = hot_counts.hot_issues(db_session, district_code, since)
             old_departments, old_terms = old_hot_issues(db_session, district_code, since)
             assert Counter(dict(departments)) == old_departments and Counter(dict(terms)) == old_terms
             assert [n for _, n in departments] == sorted((n for _, n in departments), reverse=True)

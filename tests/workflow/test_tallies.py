@@ -20,7 +20,7 @@ from classifier.stats import acceptance_stats
 from models import AcceptanceTally, Evaluation, Petition, RateTally, Reply, Unit, VolumeTally
 from models.enums import PetitionKind, PetitionState, ReplyState, Resolution, Satisfaction
 from tests.workflow.test_rates_sql import DEC_1, GROUP_BYS, NOV_1, SPAN_START, make_random_petitions
-from workflow import hot_issues
+from workflow import hot_counts
 from workflow.rates import ALL, rates_by, unrated_count
 from workflow.volumes import volumes_by
 from workflow.tallies import (
@@ -81,7 +81,7 @@ def assert_tallies_match(session: Session, now: dt.datetime, districts: Iterable
             tallied += split_period(start, end, refreshed).first_day is not None
         for since in hot_issue_windows(now):
             where = f"hot issues district={district_code} since={since} refreshed={refreshed}"
-            assert period_hot_issues(session, district_code, since, refreshed) == hot_issues.hot_issues(
+            assert period_hot_issues(session, district_code, since, refreshed) == hot_counts.hot_issues(
                 session, district_code, since
             ), where
             tallied += split_period(since, None, refreshed).first_day is not None
@@ -93,9 +93,9 @@ def hot_issue_windows(now: dt.datetime) -> list[dt.datetime]:
     than before: that part counted live) and one starting early in the morning (the day's tally less the part
     before the start), a week starting at midnight in Shanghai, and a month."""
     return [
-        now - hot_issues.HOT_WINDOW,
-        now - hot_issues.HOT_WINDOW + dt.timedelta(hours=8),
-        now - hot_issues.HOT_WINDOW - dt.timedelta(hours=10),
+        now - hot_counts.HOT_WINDOW,
+        now - hot_counts.HOT_WINDOW + dt.timedelta(hours=8),
+        now - hot_counts.HOT_WINDOW - dt.timedelta(hours=10),
         local_midnight((now + dt.timedelta(hours=8)).date()) - dt.timedelta(days=7),
         NOV_1,
     ]
