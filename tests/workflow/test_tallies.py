@@ -22,7 +22,6 @@ from models.enums import PetitionKind, PetitionState, ReplyState, Resolution, Sa
 from tests.workflow.test_rates_sql import DEC_1, GROUP_BYS, NOV_1, SPAN_START, make_random_petitions
 from workflow import hot_counts
 from workflow.rates import ALL, rates_by, unrated_count
-from workflow.volumes import volumes_by
 from workflow.tallies import (
     local_midnight,
     period_acceptance,
@@ -34,6 +33,7 @@ from workflow.tallies import (
     refreshed_at,
     split_period,
 )
+from workflow.volumes import volumes_by
 
 UTC = dt.UTC
 VOLUME_BYS = (None, "district", "kind", "dept", "month")
