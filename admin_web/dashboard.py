@@ -16,12 +16,13 @@ import io
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, abort, current_app, render_template, request, send_file
+from flask import Blueprint, Flask, Response, abort, current_app, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, load_only
 
 from admin_web.auth import role_required, staff
+from admin_web.dashboard_charts import CHART_NAMES, ChartInputs, DashboardCharts
 from admin_web.navigation import nav_item
 from admin_web.scoping import CITY_WIDE_ROLES
 from admin_web.views.alerts import DAILY_SUMMARY, open_alerts
@@ -32,7 +33,7 @@ from models.enums import DeptType, Light, PetitionKind, Role
 from workflow.calendar import WorkingCalendar, load_calendar
 from workflow.hot_issues import read_hot_issues
 from workflow.lights import light_counts, overdue
-from workflow.rates import ALL
+from workflow.rates import ALL, Rates
 from workflow.report import RateRow, monthly_report, report_filename, write_workbook
 from workflow.report import rate_tables as report_rate_tables
 from workflow.tallies import period_acceptance, refreshed_at
@@ -160,11 +161,23 @@ def running_lights(
     return RunningLights(counts, sum(c[Light.RED] for c in counts.values()), overdue_list)
 
 
-@dashboard.get("/")
-@role_required(*DASHBOARD_ROLES)
-def index() -> ResponseReturnValue:
-    """The dashboard for the chosen district (or all) and period."""
-    user = staff()
+@dataclass(frozen=True)
+class Figures:
+    """What the page and its chart downloads count for the chosen district (None: all) and period."""
+
+    district_code: str | None
+    period: Period
+    districts: list[District]
+    district_names: dict[str, str]
+    refreshed: dt.datetime | None
+    tables: dict[str | None, list[RateRow]]
+    unrated: int
+    unit_names: dict[str, str]
+    lit: RunningLights
+    now: dt.datetime
+
+
+def _figures(user: User) -> Figures:
     session = get_session()
     tz = ZoneInfo(current_app.config["CALENDAR"]["timezone"])
     now = utcnow()
@@ -172,25 +185,78 @@ def index() -> ResponseReturnValue:
     period = period_from_args(now.astimezone(tz).date(), tz)
     districts = list(session.scalars(select(District).order_by(District.position, District.code)))
     district_names = {d.code: d.name for d in districts}
-    # Districts are listed in their fixed order (市南区 first), not alphabetically by code.
-    position = {d.code: i for i, d in enumerate(districts)}
     if district_code is not None and district_code not in district_names:
         abort(404)
-
     # Past days come from the daily tallies as of their last refresh, the rest is counted live.
     refreshed = refreshed_at(session)
     tables, unrated = rate_tables(session, district_code, period, refreshed)
-    unit_rows = tables["unit"]
     unit_names = {
         str(u.id): u.name
         for u in session.scalars(
-            select(Unit).where(Unit.id.in_([int(r.key) for r in unit_rows if r.key.isdigit()]))
+            select(Unit).where(Unit.id.in_([int(r.key) for r in tables["unit"] if r.key.isdigit()]))
         )
     }
+    lit = running_lights(
+        session,
+        district_code,
+        now,
+        load_calendar(session, current_app.config["CALENDAR"]["timezone"]),
+        float(current_app.config["LIGHTS"]["yellow_fraction_left"]),
+    )
+    return Figures(
+        district_code, period, districts, district_names, refreshed, tables, unrated, unit_names, lit, now
+    )
+
+
+def _rates_of(rows: list[RateRow]) -> Rates:
+    """The rates of a table's rows, keyed as the rows are, without the empty ones."""
+    return Rates(
+        resolution={r.key: r.resolution for r in rows if r.resolution.denominator},
+        satisfaction={r.key: r.satisfaction for r in rows if r.satisfaction.denominator},
+        on_time={r.key: r.on_time for r in rows if r.on_time.denominator},
+    )
+
+
+def _charts(figures: Figures) -> DashboardCharts:
+    return DashboardCharts(
+        get_session(),
+        ChartInputs(
+            district_code=figures.district_code,
+            period=figures.period,
+            refreshed=figures.refreshed,
+            districts=figures.districts,
+            by_district=None if figures.district_code else _rates_of(figures.tables["district"]),
+            by_unit=_rates_of(figures.tables["unit"]),
+            by_kind=_rates_of(figures.tables["kind"]),
+            by_month=_rates_of(figures.tables["month"]),
+            unit_names=figures.unit_names,
+            lights=figures.lit.counts,
+            url=url_for,
+        ),
+    )
+
+
+@dashboard.get("/")
+@role_required(*DASHBOARD_ROLES)
+def index() -> ResponseReturnValue:
+    """The dashboard for the chosen district (or all) and period."""
+    user = staff()
+    session = get_session()
+    f = _figures(user)
+    tz = ZoneInfo(current_app.config["CALENDAR"]["timezone"])
+    district_code, period, districts, district_names = (
+        f.district_code,
+        f.period,
+        f.districts,
+        f.district_names,
+    )
+    tables, unrated, refreshed, now, lit = f.tables, f.unrated, f.refreshed, f.now, f.lit
+    # Districts are listed in their fixed order (市南区 first), not alphabetically by code.
+    position = {d.code: i for i, d in enumerate(districts)}
     unit_rows = sorted(
         (
-            RateRow(r.key, unit_names.get(r.key, "（未记录单位）"), r.resolution, r.satisfaction, r.on_time)
-            for r in unit_rows
+            RateRow(r.key, f.unit_names.get(r.key, "（未记录单位）"), r.resolution, r.satisfaction, r.on_time)
+            for r in tables["unit"]
         ),
         key=lambda r: (-r.volume, r.label),
     )[:TOP_UNITS]
@@ -201,13 +267,6 @@ def index() -> ResponseReturnValue:
         None if district_code is None else [district_code],
         HOT_ISSUES_SHOWN,
         with_numbers=False,
-    )
-    lit = running_lights(
-        session,
-        district_code,
-        now,
-        load_calendar(session, current_app.config["CALENDAR"]["timezone"]),
-        float(current_app.config["LIGHTS"]["yellow_fraction_left"]),
     )
     return render_template(
         "dashboard/index.html",
@@ -238,8 +297,32 @@ def index() -> ResponseReturnValue:
         acceptance=period_acceptance(session, district_code, since=period.start, refreshed=refreshed),
         tallied_at=refreshed.astimezone(tz) if refreshed else None,
         dept_labels={d.value: d.label for d in DeptType},
+        charts=_charts(f).all(),
         now=now,
         report_month=_last_month(now.astimezone(tz).date()),
+    )
+
+
+@dashboard.get("/chart/<name>.csv")
+@role_required(*DASHBOARD_ROLES)
+def chart_csv(name: str) -> ResponseReturnValue:
+    """One chart's figures as CSV (UTF-8 with BOM), for the same district and period as the page.
+
+    :raises werkzeug.exceptions.NotFound: no such chart (the district comparison has none on a district's page).
+    """
+    if name not in CHART_NAMES:
+        abort(404)
+    f = _figures(staff())
+    try:
+        chart = _charts(f).chart(name)
+    except KeyError:
+        abort(404)
+    scope = f.district_code or "city"
+    filename = f"{name}-{scope}-{f.period.first_day:%Y%m%d}-{f.period.last_day:%Y%m%d}.csv"
+    return Response(
+        chart.csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

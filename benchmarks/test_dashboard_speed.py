@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -37,6 +37,10 @@ TARGETS = {
 }
 
 
+def _forget_user() -> None:
+    g.pop("_login_user", None)
+
+
 @pytest.fixture(scope="module")
 def volume_app() -> Iterator[Flask]:
     url = os.environ.get("QINGSU_BENCH_DATABASE_URL")
@@ -48,6 +52,9 @@ def volume_app() -> Iterator[Flask]:
     app = create_app(
         {"TESTING": True, "SECRET_KEY": "bench", "DATABASE": {"url": url}, "SECURITY": {"data_key": "bench"}}
     )
+    # The module keeps one application context, so `g` would carry the signed-in user from one request into the
+    # next (the district page would be the leader's again); a real request starts with an empty `g`.
+    app.before_request(_forget_user)
     with app.app_context():
         yield app
     app.extensions["qingsu.engine"].dispose()

@@ -15,7 +15,7 @@ from sqlalchemy import Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, enum_type
-from models.enums import PetitionKind
+from models.enums import DeptType, PetitionKind
 
 
 class RateTally(Base):
@@ -70,4 +70,20 @@ class IssueTally(Base):
     # "department" or "term" (`workflow.hot_counts.FACETS`).
     facet: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(Text)
+    petitions: Mapped[int] = mapped_column(default=0)
+
+
+class VolumeTally(Base):
+    """One local day's petitions received (by creation) per district, kind and department type (NULL: not yet
+    classified by a dispatcher): the dashboard's volume charts. Rolled up per month like `RateTally`."""
+
+    __tablename__ = "volume_tally"
+    __table_args__ = (Index("ix_volume_tally_whole_month_day", "whole_month", "day", "district_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date]
+    whole_month: Mapped[bool] = mapped_column(default=False, server_default=false())
+    district_code: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[PetitionKind] = mapped_column(enum_type(PetitionKind))
+    dept_type: Mapped[DeptType | None] = mapped_column(enum_type(DeptType))
     petitions: Mapped[int] = mapped_column(default=0)

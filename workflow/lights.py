@@ -17,7 +17,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, Select, String, and_, column, exists, func, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    String,
+    and_,
+    column,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -292,6 +306,31 @@ def _calendar_counts(
 ) -> dict[str, dict[Light, int]]:
     """`petition_light` of the petitions meeting `conditions` (accepted from `earliest`, due by `latest`), counted
     per district in one statement from the calendar's working days."""
+    red, yellow, joined = _calendar_lights(now, calendar, yellow_fraction_left, earliest, latest)
+    query: Select[Any] = joined(
+        select(
+            Petition.district_code,
+            func.count().filter(red),
+            func.count().filter(yellow),
+            func.count(),
+        )
+    )
+    query = query.where(*conditions).group_by(Petition.district_code)
+    return {
+        district: {Light.RED: reds, Light.YELLOW: yellows, Light.BLUE: n - reds - yellows}
+        for district, reds, yellows, n in session.execute(query)
+    }
+
+
+def _calendar_lights(
+    now: dt.datetime,
+    calendar: WorkingCalendar,
+    yellow_fraction_left: float,
+    earliest: dt.datetime,
+    latest: dt.datetime,
+) -> tuple[ColumnElement[bool], ColumnElement[bool], Any]:
+    """Red and yellow at `now` from the calendar's working days, for petitions accepted from `earliest` and due by
+    `latest`, and how to join those days to a query of petitions."""
     today = local_clock(now).date()
     # A month's margin for petitions written between the two statements.
     clock = _WorkingClock(
@@ -310,20 +349,50 @@ def _calendar_counts(
     red = Petition.deadline < now
     # `light_for` compares timedeltas, whose product with the fraction is rounded to the microsecond.
     yellow = ~red & (left <= total * func.cast(yellow_fraction_left, Float) + 5e-7)
-    query: Select[Any] = (
-        select(
-            Petition.district_code,
-            func.count().filter(red),
-            func.count().filter(yellow),
-            func.count(),
+
+    def joined(query: Select[Any]) -> Select[Any]:
+        return (
+            query.select_from(Petition)
+            .join(accepted_day, accepted_day.c.column1 == local_day(Petition.accepted_at))
+            .join(deadline_day, deadline_day.c.column1 == local_day(Petition.deadline))
         )
-        .select_from(Petition)
-        .join(accepted_day, accepted_day.c.column1 == local_day(Petition.accepted_at))
-        .join(deadline_day, deadline_day.c.column1 == local_day(Petition.deadline))
-        .where(*conditions)
-        .group_by(Petition.district_code)
+
+    return red, yellow, joined
+
+
+def light_now(
+    session: Session,
+    light: Light,
+    now: dt.datetime,
+    calendar: WorkingCalendar,
+    yellow_fraction_left: float,
+) -> ColumnElement[bool]:
+    """The condition on `Petition` of having `light` at `now`, exactly as `light_counts` counts it (so a list
+    filtered by it holds as many petitions as the dashboard's figure): the stored `yellow_at` where it was
+    computed on the settings in force, else the calendar (a small look-up of the few others first).
+
+    :raises ValueError: as `light_counts`.
+    """
+    require_aware(now)
+    lit = and_(*lit_petitions(None))
+    basis = lights_basis(calendar, yellow_fraction_left)
+    trusted = and_(
+        Petition.yellow_at.is_not(None),
+        exists().where(JobState.name == LIGHTS_BASIS, JobState.value == basis),
     )
-    return {
-        district: {Light.RED: reds, Light.YELLOW: yellows, Light.BLUE: n - reds - yellows}
-        for district, reds, yellows, n in session.execute(query)
-    }
+    red = Petition.deadline < now
+    earliest, latest = session.execute(
+        select(func.min(Petition.accepted_at), func.max(Petition.deadline)).where(lit, ~trusted)
+    ).one()
+    yellow_by_calendar: ColumnElement[bool] = false()
+    if earliest is not None:
+        _, calendar_yellow, joined = _calendar_lights(now, calendar, yellow_fraction_left, earliest, latest)
+        yellow_by_calendar = Petition.id.in_(
+            joined(select(Petition.id)).where(lit, ~trusted, calendar_yellow)
+        )
+    yellow = and_(~red, or_(and_(trusted, Petition.yellow_at <= now), and_(~trusted, yellow_by_calendar)))
+    if light == Light.RED:
+        return and_(lit, red)
+    if light == Light.YELLOW:
+        return and_(lit, yellow)
+    return and_(lit, ~red, ~yellow)

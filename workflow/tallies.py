@@ -55,7 +55,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from models import AcceptanceTally, Evaluation, IssueTally, JobState, Petition, RateTally, Reply, utcnow
+from models import (
+    AcceptanceTally,
+    Evaluation,
+    IssueTally,
+    JobState,
+    Petition,
+    RateTally,
+    Reply,
+    VolumeTally,
+    utcnow,
+)
 from models.db import lock_for_write, session_scope
 from models.enums import ReplyState
 from workflow import hot_counts
@@ -74,6 +84,8 @@ from workflow.rates import (
     unrated_counts_query,
 )
 from workflow.sqltime import day_month, local_clock, local_date, month_start
+from workflow.volumes import DAY as VOLUME_DAY
+from workflow.volumes import VOLUME_GROUPINGS, VolumeBy, volume_counts_query, volume_key
 
 log = logging.getLogger(__name__)
 
@@ -296,6 +308,69 @@ def _fold_groupings(
     return PeriodRates(rates, unrated, refreshed)
 
 
+def _volume_key(name: str) -> ColumnElement[Any]:
+    return {
+        "district": VolumeTally.district_code,
+        "kind": VolumeTally.kind,
+        "dept": VolumeTally.dept_type,
+        "month": day_month(VolumeTally.day),
+    }[name].label(name)
+
+
+def _volume_null(session: Session, dimension: str) -> ColumnElement[Any]:
+    if dimension == "kind":
+        return cast(null(), VolumeTally.kind.type)
+    if dimension == "dept":
+        return cast(null(), VolumeTally.dept_type.type)
+    return _typed_null(session, dimension)
+
+
+def period_volumes(
+    session: Session,
+    group_bys: Sequence[VolumeBy],
+    *,
+    district_code: str | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    refreshed: dt.datetime | None = None,
+) -> dict[VolumeBy, dict[str, int]]:
+    """Petitions received in the period (`workflow.volumes`) per group of each of `group_bys` (None: the total,
+    key `ALL`), from the tallies of its past days (as of the refresh at `refreshed`; None: everything live) and
+    a live count of the rest; groups without petitions are left out.
+
+    One statement, summed by the database per grouping, as `period_rates`.
+    """
+    dimensions = [name for name in VOLUME_GROUPINGS if name in group_bys]
+    split = split_period(start, end, refreshed)
+    roomy_aggregates(session, small=split.first_day is not None)
+    parts: list[Select[Any]] = []
+    if split.first_day is not None:
+        keys = [_volume_key(name) for name in dimensions]
+        parts.append(
+            _tally_days(
+                select(*keys, VolumeTally.petitions.label("petitions")), VolumeTally, district_code, split
+            )
+        )
+    for live_start, live_end in split.live:
+        parts.append(volume_counts_query(dimensions, district_code, live_start, live_end))
+    counted = (union_all(*parts) if len(parts) > 1 else parts[0]).cte("counted")
+    per_grouping = [
+        select(
+            literal(i),
+            *(counted.c[name] if name == group_by else _volume_null(session, name) for name in dimensions),
+            func.coalesce(func.sum(counted.c.petitions), 0),
+        ).group_by(*([counted.c[group_by]] if group_by is not None else []))
+        for i, group_by in enumerate(group_bys)
+    ]
+    rows = session.execute(union_all(*per_grouping) if len(per_grouping) > 1 else per_grouping[0]).all()
+    result: dict[VolumeBy, dict[str, int]] = {group_by: defaultdict(int) for group_by in group_bys}
+    for row in rows:
+        group_by = group_bys[row[0]]
+        key = ALL if group_by is None else volume_key(group_by, row[1 + dimensions.index(group_by)])
+        result[group_by][key] += int(row[-1])
+    return {group_by: {k: n for k, n in sorted(by_key.items()) if n} for group_by, by_key in result.items()}
+
+
 def period_acceptance(
     session: Session,
     district_code: str | None = None,
@@ -446,6 +521,13 @@ def recompute_days(session: Session, days: Sequence[dt.date]) -> None:
             ["day", "district_code", "department", "decided", "accepted"], _acceptance_rows(spans)
         )
     )
+    session.execute(delete(VolumeTally).where(~VolumeTally.whole_month, VolumeTally.day.in_(days)))
+    session.execute(
+        insert(VolumeTally).from_select(
+            ["day", "district_code", "kind", "dept_type", "petitions"],
+            volume_counts_query((VOLUME_DAY, "district", "kind", "dept"), None, None, None, spans),
+        )
+    )
     session.execute(delete(IssueTally).where(IssueTally.day.in_(days)))
     session.execute(
         insert(IssueTally).from_select(
@@ -456,6 +538,7 @@ def recompute_days(session: Session, days: Sequence[dt.date]) -> None:
     for model, keys, counts in (
         (RateTally, ("district_code", "unit_id", "kind"), _RATE_COUNTS),
         (AcceptanceTally, ("district_code", "department"), ("decided", "accepted")),
+        (VolumeTally, ("district_code", "kind", "dept_type"), ("petitions",)),
     ):
         session.execute(delete(model).where(model.whole_month, model.day.in_(months)))
         month = month_start(model.day)
@@ -550,7 +633,7 @@ def rebuild(
             progress(done, len(days), batch[-1])
     with session_scope(app) as session:
         if since is None:
-            for table in (RateTally, AcceptanceTally):
+            for table in (RateTally, AcceptanceTally, VolumeTally):
                 session.execute(
                     delete(table).where(
                         or_(

@@ -26,15 +26,20 @@ from admin_web.views.paging import Page
 from models import District, Petition, Unit, User, petition_cooperating_unit, utcnow
 from models.bounds import FIRST_DAY, LAST_DAY, parse_day, parse_id
 from models.db import get_session
-from models.enums import Light, PetitionKind, PetitionState, Role
+from models.enums import DeptType, Light, PetitionKind, PetitionState, Role
 from models.text_search import text_prefilter
+from workflow.calendar import load_calendar
+from workflow.lights import light_now
+from workflow.volumes import NO_DEPT
 
 PER_PAGE = 20
 # Counting stops here: a city-wide search over a year of petitions shows "10000+" instead of counting them all.
 SEARCH_COUNT_LIMIT = 10_000
 MAX_EXPORT_ROWS = 50_000
 EXPORT_BATCH = 500
-FILTER_NAMES = ("number", "state", "light", "unit_id", "kind", "district", "date_from", "date_to", "q")
+FILTER_NAMES = (
+    "number", "state", "light", "light_now", "unit_id", "kind", "dept", "district", "date_from", "date_to", "q",
+)  # fmt: skip
 
 
 @dataclass
@@ -70,6 +75,27 @@ def apply_filters(query: Select[tuple[Petition]], args: Any) -> tuple[Select[tup
                 query = query.where(column == enum(v[name]))
             except ValueError:
                 filters.errors.append(f"筛选条件「{v[name]}」无效，已忽略")
+    if v["dept"]:
+        # The dashboard's department types: the one a dispatcher confirmed, "none" before that (workflow.volumes).
+        if v["dept"] == NO_DEPT:
+            query = query.where(Petition.dept_type.is_(None))
+        else:
+            try:
+                query = query.where(Petition.dept_type == DeptType(v["dept"]))
+            except ValueError:
+                filters.errors.append(f"筛选条件「{v['dept']}」无效，已忽略")
+    if v["light_now"]:
+        # The light at this instant, as the dashboard counts it (the stored `light` lags the lights job).
+        try:
+            light = Light(v["light_now"])
+        except ValueError:
+            filters.errors.append(f"筛选条件「{v['light_now']}」无效，已忽略")
+        else:
+            session = get_session()
+            config = current_app.config
+            calendar = load_calendar(session, config["CALENDAR"]["timezone"])
+            fraction = float(config["LIGHTS"]["yellow_fraction_left"])
+            query = query.where(light_now(session, light, utcnow(), calendar, fraction))
     if v["district"]:
         query = query.where(Petition.district_code == v["district"])
     if v["unit_id"]:
@@ -145,6 +171,8 @@ def search() -> ResponseReturnValue:
         states=list(PetitionState),
         lights=list(Light),
         kinds=list(PetitionKind),
+        depts=list(DeptType),
+        no_dept=NO_DEPT,
         units=unit_choices(session, user),
         districts=district_rows,
         district_names={d.code: d.name for d in district_rows},

@@ -367,6 +367,9 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("api.list_hot_issues", "GET"): Access(DISPATCHERS | MANAGERS | {Role.LEADER}),
     # The dashboard.
     ("dashboard.index", "GET"): Access(DISPATCHERS | MANAGERS | {Role.LEADER}, args=_district_query),
+    ("dashboard.chart_csv", "GET"): Access(
+        DISPATCHERS | MANAGERS | {Role.LEADER}, args=lambda ctx, own: {**_district_query(ctx, own), "name": "lights"}
+    ),
     ("dashboard.monthly_report_download", "GET"): Access(
         DISPATCHERS | MANAGERS | {Role.LEADER}, args=lambda ctx, own: {"month": "2026-10", **_district_query(ctx, own)}
     ),
