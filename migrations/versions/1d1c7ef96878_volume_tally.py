@@ -1,7 +1,7 @@
 """volume tally: petitions received per day, district, kind and department type
 
 Revision ID: 1d1c7ef96878
-Revises: 4efde87fe7d5
+Revises: 1c74c017b10d
 Create Date: 2026-12-02 04:40:00
 
 ``volume_tally``: the dashboard's volume charts (`workflow.tallies.period_volumes`). Created empty; the tallies'
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "1d1c7ef96878"
-down_revision = "4efde87fe7d5"
+down_revision = "1c74c017b10d"
 branch_labels = None
 depends_on = None
 
