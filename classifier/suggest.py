@@ -71,7 +71,7 @@ class Suggester:
 
     def __init__(self, model: SuggestionModel) -> None:
         self.model = model
-        self._vectorizers = [FastTfidf.from_vectorizer(v) for _, v in model.features.transformer_list]
+        self._vectorizers = [FastTfidf.from_vectorizer(v, weight) for _, v, weight in model.blocks()]
         self._width = sum(len(v.vocabulary) for v in self._vectorizers)
 
     def features(self, text: str) -> sp.csr_matrix:
