@@ -24,7 +24,7 @@ TERM_SHARE = 0.2
 NEGATIONS = ("不", "没", "别", "未")
 # The suggestion says 不确定 when the first department's probability is below UNCERTAIN_BELOW or leads the second
 # by less than UNCERTAIN_MARGIN. Chosen on held-out predictions (classifier/README.md, "Confidence").
-UNCERTAIN_BELOW = 0.4
+UNCERTAIN_BELOW = 0.5
 UNCERTAIN_MARGIN = 0.2
 # The model alone turns a petition away only when it is this sure; the rules decide the clear cases, and a
 # false rejection costs a citizen more than a dispatcher rejecting by hand.
