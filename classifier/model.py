@@ -158,16 +158,17 @@ class FastTfidf:
     analyze: Callable[[str], list[str]]
     vocabulary: dict[str, int]
     idf: np.ndarray
+    weight: float = 1.0  # the block's weight in the FeatureUnion (`transformer_weights`)
 
     @classmethod
-    def from_vectorizer(cls, vectorizer: TfidfVectorizer) -> FastTfidf:
+    def from_vectorizer(cls, vectorizer: TfidfVectorizer, weight: float = 1.0) -> FastTfidf:
         """Wrap a fitted vectorizer built by `build_features` (sublinear tf, idf, L2 norm).
 
         :raises ModelError: the vectorizer was configured otherwise.
         """
         if not (vectorizer.sublinear_tf and vectorizer.use_idf and vectorizer.norm == "l2"):
             raise ModelError("fast TF-IDF needs sublinear_tf, use_idf and the L2 norm")
-        return cls(vectorizer.build_analyzer(), vectorizer.vocabulary_, vectorizer.idf_)
+        return cls(vectorizer.build_analyzer(), vectorizer.vocabulary_, vectorizer.idf_, weight)
 
     def columns(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The non-zero columns of the text's row and their values."""
@@ -180,7 +181,7 @@ class FastTfidf:
         values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[
             columns
         ]
-        return columns, values / np.sqrt(np.dot(values, values))
+        return columns, values * (self.weight / np.sqrt(np.dot(values, values)))
 
 
 @dataclass
@@ -194,8 +195,16 @@ class SuggestionModel:
     def transform(self, text: str) -> sp.csr_matrix:
         """The feature row of one text: FeatureUnion.transform without its per-call overhead (same columns)."""
         return sp.hstack(
-            [vectorizer.transform([text]) for _, vectorizer in self.features.transformer_list]
+            [vectorizer.transform([text]) * weight for _, vectorizer, weight in self.blocks()]
         ).tocsr()
+
+    def blocks(self) -> list[tuple[str, TfidfVectorizer, float]]:
+        """The feature blocks in column order: name, fitted vectorizer, weight (1 unless the union weights it)."""
+        weights = self.features.transformer_weights or {}
+        return [
+            (name, vectorizer, float(weights.get(name, 1.0)))
+            for name, vectorizer in self.features.transformer_list
+        ]
 
     @property
     def source(self) -> str:

@@ -24,7 +24,7 @@ TERM_SHARE = 0.2
 NEGATIONS = ("不", "没", "别", "未")
 # The suggestion says 不确定 when the first department's probability is below UNCERTAIN_BELOW or leads the second
 # by less than UNCERTAIN_MARGIN. Chosen on held-out predictions (classifier/README.md, "Confidence").
-UNCERTAIN_BELOW = 0.4
+UNCERTAIN_BELOW = 0.5
 UNCERTAIN_MARGIN = 0.2
 # The model alone turns a petition away only when it is this sure; the rules decide the clear cases, and a
 # false rejection costs a citizen more than a dispatcher rejecting by hand.
@@ -71,7 +71,7 @@ class Suggester:
 
     def __init__(self, model: SuggestionModel) -> None:
         self.model = model
-        self._vectorizers = [FastTfidf.from_vectorizer(v) for _, v in model.features.transformer_list]
+        self._vectorizers = [FastTfidf.from_vectorizer(v, weight) for _, v, weight in model.blocks()]
         self._width = sum(len(v.vocabulary) for v in self._vectorizers)
 
     def features(self, text: str) -> sp.csr_matrix:

@@ -102,6 +102,26 @@ def tokenize(text: str) -> list[str]:
     ]
 
 
+# The opening of a text: its first OPENING_WORDS words (cut from its first OPENING_SPAN characters, which keeps
+# the cost of a long letter down) and its first OPENING_CHARS characters.
+OPENING_WORDS = 15
+OPENING_SPAN = 60
+OPENING_CHARS = 20
+
+
+def opening(text: str) -> str:
+    """The first OPENING_CHARS characters of the normalised text (the character n-grams of the opening)."""
+    return normalize(text)[:OPENING_CHARS]
+
+
+def opening_tokens(text: str) -> list[str]:
+    """The first OPENING_WORDS words of the text, as `tokenize` cuts its first OPENING_SPAN characters.
+
+    Module-level for the same reason as `tokenize`.
+    """
+    return tokenize(normalize(text)[:OPENING_SPAN])[:OPENING_WORDS]
+
+
 def join_segmented(text: str) -> str:
     """Undo a previous segmentation: remove the spaces between the words of pre-cut Chinese text."""
     return _WHITESPACE.sub("", text)
