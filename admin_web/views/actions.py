@@ -6,6 +6,8 @@ says so, not a crash and not a second transition.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -15,7 +17,7 @@ from admin_web.errors import render_error
 from admin_web.scoping import petition_or_404
 from admin_web.views.forms import posted_params
 from admin_web.views.petition import render_petition
-from models import utcnow
+from models import Petition, utcnow
 from models.db import get_session
 from models.enums import PetitionState
 from workflow.engine import TRANSITIONS, perform
@@ -23,6 +25,33 @@ from workflow.errors import InvalidInput, LinkConflict, StateConflict, Transitio
 from workflow.links import link_duplicate
 
 STATE_VALUES = frozenset(state.value for state in PetitionState)
+# What the workflow may refuse an action with; `_refused` says each to the user.
+ACTION_REFUSALS = (StateConflict, LinkConflict, TransitionRefused, UnknownPetition, InvalidInput)
+
+
+def _refused(
+    petition: Petition, action: str, params: dict[str, Any], refusal: Exception, petition_url: str
+) -> ResponseReturnValue:
+    """Roll back and answer a refused action: 409 when someone acted first or the link may not be made, 403 when the
+    user may not, 404 for an unknown petition, 422 (the form again, with the reason) when a field is wrong."""
+    get_session().rollback()
+    if isinstance(refusal, StateConflict | LinkConflict):
+        return render_error(409, str(refusal), petition_url=petition_url)
+    if isinstance(refusal, TransitionRefused):
+        moved_on = petition.state not in TRANSITIONS[action].sources
+        return render_error(409 if moved_on else 403, str(refusal), petition_url=petition_url)
+    if isinstance(refusal, UnknownPetition):
+        return render_error(404, str(refusal), petition_url=petition_url)
+    assert isinstance(refusal, InvalidInput)
+    return render_petition(
+        petition,
+        staff(),
+        status=422,
+        posted=params,
+        open_action=action,
+        error=str(refusal),
+        error_field=refusal.field,
+    )
 
 
 @admin.post("/petitions/<number>/actions/<action>")
@@ -43,30 +72,8 @@ def perform_action(number: str, action: str) -> ResponseReturnValue:
     params = posted_params(action, request.form)
     try:
         perform(session, petition, action, user, utcnow(), expected_state=expected_state, **params)
-    except StateConflict as conflict:
-        session.rollback()
-        return render_error(409, str(conflict), petition_url=petition_url)
-    except LinkConflict as conflict:
-        session.rollback()
-        return render_error(409, str(conflict), petition_url=petition_url)
-    except TransitionRefused as refused:
-        session.rollback()
-        moved_on = petition.state not in TRANSITIONS[action].sources
-        return render_error(409 if moved_on else 403, str(refused), petition_url=petition_url)
-    except UnknownPetition as unknown:
-        session.rollback()
-        return render_error(404, str(unknown), petition_url=petition_url)
-    except InvalidInput as invalid:
-        session.rollback()
-        return render_petition(
-            petition,
-            user,
-            status=422,
-            posted=params,
-            open_action=action,
-            error=str(invalid),
-            error_field=invalid.field,
-        )
+    except ACTION_REFUSALS as refusal:
+        return _refused(petition, action, params, refusal, petition_url)
     session.commit()
     flash(f"诉求 {petition.number}：「{TRANSITIONS[action].label}」已完成", "success")
     return redirect(safe_next(request.form.get("next")) or petition_url)
@@ -98,30 +105,8 @@ def link_petition(number: str) -> ResponseReturnValue:
             note=str(params.get("note") or ""),
             expected_state=expected_state,
         )
-    except StateConflict as conflict:
-        session.rollback()
-        return render_error(409, str(conflict), petition_url=petition_url)
-    except LinkConflict as conflict:
-        session.rollback()
-        return render_error(409, str(conflict), petition_url=petition_url)
-    except TransitionRefused as refused:
-        session.rollback()
-        moved_on = petition.state not in TRANSITIONS["link"].sources
-        return render_error(409 if moved_on else 403, str(refused), petition_url=petition_url)
-    except UnknownPetition as unknown:
-        session.rollback()
-        return render_error(404, str(unknown), petition_url=petition_url)
-    except InvalidInput as invalid:
-        session.rollback()
-        return render_petition(
-            petition,
-            user,
-            status=422,
-            posted=params,
-            open_action="link",
-            error=str(invalid),
-            error_field=invalid.field,
-        )
+    except ACTION_REFUSALS as refusal:
+        return _refused(petition, "link", params, refusal, petition_url)
     master = petition.duplicate_of
     master_number = master.number if master is not None else ""
     if event is None:
