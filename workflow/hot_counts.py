@@ -18,12 +18,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, func, or_, select, true, type_coerce
+from sqlalchemy import ColumnElement, Select, String, case, func, select, true, type_coerce
 from sqlalchemy.orm import Session
 
 from models import Petition
 from models.enums import DeptType
 from workflow.sqltime import local_date
+from workflow.volumes import created_in
 
 Facet = Literal["department", "term"]
 FACETS: tuple[Facet, ...] = ("department", "term")
@@ -80,17 +81,7 @@ def counts_query(
             .join(terms, true())
             .where(Petition.suggestion.is_not(None), is_list)
         )
-    if district_code:
-        query = query.where(Petition.district_code == district_code)
-    if start is not None:
-        query = query.where(Petition.created_at >= start)
-    if end is not None:
-        query = query.where(Petition.created_at < end)
-    if spans:
-        query = query.where(
-            or_(*(and_(Petition.created_at >= first, Petition.created_at < last) for first, last in spans))
-        )
-    return query.group_by(*columns, name)
+    return created_in(query, district_code, start, end, spans).group_by(*columns, name)
 
 
 def top(query: Select[Any], facet: Facet) -> Select[Any]:

@@ -64,6 +64,18 @@ def volume_counts_query(
     then ``petitions``."""
     keys = [_dimension(name).label(name) for name in dimensions]
     query = select(*keys, func.count().label("petitions")).select_from(Petition).group_by(*keys)
+    return created_in(query, district_code, start, end, spans)
+
+
+def created_in(
+    query: Select[Any],
+    district_code: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    spans: Sequence[tuple[dt.datetime, dt.datetime]] = (),
+) -> Select[Any]:
+    """`query` over the petitions of the district (every one when None) created in [start, end) and, when `spans`
+    are given, in one of them: the period filter every count by creation day shares."""
     if district_code:
         query = query.where(Petition.district_code == district_code)
     if start is not None:
