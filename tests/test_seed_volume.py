@@ -114,7 +114,9 @@ def test_the_dashboard_stops_trusting_its_tallies_until_they_are_rebuilt(app, db
 
 def test_every_state_kind_light_and_department_appears(volume):
     assert len(volume) == 300
-    assert {p.state for p in volume} == set(PetitionState)
+    # Every state but 已关联: a link is a dispatcher's decision about two particular petitions, not generated (a linked
+    # duplicate has no handling, lights or deadline of its own: nothing the volume benchmarks measure).
+    assert {p.state for p in volume} == set(PetitionState) - {PetitionState.LINKED}
     assert {p.kind for p in volume} == set(PetitionKind)
     assert {p.light for p in volume} == {None, *Light}
     assert {p.dept_type for p in volume} == {None, *DeptType}

@@ -663,6 +663,8 @@ class Lifecycle:
                 ts(created),
                 ts(last),
                 len(events),
+                # duplicate_of_id: generated petitions are never linked duplicates.
+                None,
             )
         )
         sink.events.extend(events)
@@ -673,7 +675,7 @@ class Lifecycle:
             for i in (13, 14):
                 if reply[i] is not None:
                     reply[i] = ts(reply[i])
-            sink.replies.append(tuple(reply))
+            sink.replies.append((*reply, None))  # linked_from_id: no shared replies either
         sink.evaluations.extend(evaluations)
         for request in extensions:
             for i in (8, 10, 11, 12):

@@ -77,6 +77,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "created_at",
         "updated_at",
         "version",
+        "duplicate_of_id",
     ),
     "petition_cooperating_unit": ("petition_id", "unit_id"),
     "petition_event": (
@@ -109,6 +110,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "sent_at",
         "deadline",
         "on_time",
+        "linked_from_id",
     ),
     "evaluation": (
         "petition_id",
