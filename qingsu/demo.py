@@ -194,6 +194,8 @@ def seed_demo_users(session: Session) -> list[tuple[str, str]]:
     add("city_housing_reviewer", "青岛市住建局科室负责人", Role.UNIT_REVIEWER, None, city_housing)
     add("leader", "市领导", Role.LEADER, None)
     add("hotline", "12345热线平台", Role.HOTLINE, None)
+    # An Open311 client (a street's grid app): it signs in nowhere; `qingsu open311 issue-key` gives it a key.
+    add("open311_grid", "网格App（Open311接入）", Role.OPEN311, None)
     session.flush()
     return made
 

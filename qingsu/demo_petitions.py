@@ -55,6 +55,13 @@ class Step:
 
 
 @dataclass(frozen=True)
+class LinkTo:
+    """The `target` of a `link` step: the petition of the same district whose text starts with `content`."""
+
+    content: str
+
+
+@dataclass(frozen=True)
 class Petitioner:
     """A demo citizen or enterprise: openid `demo-citizen-<number>` under the district's account."""
 
@@ -155,6 +162,12 @@ SHINAN: list[Script] = [
                dispatch(1, "09:05", "community", HOUSING, complexity="complex"),
                step(1, "09:40", "accept", "community"),
            ], Petitioner(8, "孙女士", "13658679902")),
+    # --- a duplicate linked to the petition above: one handling, both petitioners get the reply and rate it ---
+    Script("shinan", "太平角社区我们院里的路灯不亮已经好些天了，天一黑院子里什么都看不见，没有物业也没人来修，"
+           "请帮忙联系维修。", "市南区八大关街道太平角社区", (1, "07:30"), [
+               step(1, "10:30", "link", "dispatcher", target=LinkTo("我们小区院内的路灯坏了半个多月"),
+                    note="与同一小区路灯损坏的诉求为同一问题，合并办理。"),
+           ], Petitioner(21, "钱先生", "13505321187")),
     # --- being handled at departments: blue, yellow with an extension asked for, red ---
     Script("shinan", "云霄路美食街不少饭店把桌椅摆到人行道上，晚上行人只能走机动车道，非常危险。",
            "市南区八大关街道云霄路", (2, "21:10"), [
@@ -449,6 +462,12 @@ def _params(cast: _Cast, script: Script, petition: Petition, s: Step) -> dict[st
         params["unit_id"] = cast.unit(script.district, params["unit_id"], city).id
     if "cooperating_unit_ids" in params:
         params["cooperating_unit_ids"] = [cast.unit(script.district, r, city).id for r in params["cooperating_unit_ids"]]
+    if isinstance(params.get("target"), LinkTo):
+        params["target"] = cast.session.scalars(
+            select(Petition.number).where(
+                Petition.district_code == script.district, Petition.content.startswith(params["target"].content)
+            )
+        ).one()
     if s.action == "submit_reply":
         # The petitioner's basic details, written the way handlers do: who, where, how to reach them.
         params["petitioner_info"] = (

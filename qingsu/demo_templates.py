@@ -86,6 +86,18 @@ DEMO_TEMPLATE_FIELDS: dict[str, dict[str, Field]] = {
         "thing3": _fixed("根据您的评价转入二次办理"),
         "time4": _SENT,
     },
+    "linked": {
+        "character_string1": _NUMBER,
+        "thing2": _TITLE,
+        "thing3": _fixed("与同一问题合并办理，答复一并发送"),
+        "time4": _SENT,
+    },
+    "unlinked": {
+        "character_string1": _NUMBER,
+        "thing2": _TITLE,
+        "thing3": _fixed("已恢复单独办理，将另行交办"),
+        "time4": _SENT,
+    },
     "assessment_started": {
         "character_string1": _NUMBER,
         "thing2": _TITLE,
@@ -164,6 +176,14 @@ DEMO_TEMPLATE_TITLES: dict[str, tuple[str, dict[str, str]]] = {
         {"character_string1": "诉求编号", "thing2": "诉求内容", "thing3": "温馨提示", "time4": "提醒时间"},
     ),
     "second_handling": (
+        "诉求办理进度通知",
+        {"character_string1": "诉求编号", "thing2": "诉求内容", "thing3": "办理进度", "time4": "更新时间"},
+    ),
+    "linked": (
+        "诉求办理进度通知",
+        {"character_string1": "诉求编号", "thing2": "诉求内容", "thing3": "办理进度", "time4": "更新时间"},
+    ),
+    "unlinked": (
         "诉求办理进度通知",
         {"character_string1": "诉求编号", "thing2": "诉求内容", "thing3": "办理进度", "time4": "更新时间"},
     ),

@@ -169,6 +169,8 @@ EVENT_FACTS: dict[str, dict[str, object]] = {
     "evaluation_request": {},
     "evaluation_reminder": {"reminder": "2026-11-30T02:00:00+00:00"},
     "second_handling": {},
+    "linked": {},
+    "unlinked": {},
     "assessment_started": {},
     "accountability": {"unit_name": "市南区城市管理局（综合行政执法局）八大关中队", "failures": 2},
     "closed": {"satisfaction": "基本满意", "resolution": "基本解决"},
