@@ -72,6 +72,8 @@ class TestWithAModel:
         before = utcnow()
         output = seed(runner)
         s = db_session
+        # The lights job wrote the lights in its own session after seed-demo committed: read them afresh.
+        s.expire_all()
         petitions = list(s.scalars(select(Petition).order_by(Petition.id)))
         assert f"{len(petitions)} demo petition(s) added" in output
         assert 20 <= len(petitions) <= 30
