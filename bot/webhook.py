@@ -104,10 +104,19 @@ class _Body:
     def read(self) -> bytes:
         if self._data is None:
             max_bytes = self.max_bytes
-            if request.content_length is not None and request.content_length > max_bytes:
-                raise Rejected(413, "body too large")
-            # Read one byte more than allowed, so a body without Content-Length is caught too.
-            self._data = request.stream.read(max_bytes + 1)
+            environ = request.environ
+            length = environ.get("CONTENT_LENGTH", "")
+            if length.isascii() and length.isdigit():
+                # As WeChat sends it: exactly Content-Length bytes from the server's input (what Werkzeug's
+                # `request.stream` would wrap to read them: a tenth of the Python calls).
+                if int(length) > max_bytes:
+                    raise Rejected(413, "body too large")
+                self._data = environ["wsgi.input"].read(int(length)) if int(length) else b""
+            else:
+                if request.content_length is not None and request.content_length > max_bytes:
+                    raise Rejected(413, "body too large")
+                # Read one byte more than allowed, so a body without Content-Length is caught too.
+                self._data = request.stream.read(max_bytes + 1)
         if len(self._data) > self.max_bytes:
             raise Rejected(413, "body too large")
         return self._data
@@ -599,6 +608,20 @@ class WithoutSessionFor(SessionInterface):
         self.inner.save_session(app, session, response)
 
 
+def query_of(environ: dict[str, Any]) -> dict[str, str]:
+    """The request's query parameters, the first value of each name: `request.args.to_dict()`, split directly when
+    nothing in the query string is encoded (WeChat's parameters never are), for a tenth of the Python calls."""
+    raw = environ.get("QUERY_STRING", "")
+    if "%" in raw or "+" in raw or not raw.isascii():
+        return request.args.to_dict()
+    query: dict[str, str] = {}
+    for pair in raw.split("&"):
+        if pair:
+            name, _equals, value = pair.partition("=")
+            query.setdefault(name, value)
+    return query
+
+
 def init_account_cache(app: Flask) -> None:
     """Give the app its cache of served accounts (one per application: apps on other databases never share one)."""
     app.extensions[ACCOUNTS_KEY] = AccountCache(float(app.config["WECHAT"]["account_cache_seconds"]))
@@ -640,7 +663,7 @@ def webhook(district_code: str) -> Response:
     if account is None:
         return Response("unknown district", status=404, mimetype="text/plain")
     now = utcnow()
-    query = request.args.to_dict()
+    query = query_of(request.environ)
     body = _Body(int(current_app.config["WECHAT"]["max_body_bytes"]))
     try:
         try:

@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from flask import request as flask_request
 from flask import session
 from flask.sessions import NullSession
 from sqlalchemy import create_engine, delete, event, func, select, text, update
 
 import bot.handlers
 from bot import texts
-from bot.webhook import ACCOUNTS_KEY, KNOWN_SENDERS_KEY, KnownSenders
+from bot.webhook import ACCOUNTS_KEY, KNOWN_SENDERS_KEY, KnownSenders, query_of
 from classifier.lifecycle import EXTENSION_KEY
 from models import Citizen, Conversation, InboundMessage, WechatAccount
 from models.db import execute_alone
@@ -465,3 +466,18 @@ def test_the_webhook_neither_reads_nor_writes_a_cookie_session(phone, bot_app) -
 
     assert citizen.say(PROBLEM) == FIRST_REPLY
     assert seen == [NullSession]
+
+
+@pytest.mark.parametrize(
+    "query_string",
+    [
+        "signature=ab12&timestamp=1700000000&nonce=42&openid=oAbc-_9&encrypt_type=aes&msg_signature=cd34",
+        "a=1&a=2&b&&c=&=d",
+        "a=%E4%B8%AD&b=x+y&a=2",
+        "a=中&b=1",
+        "",
+    ],
+)
+def test_the_query_is_read_as_werkzeug_reads_it(bot_app, query_string: str) -> None:
+    with bot_app.test_request_context("/wechat/shinan", query_string=query_string):
+        assert query_of(flask_request.environ) == flask_request.args.to_dict()
