@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from flask import Flask
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from wechatpy.messages import BaseMessage
 
@@ -40,6 +40,14 @@ def _nothing_to_claim() -> bool:
     return False
 
 
+# How the sender is found: looked up (`LOOK_UP`, the default); taken as new without a lookup (`PRESUMED_NEW`: the
+# webhook's write then checks it, and has the message handled again if the citizen exists); or from their row read
+# already (a mapping of the citizen's columns).
+LOOK_UP = "look up"
+PRESUMED_NEW = "presumed new"
+Sender = str | Mapping[str, Any]
+
+
 @dataclass
 class Inbound:
     """One parsed message with what a handler needs: the account, the session, the clock and the app.
@@ -57,6 +65,7 @@ class Inbound:
     now: dt.datetime
     app: Flask
     claim: Callable[[], bool] = _nothing_to_claim
+    sender: Sender = LOOK_UP
     _citizen: Citizen | None = field(default=None, init=False, repr=False)
     # True when this very message created the citizen: nothing else of theirs exists yet.
     _first_contact: bool = field(default=False, init=False, repr=False)
@@ -82,6 +91,16 @@ class Inbound:
         writes it. None otherwise."""
         return self._citizen if self._first_contact else None
 
+    @property
+    def presumed_new(self) -> bool:
+        """True when the handler worked with a new citizen taken as new without a lookup (see `PRESUMED_NEW`)."""
+        return self._first_contact and self.sender is PRESUMED_NEW
+
+    @property
+    def sender_seen(self) -> bool:
+        """True when the handler asked for the sender (who exists once the message is handled)."""
+        return self._citizen is not None
+
     def writer(self) -> Citizen:
         """The sender, who has just written: the 48-hour window for customer-service messages opens now."""
         return self._sender(wrote=True)
@@ -95,6 +114,7 @@ class Inbound:
                 self.now,
                 last_message_at=self.now if wrote else None,
                 claim=self.claim,
+                sender=self.sender,
             )
         if wrote and self._citizen.last_message_at != self.now:
             self._citizen.last_message_at = self.now
@@ -133,9 +153,10 @@ def _citizen_for(
     now: dt.datetime,
     last_message_at: dt.datetime | None,
     claim: Callable[[], bool] = _nothing_to_claim,
+    sender: Sender = LOOK_UP,
 ) -> tuple[Citizen, bool]:
     """The citizen, and whether this message is their first contact; `claim` is called before a known citizen is
-    returned (see `Inbound`).
+    returned (see `Inbound`). `sender` says how to find them (`LOOK_UP`, `PRESUMED_NEW` or their row).
 
     A new citizen is not added to the session: the webhook writes the row with the rest of the message's work when
     the reply is known. A concurrent first message of the same citizen then fails that commit on the unique key,
@@ -143,7 +164,15 @@ def _citizen_for(
     """
     key = {"district_code": district_code, "openid": openid}
     # Outside any transaction when the message has read nothing yet: a first contact then needs none until it writes.
-    row = execute_alone(session, _CITIZEN_ROW, key).first()
+    row: Mapping[str, Any] | None
+    if sender is PRESUMED_NEW:
+        row = None
+    elif sender is LOOK_UP:
+        found = execute_alone(session, _CITIZEN_ROW, key).first()
+        row = None if found is None else found._mapping
+    else:
+        assert not isinstance(sender, str)
+        row = sender
     if row is None:
         citizen = Citizen(
             district_code=district_code,
@@ -154,18 +183,18 @@ def _citizen_for(
         )
         return citizen, True
     if claim():
-        row = session.connection().execute(_CITIZEN_ROW, key).one()
+        row = session.connection().execute(_CITIZEN_ROW, key).one()._mapping
     return _persistent_citizen(session, row), False
 
 
-def _persistent_citizen(session: Session, row: Row[Any]) -> Citizen:
+def _persistent_citizen(session: Session, row: Mapping[str, Any]) -> Citizen:
     """The session's `Citizen` for a row just read, as a query would have loaded it (without querying again)."""
-    known = session.identity_map.get(session.identity_key(Citizen, row.id))
+    known = session.identity_map.get(session.identity_key(Citizen, row["id"]))
     if known is not None:
         # Loaded before in this session (a message handled a second time): bring it up to date.
         session.refresh(known)
         return cast(Citizen, known)
-    citizen = Citizen(**row._mapping)
+    citizen = Citizen(**row)
     make_transient_to_detached(citizen)
     session.add(citizen)
     return citizen

@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from flask import request as flask_request
 from flask import session
 from flask.sessions import NullSession
-from sqlalchemy import create_engine, event, func, select, text, update
+from sqlalchemy import create_engine, delete, event, func, select, text, update
 
 import bot.handlers
 from bot import texts
-from bot.webhook import ACCOUNTS_KEY
+from bot.webhook import ACCOUNTS_KEY, KNOWN_SENDERS_KEY, KnownSenders, query_of
 from classifier.lifecycle import EXTENSION_KEY
 from models import Citizen, Conversation, InboundMessage, WechatAccount
 from models.db import execute_alone
@@ -76,15 +77,59 @@ def test_a_new_citizens_first_message_reads_then_writes_its_rows_in_one_short_tr
     newcomer = phone()
     with statements(bot_app.extensions["qingsu.engine"]) as seen:
         assert newcomer.say(PROBLEM) == FIRST_REPLY
-    # The citizen looked up (not found), then, once the reply is known, the dedupe row with the stored reply, the
-    # citizen and the dialog's state: no savepoint, no account query, no second transaction, no UPDATE. PostgreSQL
-    # writes the three rows with one statement, and neither it nor the lookup needs a transaction around it (no
-    # BEGIN, no COMMIT: two round trips in all). SQLite writes the three in one transaction of their own, sent with the
-    # driver and committed by it (`models.db.write_alone`): none of it in the session, which commits nothing.
+    # Once the reply is known, the dedupe row with the stored reply, the citizen and the dialog's state: no savepoint,
+    # no account query, no second transaction, no UPDATE. PostgreSQL presumes a sender this process has not seen new
+    # and writes the three rows with one statement that also looks the citizen up (inserted only if absent), outside
+    # any transaction (no BEGIN, no COMMIT: one round trip in all). SQLite looks the citizen up (not found), then
+    # writes the three in one transaction of their own, sent with the driver and committed by it
+    # (`models.db.write_alone`): none of it in the session, which commits nothing.
     if bot_app.extensions["qingsu.engine"].dialect.name == "postgresql":
-        assert seen == ["SELECT citizen", "WITH inbound_message+citizen+conversation"]
+        assert seen == ["WITH citizen+inbound_message+conversation"]
     else:
         assert seen == ["SELECT citizen", "INSERT inbound_message", "INSERT citizen", "INSERT conversation"]
+
+
+def test_a_known_citizen_this_process_has_not_seen_is_found_by_the_presumed_first_contact(
+    phone, bot_app, db_session
+):
+    citizen = phone()
+    assert citizen.say(PROBLEM) == FIRST_REPLY
+    # As if another worker had served the first message (or this one restarted since).
+    bot_app.extensions[KNOWN_SENDERS_KEY] = KnownSenders()
+    with statements(bot_app.extensions["qingsu.engine"]) as seen:
+        assert citizen.say("1") == texts.ASK_LOCATION
+    if db_session.get_bind().dialect.name == "postgresql":
+        # The presumed first contact wrote nothing and gave the citizen's row: no lookup after it, then the known
+        # citizen's turn (the dedupe row first, the dialog locked and changed, one commit).
+        assert seen[0] == "WITH citizen+inbound_message+conversation"
+        assert "SELECT citizen" not in seen
+        assert seen[1] == "INSERT inbound_message" and seen[-1] == "COMMIT"
+    assert (
+        _count(db_session, Citizen),
+        _count(db_session, Conversation),
+        _count(db_session, InboundMessage),
+    ) == (1, 1, 2)
+    # Seen now: its next message goes straight to the lookup.
+    with statements(bot_app.extensions["qingsu.engine"]) as seen:
+        assert citizen.say("小区门口") != texts.SYSTEM_BUSY
+    assert seen[0] == "SELECT citizen"
+
+
+def test_a_citizen_deleted_after_this_process_saw_them_starts_afresh(phone, bot_app, db_session):
+    citizen = phone()
+    citizen.say(PROBLEM)
+    db_session.execute(delete(Conversation))
+    db_session.execute(delete(InboundMessage))
+    db_session.execute(delete(Citizen))
+    db_session.commit()
+    # The process still holds the sender as seen: the lookup finds nobody, and the first contact is made as usual.
+    assert citizen.say(PROBLEM) == FIRST_REPLY
+    assert (
+        _count(db_session, Citizen),
+        _count(db_session, Conversation),
+        _count(db_session, InboundMessage),
+    ) == (1, 1, 1)
+    verify_dialog(citizen, [("1", texts.ASK_LOCATION)])
 
 
 def test_a_known_citizens_message_locks_the_dialog_and_changes_it_in_the_same_transaction(phone, bot_app):
@@ -319,7 +364,8 @@ def test_two_different_first_messages_at_once_are_both_handled(phone, db_session
         2,
     )
     if db_session.get_bind().dialect.name == "postgresql":
-        # Both found no citizen and wrote one; the second commit met the first's row and was done again.
+        # Both presumed the citizen new; the second's INSERT met the first's row (committed or being committed) and
+        # wrote nothing, and the message was handled again as the existing citizen's.
         assert "handling it again" in caplog.text
     verify_dialog(citizen, [("1", texts.ASK_LOCATION)])
 
@@ -420,3 +466,18 @@ def test_the_webhook_neither_reads_nor_writes_a_cookie_session(phone, bot_app) -
 
     assert citizen.say(PROBLEM) == FIRST_REPLY
     assert seen == [NullSession]
+
+
+@pytest.mark.parametrize(
+    "query_string",
+    [
+        "signature=ab12&timestamp=1700000000&nonce=42&openid=oAbc-_9&encrypt_type=aes&msg_signature=cd34",
+        "a=1&a=2&b&&c=&=d",
+        "a=%E4%B8%AD&b=x+y&a=2",
+        "a=中&b=1",
+        "",
+    ],
+)
+def test_the_query_is_read_as_werkzeug_reads_it(bot_app, query_string: str) -> None:
+    with bot_app.test_request_context("/wechat/shinan", query_string=query_string):
+        assert query_of(flask_request.environ) == flask_request.args.to_dict()
