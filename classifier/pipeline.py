@@ -23,7 +23,7 @@ from classifier.text import normalize, opening, opening_tokens, tokenize
 WORD_FEATURES = 100_000
 CHAR_FEATURES = 150_000
 # Uncapped, the opening blocks of the 9,210 Taidi messages hold ~90k word and ~130k character n-grams, most seen
-# once; capped, that model's file drops from 18.9 to ~13 MB at the same accuracy (see benchmarks/results.md). The
+# once; capped, that model's file drops from 18.9 to 13.6 MB at the same accuracy (see benchmarks/results.md). The
 # caps sit above what the shipped corpus has (~19k and ~29k), so the default model is unchanged.
 OPENING_WORD_FEATURES = 20_000
 OPENING_CHAR_FEATURES = 40_000
