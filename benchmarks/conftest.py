@@ -105,6 +105,24 @@ def write_results(stored: dict) -> str:
         ]
         lines += [f"| {name} | {value} | {target} |" for name, value, target in content["rows"]]
         lines.append("")
+    # Sections written by hand (figures from scripts outside pytest) are kept as they are, after the measured ones.
+    lines += _hand_written(set(stored["sections"]))
     text = "\n".join(lines)
     RESULTS.write_text(text, encoding="utf-8")
     return text
+
+
+def _hand_written(measured: set[str]) -> list[str]:
+    """The lines of the ``## `` sections of results.md that no benchmark here writes."""
+    if not RESULTS.exists():
+        return []
+    kept: list[str] = []
+    keep = False
+    for line in RESULTS.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            keep = line[3:].strip() not in measured
+        elif line.startswith("# "):
+            keep = False
+        if keep:
+            kept.append(line)
+    return [*kept, ""] if kept and kept[-1] else kept
