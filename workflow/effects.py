@@ -457,15 +457,20 @@ def send_reply(ctx: Context) -> PetitionState:
     reply.on_time = ctx.petition.deadline is None or ctx.now <= ctx.petition.deadline
     ctx.event_data.update(reply_id=reply.id, on_time=reply.on_time)
     ctx.petition.light = None
-    # A new evaluation window starts once this reply reaches the citizen (see workflow.jobs). The jobs write these
-    # columns set-wise, behind this object's back, so they are written even when it still holds NULL.
+    return _reply_reaches_citizen(ctx, ctx.petition, reply, reply.unit.name)
+
+
+def _reply_reaches_citizen(ctx: Context, petition: Petition, reply: Reply, unit_name: str) -> PetitionState:
+    """The reply goes to the petitioner: a new evaluation window starts once it reaches them (see workflow.jobs; the
+    jobs write these columns set-wise, behind this object's back, so they are written even when it still holds
+    NULL), and the 'replied' notice carries its five elements."""
     for bookkeeping in ("reply_delivered_at", "evaluation_requested_at", "evaluation_reminded_at"):
-        setattr(ctx.petition, bookkeeping, None)
-        flag_modified(ctx.petition, bookkeeping)
+        setattr(petition, bookkeeping, None)
+        flag_modified(petition, bookkeeping)
     ctx.notify(
         "replied",
         reply_id=reply.id,
-        unit_name=reply.unit.name,
+        unit_name=unit_name,
         petitioner_info=reply.petitioner_info,
         result=reply.result,
         policy_basis=reply.policy_basis,
@@ -832,20 +837,7 @@ def linked_reply(ctx: Context) -> PetitionState:
     ctx.session.flush()
     ctx.event_data.update(reply_id=copy.id, linked_from=source.id, master_id=source.petition_id)
     p.light = None
-    for bookkeeping in ("reply_delivered_at", "evaluation_requested_at", "evaluation_reminded_at"):
-        setattr(p, bookkeeping, None)
-        flag_modified(p, bookkeeping)
-    ctx.notify(
-        "replied",
-        reply_id=copy.id,
-        unit_name=source.unit.name,
-        petitioner_info=copy.petitioner_info,
-        result=copy.result,
-        policy_basis=copy.policy_basis,
-        responsible_person=copy.responsible_person,
-        contact_phone=copy.contact_phone,
-    )
-    return PetitionState.AWAITING_EVALUATION
+    return _reply_reaches_citizen(ctx, p, copy, source.unit.name)
 
 
 Effect = Callable[[Context], PetitionState]
