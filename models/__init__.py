@@ -18,7 +18,7 @@ from models.messaging import (
     SchedulerLease,
 )
 from models.petition import Attachment, Petition, PetitionEvent, PetitionSequence, petition_cooperating_unit
-from models.tally import AcceptanceTally, IssueTally, RateTally, VolumeTally
+from models.tally import AcceptanceTally, RateTally, VolumeTally
 from models.text_search import DATABASE_ONLY_INDEXES
 from models.unit import Unit
 from models.user import ApiToken, AuditLog, User
@@ -47,7 +47,6 @@ __all__ = [
     "HotIssue",
     "HotIssuePetition",
     "InboundMessage",
-    "IssueTally",
     "JobState",
     "Notification",
     "NotificationTemplate",

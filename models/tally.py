@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, String, Text, false
+from sqlalchemy import Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, enum_type
@@ -55,22 +55,6 @@ class AcceptanceTally(Base):
     department: Mapped[str] = mapped_column(String(40))
     decided: Mapped[int] = mapped_column(default=0)
     accepted: Mapped[int] = mapped_column(default=0)
-
-
-class IssueTally(Base):
-    """One local day's petitions (by creation) per district and department type or suggestion term: the week's hot
-    issues' department and term counts (`workflow.hot_counts`). No month roll-ups: the dashboard asks for a week only."""
-
-    __tablename__ = "issue_tally"
-    __table_args__ = (Index("ix_issue_tally_facet_day", "facet", "day", "district_code"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[dt.date]
-    district_code: Mapped[str] = mapped_column(String(20))
-    # "department" or "term" (`workflow.hot_counts.FACETS`).
-    facet: Mapped[str] = mapped_column(String(10))
-    name: Mapped[str] = mapped_column(Text)
-    petitions: Mapped[int] = mapped_column(default=0)
 
 
 class VolumeTally(Base):

@@ -1,4 +1,4 @@
-"""The dashboard's department and term counts (热点部门, 热点词), defined once: the most frequent department types and
+"""Department and term counts (热点部门, 热点词, the monthly report's), defined once: the most frequent department types and
 suggestion terms of the petitions submitted since an instant. (The hot issues themselves, petitions clustered by
 meaning and place, are `workflow.hot_issues`.)
 
@@ -7,9 +7,9 @@ meaning and place, are `workflow.hot_issues`.)
 - Term (热点词): each term the classifier listed behind its suggestion (`Petition.suggestion["terms"]`), once per
   petition that lists it.
 
-`counts_query` counts either, grouped by the keys asked for (the local day of creation and the district fill the
-daily tallies of `workflow.tallies`); `hot_issues` is the live figure, counted over the petitions themselves, which
-`workflow.tallies.period_hot_issues` gives from the tallies of the past days and a live count of the rest.
+`counts_query` counts either, grouped by the keys asked for (the monthly report's hot departments, `workflow.report`);
+`hot_issues` is the week's figure, counted over the petitions themselves. (A daily tally of both, `issue_tally`, fed
+the dashboard's panel until the clusters replaced it; migration 5b0e2c7d9a41 dropped it.)
 """
 
 from __future__ import annotations

@@ -58,7 +58,6 @@ from sqlalchemy.orm import Session
 from models import (
     AcceptanceTally,
     Evaluation,
-    IssueTally,
     JobState,
     Petition,
     RateTally,
@@ -68,7 +67,6 @@ from models import (
 )
 from models.db import lock_for_write, session_scope
 from models.enums import ReplyState
-from workflow import hot_counts
 from workflow.rates import (
     ALL,
     DAY,
@@ -394,49 +392,6 @@ def period_acceptance(
     return fold_acceptance(rows)
 
 
-def period_hot_issues(
-    session: Session,
-    district_code: str | None,
-    since: dt.datetime,
-    refreshed: dt.datetime | None = None,
-) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    """What `workflow.hot_counts.hot_issues` gives for the petitions created since `since`, from the tallies of the
-    past days (as of the refresh at `refreshed`; None: everything live) and a live count of the rest.
-
-    One statement per facet: the tallied days' rows and the live counts summed, ordered and cut by the database.
-    The window starts within a day (a week before now): when less of that day lies before `since` than after it,
-    the day is read from its tally and the petitions before `since` are counted live and taken off, so at most half
-    a day is counted live there.
-    """
-    split = split_period(since, None, refreshed)
-    roomy_aggregates(session, small=split.first_day is not None)
-    first_day, added, taken_off = split.first_day, list(split.live), []
-    if first_day is not None and added and added[0][1] == local_midnight(first_day):
-        day_start = local_midnight(first_day - _DAY)
-        if since - day_start < added[0][1] - since:
-            first_day, added, taken_off = first_day - _DAY, added[1:], [(day_start, since)]
-    found = []
-    for facet in hot_counts.FACETS:
-        parts: list[Select[Any]] = [
-            hot_counts.counts_query(session, facet, (), district_code, start, end) for start, end in added
-        ]
-        for start, end in taken_off:
-            part = hot_counts.counts_query(session, facet, (), district_code, start, end).subquery()
-            parts.append(select(part.c.name, (-part.c.n).label("n")))
-        if first_day is not None:
-            tallied = select(IssueTally.name, IssueTally.petitions.label("n")).where(
-                IssueTally.facet == facet,
-                IssueTally.day >= first_day,
-                IssueTally.day < split.last_day,
-            )
-            if district_code:
-                tallied = tallied.where(IssueTally.district_code == district_code)
-            parts.append(tallied)
-        query = hot_counts.top(union_all(*parts) if len(parts) > 1 else parts[0], facet)
-        found.append(hot_counts.labelled(facet, session.execute(query).all()))
-    return found[0], found[1]
-
-
 # --- writing: recomputing days -------------------------------------------------------------------------------------
 
 
@@ -478,20 +433,6 @@ def _acceptance_rows(spans: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select
     return query.where(or_(*(and_(Petition.created_at >= s, Petition.created_at < e) for s, e in spans)))
 
 
-def _issue_rows(session: Session, spans: Sequence[tuple[dt.datetime, dt.datetime]]) -> Select[Any]:
-    keys = (hot_counts.DAY, hot_counts.DISTRICT)
-    parts = [
-        hot_counts.counts_query(session, facet, keys, None, None, None, spans).subquery()
-        for facet in hot_counts.FACETS
-    ]
-    return union_all(
-        *(
-            select(part.c.day, part.c.district, literal(facet, String(10)), part.c.name, part.c.n)
-            for facet, part in zip(hot_counts.FACETS, parts, strict=True)
-        )
-    )
-
-
 def recompute_days(session: Session, days: Sequence[dt.date]) -> None:
     """Replace the tallies of `days`, and the roll-ups of their months, with what the database counts now (a few
     statements whatever their number).
@@ -526,12 +467,6 @@ def recompute_days(session: Session, days: Sequence[dt.date]) -> None:
         insert(VolumeTally).from_select(
             ["day", "district_code", "kind", "dept_type", "petitions"],
             volume_counts_query((VOLUME_DAY, "district", "kind", "dept"), None, None, None, spans),
-        )
-    )
-    session.execute(delete(IssueTally).where(IssueTally.day.in_(days)))
-    session.execute(
-        insert(IssueTally).from_select(
-            ["day", "district_code", "facet", "name", "petitions"], _issue_rows(session, spans)
         )
     )
     months = sorted({day.replace(day=1) for day in days})
@@ -642,7 +577,6 @@ def rebuild(
                         )
                     )
                 )
-            session.execute(delete(IssueTally).where(or_(IssueTally.day < first, IssueTally.day > today)))
         _set_watermark(session, now, now)
     return TallyReport(days=len(days), rebuilt=True)
 

@@ -20,12 +20,10 @@ from classifier.stats import acceptance_stats
 from models import AcceptanceTally, Evaluation, Petition, RateTally, Reply, Unit, VolumeTally
 from models.enums import PetitionKind, PetitionState, ReplyState, Resolution, Satisfaction
 from tests.workflow.test_rates_sql import DEC_1, GROUP_BYS, NOV_1, SPAN_START, make_random_petitions
-from workflow import hot_counts
 from workflow.rates import ALL, rates_by, unrated_count
 from workflow.tallies import (
     local_midnight,
     period_acceptance,
-    period_hot_issues,
     period_rates,
     period_volumes,
     rebuild,
@@ -79,26 +77,7 @@ def assert_tallies_match(session: Session, now: dt.datetime, districts: Iterable
                 session, district_code, start
             ), where
             tallied += split_period(start, end, refreshed).first_day is not None
-        for since in hot_issue_windows(now):
-            where = f"hot issues district={district_code} since={since} refreshed={refreshed}"
-            assert period_hot_issues(session, district_code, since, refreshed) == hot_counts.hot_issues(
-                session, district_code, since
-            ), where
-            tallied += split_period(since, None, refreshed).first_day is not None
     return tallied
-
-
-def hot_issue_windows(now: dt.datetime) -> list[dt.datetime]:
-    """The dashboard's week before `now`, a week starting in the evening (less of its first day after the start
-    than before: that part counted live) and one starting early in the morning (the day's tally less the part
-    before the start), a week starting at midnight in Shanghai, and a month."""
-    return [
-        now - hot_counts.HOT_WINDOW,
-        now - hot_counts.HOT_WINDOW + dt.timedelta(hours=8),
-        now - hot_counts.HOT_WINDOW - dt.timedelta(hours=10),
-        local_midnight((now + dt.timedelta(hours=8)).date()) - dt.timedelta(days=7),
-        NOV_1,
-    ]
 
 
 def overall_rated(
