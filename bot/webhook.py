@@ -434,8 +434,36 @@ def _presumed_statement(with_conversation: bool) -> Executable:
     return found
 
 
+def _presumed_sqlite_statements() -> tuple[Executable, Executable, Executable]:
+    """SQLite: a first contact presumed (the sender was not looked up), as three INSERTs for one transaction: the
+    citizen unless their (district_code, openid) exists; then, only if it was inserted, their conversation and the
+    dedupe row, each conditioned on its predecessor having written its row (``changes()``), the conversation's
+    citizen the row just inserted (``last_insert_rowid()``). The last returns a row only if it wrote: none means the
+    citizen existed and nothing was written. Parameters: the column names of each row."""
+    citizen_table, conversation_table = Citizen.__table__, Conversation.__table__
+    new_citizen = sqlite_insert(citizen_table).on_conflict_do_nothing(
+        index_elements=[citizen_table.c.district_code, citizen_table.c.openid]
+    )
+    wrote = func.changes() == 1
+    columns = [c for _a, c in _CONVERSATION_COLUMNS if c.key != "citizen_id"]
+    new_conversation = insert(conversation_table).from_select(
+        ["citizen_id", *(c.key for c in columns)],
+        select(func.last_insert_rowid(), *(bindparam(c.key, type_=c.type) for c in columns)).where(wrote),
+    )
+    new_message = (
+        insert(_INBOUND)
+        .from_select(
+            list(_INBOUND_COLUMNS),
+            select(*(bindparam(name, type_=_INBOUND.c[name].type) for name in _INBOUND_COLUMNS)).where(wrote),
+        )
+        .returning(_INBOUND.c.id)
+    )
+    return new_citizen, new_conversation, new_message
+
+
 # Built once each (they keep their cache keys).
 _FIRST_CONTACT = {True: _one_statement(True), False: _one_statement(False)}
+_PRESUMED_CITIZEN, _PRESUMED_CONVERSATION, _PRESUMED_MESSAGE = _presumed_sqlite_statements()
 _PRESUMED_FIRST_CONTACT = {True: _presumed_statement(True), False: _presumed_statement(False)}
 
 
@@ -512,6 +540,17 @@ def _write_first_contact(
         row = dict(found._mapping)
         del row["inserted"]
         return row
+    if presumed:
+        # SQLite: the three INSERTs of `_presumed_sqlite_statements` in one transaction of their own.
+        writes = [(_PRESUMED_CITIZEN, _row(citizen, _CITIZEN_COLUMNS, complete=True))]
+        if conversation is not None:
+            row = _row(conversation, _CONVERSATION_COLUMNS, complete=True)
+            del row["citizen_id"]
+            writes.append((_PRESUMED_CONVERSATION, row))
+        writes.append((_PRESUMED_MESSAGE, record))
+        written = write_alone(session, writes)
+        # Nothing written: the citizen exists (the write lock made their row visible); handled again as theirs.
+        return None if written.first() is not None else LOOK_UP
     # SQLite: three INSERTs in one transaction of their own, the conversation's citizen the row just inserted.
     writes: list[tuple[Executable, dict[str, Any]]] = [
         (_RECORD_MESSAGE, record),
@@ -538,10 +577,11 @@ def handle_once(session: Session, account: ServedAccount, message: BaseMessage, 
       dialog has run; on SQLite the write lock is then held only for those INSERTs. Concurrent deliveries of such a
       message all do the (read-only) work; only the first to commit keeps it.
 
-    On PostgreSQL a sender this process has not seen (`KnownSenders`) is not looked up first: the dialog runs as for
-    a new citizen and one statement inserts the citizen if absent and, only then, the dedupe row and conversation.
-    If the citizen existed (or another message was creating them), nothing was written and the message is handled
-    again as theirs (with their row from that statement: no lookup more).
+    A sender this process has not seen (`KnownSenders`) is not looked up first: the dialog runs as for a new citizen
+    and the write inserts the citizen if absent and, only then, the dedupe row and conversation (PostgreSQL: one
+    statement; SQLite: three in one transaction). If the citizen existed (or another message was creating them),
+    nothing was written and the message is handled again as theirs (PostgreSQL: with their row from that statement,
+    no lookup more; SQLite: from a lookup).
 
     A connection the database server closed is met by handling the message again on a new one. An unexpected error
     rolls everything back, so nothing of a failed attempt remains and a delivery of the same message after it
@@ -558,10 +598,10 @@ def handle_once(session: Session, account: ServedAccount, message: BaseMessage, 
     reread_after_claim = dialect == "sqlite"
     known: KnownSenders = app.extensions[KNOWN_SENDERS_KEY]
     sender_key = (account.district_code, message.source)
-    # PostgreSQL: a sender this process has not seen is presumed new, so that a first contact is one round trip (the
-    # lookup is part of its INSERT); when they exist after all, the message is handled again as theirs, with their
-    # row from that statement (a known citizen's turn then pays a dialog run for nothing, not a round trip more).
-    sender: Sender = PRESUMED_NEW if dialect == "postgresql" and sender_key not in known else LOOK_UP
+    # A sender this process has not seen is presumed new, so that a first contact needs no lookup (on PostgreSQL it is
+    # one round trip: the lookup is part of its INSERT); when they exist after all, the message is handled again as
+    # theirs (a known citizen's turn then pays a dialog run, and on SQLite an empty write transaction, for nothing).
+    sender: Sender = PRESUMED_NEW if sender_key not in known else LOOK_UP
     attempt = 1
     while True:
         claimed = False

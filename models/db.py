@@ -348,11 +348,11 @@ def execute_alone(session: Session, statement: Executable, parameters: Mapping[s
     return _run_alone(bind, alone, [(form, parameters)])
 
 
-def write_alone(session: Session, writes: Sequence[tuple[Executable, Mapping[str, Any]]]) -> None:
+def write_alone(session: Session, writes: Sequence[tuple[Executable, Mapping[str, Any]]]) -> Result[Any]:
     """Run `writes` (statements and their parameters, in order) in one transaction of their own, committed when
     this returns: `execute_alone` for several statements that must be kept together, for a session that has begun
     no transaction. Otherwise (or when a statement needs SQLAlchemy's own execution) they run on the session's
-    connection, in its transaction, and the caller commits."""
+    connection, in its transaction, and the caller commits. Returns the last statement's result."""
     bind = session.get_bind()
     alone = _ALONE_ENGINES.get(bind) if isinstance(bind, Engine) else None
     forms = []
@@ -365,9 +365,9 @@ def write_alone(session: Session, writes: Sequence[tuple[Executable, Mapping[str
     if alone is None or len(forms) < len(writes):
         connection = session.connection()
         for statement, parameters in writes:
-            connection.execute(statement, parameters)
-        return
-    _run_alone(bind, alone, forms)
+            result = connection.execute(statement, parameters)
+        return result
+    return _run_alone(bind, alone, forms)
 
 
 def _run_alone(bind: Engine, alone: Engine, forms: list[tuple[_Compiled, Mapping[str, Any]]]) -> Result[Any]:

@@ -78,15 +78,15 @@ def test_a_new_citizens_first_message_reads_then_writes_its_rows_in_one_short_tr
     with statements(bot_app.extensions["qingsu.engine"]) as seen:
         assert newcomer.say(PROBLEM) == FIRST_REPLY
     # Once the reply is known, the dedupe row with the stored reply, the citizen and the dialog's state: no savepoint,
-    # no account query, no second transaction, no UPDATE. PostgreSQL presumes a sender this process has not seen new
-    # and writes the three rows with one statement that also looks the citizen up (inserted only if absent), outside
-    # any transaction (no BEGIN, no COMMIT: one round trip in all). SQLite looks the citizen up (not found), then
-    # writes the three in one transaction of their own, sent with the driver and committed by it
-    # (`models.db.write_alone`): none of it in the session, which commits nothing.
+    # no account query, no second transaction, no UPDATE, and no lookup: a sender this process has not seen is
+    # presumed new. PostgreSQL writes the three rows with one statement that also looks the citizen up (inserted
+    # only if absent), outside any transaction (no BEGIN, no COMMIT: one round trip in all). SQLite writes the three
+    # in one transaction of their own (the citizen only if absent, the others only if it was inserted), sent with the
+    # driver and committed by it (`models.db.write_alone`): none of it in the session, which commits nothing.
     if bot_app.extensions["qingsu.engine"].dialect.name == "postgresql":
         assert seen == ["WITH citizen+inbound_message+conversation"]
     else:
-        assert seen == ["SELECT citizen", "INSERT inbound_message", "INSERT citizen", "INSERT conversation"]
+        assert seen == ["INSERT citizen", "INSERT conversation", "INSERT inbound_message"]
 
 
 def test_a_known_citizen_this_process_has_not_seen_is_found_by_the_presumed_first_contact(
@@ -104,6 +104,11 @@ def test_a_known_citizen_this_process_has_not_seen_is_found_by_the_presumed_firs
         assert seen[0] == "WITH citizen+inbound_message+conversation"
         assert "SELECT citizen" not in seen
         assert seen[1] == "INSERT inbound_message" and seen[-1] == "COMMIT"
+    else:
+        # The presumed first contact's INSERTs wrote nothing (the citizen exists); then the lookup and the known
+        # citizen's turn.
+        assert seen[:4] == ["INSERT citizen", "INSERT conversation", "INSERT inbound_message", "SELECT citizen"]
+        assert seen[-1] == "COMMIT"
     assert (
         _count(db_session, Citizen),
         _count(db_session, Conversation),
@@ -363,10 +368,9 @@ def test_two_different_first_messages_at_once_are_both_handled(phone, db_session
         1,
         2,
     )
-    if db_session.get_bind().dialect.name == "postgresql":
-        # Both presumed the citizen new; the second's INSERT met the first's row (committed or being committed) and
-        # wrote nothing, and the message was handled again as the existing citizen's.
-        assert "handling it again" in caplog.text
+    # Both presumed the citizen new; the second's INSERT met the first's row (committed or being committed) and
+    # wrote nothing, and the message was handled again as the existing citizen's.
+    assert "handling it again" in caplog.text
     verify_dialog(citizen, [("1", texts.ASK_LOCATION)])
 
 
