@@ -27,6 +27,7 @@ from bot.conversation import Dialog
 from classifier import suggest_if_trained
 from classifier.screening import screen
 from models import Citizen
+from models.base import unevented
 from models.db import execute_alone
 from workflow.reply_link import reply_url
 
@@ -174,7 +175,9 @@ def _citizen_for(
         assert not isinstance(sender, str)
         row = sender
     if row is None:
-        citizen = Citizen(
+        # Written by the webhook from its __dict__ (`unevented`), unless the dialog changed more (then evented).
+        citizen = unevented(
+            Citizen,
             district_code=district_code,
             openid=openid,
             subscribed=True,

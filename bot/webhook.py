@@ -493,6 +493,16 @@ class KnownSenders:
                 del seen[next(iter(seen))]
 
 
+def _evented_links(citizen: Citizen) -> None:
+    """Set a new citizen's conversation again through the relationship, so that the ORM's flush knows it (the dialog
+    linked the two without events: `models.base.unevented`)."""
+    conversation = citizen.__dict__.get("conversation")
+    if conversation is not None:
+        del citizen.__dict__["conversation"]
+        conversation.__dict__.pop("citizen", None)
+        conversation.citizen = citizen
+
+
 def _write_first_contact(
     session: Session, record: dict[str, Any], citizen: Citizen | None, *, presumed: bool = False
 ) -> Sender | None:
@@ -513,6 +523,7 @@ def _write_first_contact(
             return LOOK_UP
         session.connection().execute(_RECORD_MESSAGE, record)
         if citizen is not None:
+            _evented_links(citizen)
             session.add(citizen)  # cascades to its conversation
         return None
     if citizen is None:

@@ -31,6 +31,7 @@ from bot.validators import (
 from classifier.screening import Screening
 from classifier.suggest import Suggestion
 from models import Citizen, Conversation, Petition
+from models.base import unevented
 from models.enums import (
     Resolution,
     Satisfaction,
@@ -415,9 +416,13 @@ class DialogBase:
     def _new_conversation(self) -> Conversation:
         # Written with the dialog's first state when the webhook commits: no flush before. A new citizen's is
         # written by the webhook with the citizen (it hangs on `citizen.conversation`).
+        if self.first_contact:
+            # Both written by the webhook from their __dict__ (`unevented`): no relationship events.
+            conversation = unevented(Conversation, citizen=self.citizen, flow=IDLE, step="", data={})
+            self.citizen.__dict__["conversation"] = conversation
+            return conversation
         conversation = Conversation(citizen=self.citizen, flow=IDLE, step="", data={})
-        if not self.first_contact:
-            self.session.add(conversation)
+        self.session.add(conversation)
         return conversation
 
     def _locked_conversation(self) -> Conversation:

@@ -19,9 +19,10 @@ from sqlalchemy import create_engine, delete, event, func, select, text, update
 
 import bot.handlers
 from bot import texts
-from bot.webhook import ACCOUNTS_KEY, KNOWN_SENDERS_KEY, KnownSenders, query_of
+from bot.webhook import ACCOUNTS_KEY, KNOWN_SENDERS_KEY, KnownSenders, _write_first_contact, query_of
 from classifier.lifecycle import EXTENSION_KEY
-from models import Citizen, Conversation, InboundMessage, WechatAccount
+from models import Citizen, Conversation, InboundMessage, WechatAccount, utcnow
+from models.base import unevented
 from models.db import execute_alone
 from tests.bot.conftest import verify_dialog
 from tests.wechat_wire import WireAccount, decrypt_reply, parse_reply, sign_request, verify_url_params
@@ -485,3 +486,27 @@ def test_the_webhook_neither_reads_nor_writes_a_cookie_session(phone, bot_app) -
 def test_the_query_is_read_as_werkzeug_reads_it(bot_app, query_string: str) -> None:
     with bot_app.test_request_context("/wechat/shinan", query_string=query_string):
         assert query_of(flask_request.environ) == flask_request.args.to_dict()
+
+
+def test_a_first_contact_whose_dialog_changed_more_is_written_by_the_orm_with_its_conversation(
+    bot_app, accounts, db_session
+):
+    """The dialog builds a new citizen and their conversation without attribute events (`unevented`); when the
+    message changed more than those rows, the session's flush writes them, the conversation's citizen filled in."""
+    now = utcnow()
+    citizen = unevented(
+        Citizen, district_code="shinan", openid="o-more", subscribed=True, created_at=now, last_message_at=now
+    )
+    conversation = unevented(Conversation, citizen=citizen, flow="idle", step="", data={})
+    citizen.__dict__["conversation"] = conversation
+    conversation.flow, conversation.data = "report", {"content": "路灯不亮"}  # as the dialog's last step
+    db_session.add(Citizen(district_code="shinan", openid="o-other", subscribed=True, created_at=now))
+    record = {"district_code": "shinan", "dedupe_key": "shinan:msg:more", "created_at": now, "reply": "好", "done": True}
+    assert _write_first_contact(db_session, record, citizen) is None
+    db_session.commit()
+    written = db_session.execute(
+        select(Citizen.openid, Conversation.flow, Conversation.data).join(Conversation.citizen)
+    ).all()
+    assert [tuple(row) for row in written] == [("o-more", "report", {"content": "路灯不亮"})]
+    assert _count(db_session, Citizen) == 2 and _count(db_session, InboundMessage) == 1
+    assert citizen.conversation is conversation and conversation.citizen is citizen
