@@ -132,6 +132,7 @@ def test_the_dashboard_stops_trusting_its_tallies_until_they_are_rebuilt(app, db
     # Even a small volume has its linked duplicates, waiting and replied.
     states = [p.state for p in generated(db_session) if p.duplicate_of_id is not None]
     assert {PetitionState.LINKED, PetitionState.AWAITING_EVALUATION} <= set(states)
+    db_session.rollback()
     assert refresh_tallies(app, NOW).rebuilt
 
 
