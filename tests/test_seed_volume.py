@@ -45,6 +45,7 @@ from qingsu.volume.writer import check_columns
 from tests.factories import make_user
 from workflow.calendar import load_calendar
 from workflow.deadlines import compute_deadline, time_limit
+from workflow.effects import LINK_TARGET_STATES, LINKED_PETITIONER_INFO
 from workflow.engine import perform
 from workflow.intake import SHANGHAI, submit_petition
 from workflow.jobs import close_unrated_evaluations, recompute_lights, remind_evaluations, request_evaluations
@@ -79,6 +80,25 @@ def generated(session: Session) -> list[Petition]:
     return list(session.scalars(select(Petition).order_by(Petition.id)))
 
 
+def state_at(trail: list[PetitionEvent], instant: dt.datetime) -> PetitionState:
+    """The state a petition's audit trail says it was in at `instant`."""
+    return [e for e in trail if e.created_at <= instant][-1].to_state
+
+
+def copy_of(reply: Reply) -> tuple[Any, ...]:
+    """What a linked duplicate's copy of a reply shares with it (not the round: the copy is of its own first)."""
+    return (
+        reply.unit_id,
+        reply.author_id,
+        reply.policy_basis,
+        reply.result,
+        reply.responsible_person,
+        reply.contact_phone,
+        reply.state,
+        reply.sent_at,
+    )
+
+
 @pytest.fixture
 def volume(app: Flask, db_session: Session) -> list[Petition]:
     result = seed(app, "--petitions", "300", "--seed", "7")
@@ -109,14 +129,16 @@ def test_the_dashboard_stops_trusting_its_tallies_until_they_are_rebuilt(app, db
     db_session.rollback()
     assert seed(app, "--petitions", "60", "--seed", "3").exit_code == 0
     assert refreshed_at(db_session) is None
+    # Even a small volume has its linked duplicates, waiting and replied.
+    states = [p.state for p in generated(db_session) if p.duplicate_of_id is not None]
+    assert {PetitionState.LINKED, PetitionState.AWAITING_EVALUATION} <= set(states)
+    db_session.rollback()
     assert refresh_tallies(app, NOW).rebuilt
 
 
 def test_every_state_kind_light_and_department_appears(volume):
     assert len(volume) == 300
-    # Every state but 已关联: a link is a dispatcher's decision about two particular petitions, not generated (a linked
-    # duplicate has no handling, lights or deadline of its own: nothing the volume benchmarks measure).
-    assert {p.state for p in volume} == set(PetitionState) - {PetitionState.LINKED}
+    assert {p.state for p in volume} == set(PetitionState)
     assert {p.kind for p in volume} == set(PetitionKind)
     assert {p.light for p in volume} == {None, *Light}
     assert {p.dept_type for p in volume} == {None, *DeptType}
@@ -179,6 +201,8 @@ def test_every_petition_keeps_the_workflows_invariants(app, volume, db_session):
     cooperating = defaultdict(set)
     for petition_id, unit_id in db_session.execute(select(petition_cooperating_unit)).all():
         cooperating[petition_id].add(unit_id)
+    by_id = {p.id: p for p in volume}
+    reply_by_id = {r.id: r for rs in replies.values() for r in rs}
 
     for p in volume:
         trail = events[p.id]
@@ -219,7 +243,13 @@ def test_every_petition_keeps_the_workflows_invariants(app, volume, db_session):
         round_replies = [r for r in replies[p.id] if r.handling_round == p.handling_round]
         sent = [r for r in round_replies if r.state == ReplyState.SENT]
         for reply in replies[p.id]:
-            if reply.state == ReplyState.SENT:
+            if reply.linked_from_id is not None:
+                # A linked duplicate's copy of its master's reply, sent with it; not in the on-time rate.
+                source = reply_by_id[reply.linked_from_id]
+                assert copy_of(reply) == copy_of(source) and source.linked_from_id is None
+                assert reply.created_at == reply.sent_at and (reply.deadline, reply.on_time) == (None, None)
+                assert reply.petitioner_info == LINKED_PETITIONER_INFO and reply.review_note == ""
+            elif reply.state == ReplyState.SENT:
                 assert reply.sent_at is not None and reply.on_time == (reply.sent_at <= reply.deadline)
             else:
                 assert reply.sent_at is None and reply.on_time is None
@@ -252,6 +282,57 @@ def test_every_petition_keeps_the_workflows_invariants(app, volume, db_session):
                 assert cooperating[p.id] and p.lead_unit_id not in cooperating[p.id]
         if p.state == PetitionState.REJECTED:
             assert p.inadmissible_code is not None
+
+        # Linked duplicates (workflow.links): linked while 待研判 to an older petition of the district whose reply
+        # was not sent, by the platform deciding on it; its copy of the reply when the master's was sent.
+        links = [e for e in trail if e.action == "link"]
+        copies = [e for e in trail if e.action == "linked_reply"]
+        if not links:
+            assert p.duplicate_of_id is None and not copies
+            assert all(r.linked_from_id is None for r in replies[p.id])
+            continue
+        (link,) = links
+        master = by_id[link.data["master_id"]]
+        assert link.data == {
+            "master_id": master.id,
+            "master_number": master.number,
+            "linked_from": link.from_state.value,
+        }
+        assert link.from_state in (PetitionState.PENDING_DISPATCH, PetitionState.AT_CITY) and link.note
+        assert link.actor_citizen_id is None and trail.index(link) in (1, 2)
+        assert master.id != p.id and master.district_code == p.district_code and master.kind == p.kind
+        assert master.created_at < p.created_at and master.duplicate_of_id is None
+        assert not any(e.action == "link" for e in events[master.id])
+        assert state_at(events[master.id], link.created_at) in LINK_TARGET_STATES
+        master_sent = [
+            r.sent_at
+            for r in replies[master.id]
+            if r.state == ReplyState.SENT and r.sent_at > link.created_at
+        ]
+        if p.state == PetitionState.LINKED:
+            # Waiting for the master's reply, with no unit, clock or light of its own.
+            assert p.duplicate_of_id == master.id and trail[-1] is link
+            assert master.state in LINK_TARGET_STATES and not master_sent
+            assert (p.accepted_at, p.time_limit_days, p.deadline, p.light) == (None, None, None, None)
+            assert unit.level == (UnitLevel.CITY_PLATFORM if p.via_city else UnitLevel.DISTRICT_PLATFORM)
+            assert not replies[p.id] and p.reply_delivered_at is None
+            continue
+        (copy,) = copies
+        (own,) = [r for r in replies[p.id] if r.linked_from_id is not None]
+        source = reply_by_id[own.linked_from_id]
+        assert trail.index(copy) == trail.index(link) + 1 and copy.created_at == min(master_sent)
+        assert source.petition_id == master.id and source.sent_at == own.sent_at == copy.created_at
+        assert copy.data == {"reply_id": own.id, "linked_from": source.id, "master_id": master.id}
+        assert (copy.actor_user_id, copy.actor_label, copy.unit_id, copy.note) == (None, "系统", None, "")
+        assert own.handling_round == 1
+        if 1 in rated:
+            assert rated[1].unit_id == source.unit_id
+        unsatisfied = [e for e in trail if e.action == "evaluate" and "unlinked_from" in e.data]
+        if unsatisfied:
+            # Unsatisfied with the shared reply: a second handling of its own, unlinked.
+            assert unsatisfied[0].data["unlinked_from"] == master.id and p.duplicate_of_id is None
+        else:
+            assert p.duplicate_of_id == master.id and p.handling_round == 1
 
 
 def test_the_lights_job_finds_nothing_to_change(app, volume, db_session):
@@ -318,6 +399,76 @@ def test_the_workflow_carries_generated_petitions_on(volume, db_session):
         resolution="resolved",
     )
     assert awaiting.state == PetitionState.CLOSED
+    db_session.commit()
+
+
+def test_a_generated_duplicate_gets_its_masters_reply_from_the_workflow_as_generated_ones_did(
+    volume, db_session
+):
+    # A waiting duplicate of a petition in 单位审核 (a coverage pair), and a new one linked to it now for real.
+    waiting = next(
+        p
+        for p in volume
+        if p.state == PetitionState.LINKED
+        and p.duplicate_of.state == PetitionState.UNIT_REVIEW
+        and not p.duplicate_of.via_city
+    )
+    master = waiting.duplicate_of
+    generated_link = db_session.scalars(
+        select(PetitionEvent).where(PetitionEvent.petition_id == waiting.id, PetitionEvent.action == "link")
+    ).one()
+    dispatcher = make_user(db_session, Role.DISPATCHER, district_code=master.district_code)
+    real = submit_petition(
+        db_session, district_code=master.district_code, kind=master.kind, content=waiting.content, now=NOW
+    )
+    event = perform(
+        db_session, real, "link", dispatcher, NOW, target=master.number, note="同一问题，合并办理"
+    )
+    assert event.data == generated_link.data
+    assert (event.from_state, event.to_state) == (generated_link.from_state, generated_link.to_state)
+    columns = ("state", "duplicate_of_id", "accepted_at", "time_limit_days", "deadline", "light", "level")
+    assert [getattr(real, c) for c in columns] == [getattr(waiting, c) for c in columns]
+    assert real.current_unit_id == waiting.current_unit_id
+
+    # The master's reply, approved and sent through the workflow, reaches both as the generated copies were made.
+    reviewer = make_user(db_session, Role.UNIT_REVIEWER, unit=master.current_unit)
+    perform(db_session, master, "approve_reply", reviewer, NOW)
+    sent = perform(db_session, master, "send_reply", dispatcher, NOW + dt.timedelta(minutes=5))
+    source = db_session.get(Reply, sent.data["reply_id"])
+    replied = next(
+        p for p in volume if p.duplicate_of_id is not None and p.state == PetitionState.AWAITING_EVALUATION
+    )
+    generated_copy = db_session.scalars(
+        select(PetitionEvent).where(
+            PetitionEvent.petition_id == replied.id, PetitionEvent.action == "linked_reply"
+        )
+    ).one()
+    generated_reply = db_session.get(Reply, generated_copy.data["reply_id"])
+    generated_source = db_session.get(Reply, generated_reply.linked_from_id)
+    for duplicate in (waiting, real):
+        assert duplicate.state == PetitionState.AWAITING_EVALUATION and duplicate.duplicate_of_id == master.id
+        (copy,) = db_session.scalars(select(Reply).where(Reply.petition_id == duplicate.id))
+        assert copy.linked_from_id == source.id and copy_of(copy) == copy_of(source)
+        assert [copy.petitioner_info, copy.review_note, copy.deadline, copy.on_time] == [
+            generated_reply.petitioner_info,
+            generated_reply.review_note,
+            generated_reply.deadline,
+            generated_reply.on_time,
+        ]
+        row = db_session.scalars(
+            select(PetitionEvent).where(
+                PetitionEvent.petition_id == duplicate.id, PetitionEvent.action == "linked_reply"
+            )
+        ).one()
+        assert row.data == {"reply_id": copy.id, "linked_from": source.id, "master_id": master.id}
+        assert row.data.keys() == generated_copy.data.keys()
+        assert [row.actor_label, row.actor_user_id, row.unit_id, row.note] == [
+            generated_copy.actor_label,
+            generated_copy.actor_user_id,
+            generated_copy.unit_id,
+            generated_copy.note,
+        ]
+    assert copy_of(generated_reply) == copy_of(generated_source)
     db_session.commit()
 
 

@@ -1,9 +1,10 @@
 """`qingsu seed-volume`: a year of realistic petitions in bulk, for benchmarks.
 
 Fills the database with N petitions across the ten districts and the city platform, in every kind, nature,
-department type, complexity, state and light, with their replies, ratings, extensions, assessments and audit trail,
-spread over the last M months and consistent with the workflow's rules (see `qingsu.volume.lifecycle`). Rows go in
-by COPY on PostgreSQL and executemany on SQLite, a chunk (about 10,000 petitions) per transaction.
+department type, complexity, state and light, with their replies, ratings, extensions, assessments, linked duplicates
+and audit trail, spread over the last M months and consistent with the workflow's rules (see
+`qingsu.volume.lifecycle`). Rows go in by COPY on PostgreSQL and executemany on SQLite, a chunk (about 10,000
+petitions) per transaction.
 
 Generated data is recognisable: every generated petition's `external_id` and every generated citizen's `openid`
 starts with ``seedvol-`` (`MARKER`). The command refuses to add volume to a database holding any other petition

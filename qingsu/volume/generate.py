@@ -4,8 +4,10 @@ Regular petitions arrive day by day over the period (more on working days, a slo
 citizens write), in time order, so ids and the `<abbr><YYYYMMDD><seq>` numbers follow submission time. A few
 coverage petitions come first in the plan: one for every state (and each light of a running petition, a pending
 extension, a second handling round, an assessment that closes), placed in time so that the lifecycle leaves them in
-that state at `now`; they make every state appear even in a small volume. Everything is drawn from `random.Random`
-seeded with the run's seed, so a seed and an instant give the same rows.
+that state at `now`; they make every state appear even in a small volume. A few in a hundred petitions report again
+what a recent open petition of their district reports, and the platform links them to it (`workflow.links`): they
+wait 已关联 for its reply and get their copy of it (a coverage pair of each guarantees both). Everything is drawn
+from `random.Random` seeded with the run's seed, so a seed and an instant give the same rows.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import bisect
 import datetime as dt
 import itertools
 import random
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -34,6 +37,7 @@ from qingsu.volume.lifecycle import (
     CLOSED,
     EVALUATION_REMINDER_HOURS,
     HANDLING,
+    LINKED,
     PD,
     PLATFORM_REVIEW,
     REJECTED,
@@ -41,6 +45,7 @@ from qingsu.volume.lifecycle import (
     UNRATED,
     Force,
     Lifecycle,
+    Master,
     Outcome,
     Sink,
     Spec,
@@ -55,6 +60,10 @@ MAX_PER_DAY = 9999
 HOUR_WEIGHTS = (1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 3, 6, 9, 9, 8, 6, 6, 8, 8, 7, 6, 5, 5, 5, 4, 3, 2)
 WEEKDAY_WEIGHTS = (1.15, 1.05, 1.05, 1.0, 1.0, 0.75, 0.7)
 HOLIDAY_WEIGHT = 0.55
+# The share of petitions that report again what a recent petition of their district reports (linked when that one is
+# still open when the platform decides), and how recent (days) that one is.
+DUPLICATE_SHARE = 0.02
+DUPLICATE_WITHIN_DAYS = 7
 
 LIV, DEV, ENF = PetitionKind.LIVELIHOOD, PetitionKind.DEVELOPMENT, PetitionKind.ENFORCEMENT
 
@@ -68,7 +77,8 @@ class Target:
     """A coverage petition: the state (and light, and round) it must be in at `now`, and how to get there.
 
     `during` names the action (and which occurrence of it) that puts the petition in the state; None for a final
-    state.
+    state. `master`: the index in `TARGETS` of the target whose petition this one is a linked duplicate of (its kind
+    is the master's).
     """
 
     state: str
@@ -79,6 +89,7 @@ class Target:
     handling_round: int = 1
     reject: bool = False
     via_city: bool = False
+    master: int | None = None
 
 
 TARGETS: tuple[Target, ...] = (
@@ -100,6 +111,9 @@ TARGETS: tuple[Target, ...] = (
     Target(CLOSED, ENF, Force(rated=True, fail_rounds=2), handling_round=2),
     Target(UNRATED, LIV, Force(rated=False)),
     Target(ACCOUNTABILITY, LIV, Force(rated=True, fail_rounds=3, not_completed=2), handling_round=3),
+    # Linked duplicates: one waiting for the reply of the 单位审核 petition above, one that got the 待评价 one's.
+    Target(LINKED, LIV, during=("link", 1), master=8),
+    Target(AWAITING, LIV, Force(rated=False), ("linked_reply", 1), master=11),
 )
 
 
@@ -111,6 +125,8 @@ class Cover:
     spec: Spec
     force: Force
     life_seed: str
+    index: int = 0
+    master: int | None = None
 
 
 @dataclass
@@ -224,6 +240,28 @@ def _place(trial: Lifecycle, target: Target, spec: Spec, life_seed: str, now: in
     return None
 
 
+def _place_duplicate(
+    trial: Lifecycle, target: Target, spec: Spec, life_seed: str, now: int, master: Master
+) -> Cover | None:
+    """A start, after its master's, at which the life drawn from `life_seed` linked to `master` is in the target's
+    state at `now`, or None."""
+    first = master.spans[0]
+    lo, hi = master.created, min(first[1] if first[1] is not None else now, now)
+    action = target.during[0] if target.during is not None else "link"
+    for k in range(1, 64):
+        created = lo + (hi - lo) * k // 64
+        outcome = trial.run(
+            spec, 0, "", created, random.Random(life_seed), Sink(), target.force, link_to=master
+        )
+        if (
+            outcome.state == target.state
+            and outcome.handling_round == target.handling_round
+            and any(name == action for name, _ in outcome.times)
+        ):
+            return Cover(created, spec, target.force, life_seed)
+    return None
+
+
 def place_targets(
     targets: tuple[Target, ...], drawer: SpecDrawer, world: World, clock: Clock, seed: int, window_days: int
 ) -> tuple[list[Cover], list[str]]:
@@ -234,27 +272,78 @@ def place_targets(
     month = clock.date(clock.day(now)).month
     placed: list[Cover] = []
     missed: list[str] = []
+    # The placed petitions that may be masters, as the trial lifecycle leaves them.
+    masters: dict[int, Master] = {}
     for j, target in enumerate(targets):
-        spec = drawer.draw(
-            random.Random(f"{seed}:cover:{j}"),
-            month,
-            kind=target.kind,
-            reject=target.reject,
-            via_city=target.via_city,
-            new_petitioner=True,
-        )
+        master = masters.get(target.master) if target.master is not None else None
+        if target.master is not None and master is None:
+            missed.append(f"{target.state}/{target.light or '-'}/{target.kind.name}")
+            continue
+        rng = random.Random(f"{seed}:cover:{j}")
+        if master is not None:
+            spec = drawer.duplicate(rng, month, master.spec)
+        else:
+            spec = drawer.draw(
+                rng,
+                month,
+                kind=target.kind,
+                reject=target.reject,
+                via_city=target.via_city,
+                new_petitioner=True,
+            )
         placed_one = None
         # Working hours make the times of a life depend on when it starts, and a weekend can swallow a short state
         # whole: if no start leaves this life in the state, try the life of another seed.
         for retry in range(16):
-            placed_one = _place(trial, target, spec, f"{seed}:life:{j}:{retry}", now)
+            life_seed = f"{seed}:life:{j}:{retry}"
+            if master is not None:
+                placed_one = _place_duplicate(trial, target, spec, life_seed, now, master)
+            else:
+                placed_one = _place(trial, target, spec, life_seed, now)
             if placed_one is not None:
                 break
         if placed_one is None:
             missed.append(f"{target.state}/{target.light or '-'}/{target.kind.name}")
-        else:
-            placed.append(placed_one)
+            continue
+        placed_one.index, placed_one.master = j, target.master
+        placed.append(placed_one)
+        outcome = trial.run(
+            spec, 0, "", placed_one.created, random.Random(placed_one.life_seed), Sink(), target.force
+        )
+        if outcome.spans is not None:
+            masters[j] = Master(0, "", placed_one.created, spec, outcome.spans)
     return placed, missed
+
+
+class RecentMasters:
+    """The petitions of the last `DUPLICATE_WITHIN_DAYS` days that a new petition may be a duplicate of, in
+    submission order."""
+
+    def __init__(self) -> None:
+        self.recent: deque[Master] = deque()
+
+    def add(self, master: Master) -> None:
+        self.recent.append(master)
+
+    def pick(self, rng: random.Random, created: int) -> Master | None:
+        """A recent petition still open to links at `created` and for a while after (the platform decides on the
+        duplicate within a day or two), or None when a few draws find none."""
+        recent = self.recent
+        oldest = created - DUPLICATE_WITHIN_DAYS * DAY_SECONDS
+        while recent and recent[0].created < oldest:
+            recent.popleft()
+        for _ in range(8):
+            if not recent:
+                return None
+            master = recent[int(rng.random() * len(recent))]
+            span = master.span_at(created)
+            if (
+                master.created < created
+                and span is not None
+                and (span[1] is None or span[1] > created + DAY_SECONDS)
+            ):
+                return master
+        return None
 
 
 def generate_volume(
@@ -289,6 +378,8 @@ def generate_volume(
     writer = writer_for(engine)
     lifecycle = Lifecycle(world, clock, writer.ts, writer.take_id, window_days, reminder_hours)
     rng = random.Random(seed)
+    recent = RecentMasters()
+    cover_masters: dict[int, Master] = {}
     day_text: dict[int, str] = {}
     report = Report(missed_targets=missed)
     try:
@@ -311,10 +402,15 @@ def generate_volume(
                 if text is None:
                     text = day_text[day] = clock.date(day).strftime("%Y%m%d")
                 if cover is None:
-                    spec = drawer.draw(rng, int(text[4:6]))
+                    master = recent.pick(rng, created) if rng.random() < DUPLICATE_SHARE else None
+                    if master is not None:
+                        spec = drawer.duplicate(rng, int(text[4:6]), master.spec)
+                    else:
+                        spec = drawer.draw(rng, int(text[4:6]))
                     life, force = rng, None
                 else:
                     spec, life, force = cover.spec, random.Random(cover.life_seed), cover.force
+                    master = cover_masters.get(cover.master) if cover.master is not None else None
                 key = (spec.district.code, text)
                 seq = counters.get(key, 0) + 1
                 if seq > MAX_PER_DAY:
@@ -323,9 +419,13 @@ def generate_volume(
                     )
                 counters[key] = sequences[key] = seq
                 pid = writer.take_id("petition")
-                outcome = lifecycle.run(
-                    spec, pid, f"{spec.district.abbreviation}{text}{seq:04d}", created, life, sink, force
-                )
+                number = f"{spec.district.abbreviation}{text}{seq:04d}"
+                outcome = lifecycle.run(spec, pid, number, created, life, sink, force, link_to=master)
+                if outcome.spans is not None:
+                    master = Master(pid, number, created, spec, outcome.spans)
+                    recent.add(master)
+                    if cover is not None:
+                        cover_masters[cover.index] = master
                 if spec.new_citizen is not None and outcome.citizen_id is not None:
                     kind, name, phone = spec.new_citizen[0], spec.new_citizen[1], spec.new_citizen[2]
                     drawer.remember(spec.district.code, kind, outcome.citizen_id, name, phone)

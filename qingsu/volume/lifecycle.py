@@ -3,10 +3,12 @@
 `Lifecycle.run` walks a petition through the same transitions as `workflow.engine.TRANSITIONS` — submit, dispatch
 (or reject, or send to the city platform and city dispatch), escalations and returns along the 民生 chain, accept,
 extensions, the reply and its reviews, the unified reply, the citizen's rating or the close as 未评价 when the
-evaluation window passes, second handling, performance assessment and accountability — with the effects of
-`workflow.effects` on the petition's columns (deadline on first acceptance of a round, `via_city`, lead and
-cooperating units, `closed_at`, the reply's `on_time`, the light cleared when the reply is sent) and the audit trail
-rows the engine writes (from/to state, actor, unit, note, data). Each action happens a realistic time after the one
+evaluation window passes, second handling, performance assessment and accountability; for a linked duplicate the link
+to its master instead of a handling, then the copy of the master's reply when that is sent (`workflow.links`) — with
+the effects of `workflow.effects` on the petition's columns (deadline on first acceptance of a round, `via_city`, lead
+and cooperating units, `closed_at`, the reply's `on_time`, the light cleared when the reply is sent, the clock
+cleared and `duplicate_of_id` set by a link and cleared by an unsatisfied rating) and the audit trail rows the engine
+writes (from/to state, actor, unit, note, data). Each action happens a realistic time after the one
 before, staff actions in working hours; the first action later than `now` and everything after it never happens, so
 the petition is left in whatever state it had reached, and its light is the one `workflow.lights.light_for` gives
 at `now`.
@@ -24,11 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from models.enums import Channel, Complexity, DeptType, InadmissibleCode, Nature, PetitionKind
+from models.enums import Channel, Complexity, DeptType, InadmissibleCode, Nature, PetitionKind, PetitionState
 from qingsu.volume import texts
 from qingsu.volume.clock import DAY_SECONDS, Clock
 from qingsu.volume.world import Actor, DistrictWorld, UnitRef, World
 from workflow.deadlines import time_limit
+from workflow.effects import LINKED_PETITIONER_INFO
 from workflow.extensions import DEFAULT_POLICY
 
 # The system's action that closes a petition whose reply went unrated through the evaluation window (未评价), and
@@ -48,8 +51,11 @@ AWAITING, ASSESSMENT, CLOSED, UNRATED, ACCOUNTABILITY = (
     "UNRATED",
     "ACCOUNTABILITY",
 )
+LINKED = "LINKED"
 CLOCK_RUNNING = frozenset({PD, AT_CITY, ASSIGNED, HANDLING, UNIT_REVIEW, CITY_REVIEW, PLATFORM_REVIEW})
 SYSTEM: Actor = (None, None, "系统", None)
+# The value the workflow records for a state (an event's "linked_from"), by the name stored.
+STATE_VALUES = {state.name: state.value for state in PetitionState}
 JSON_BOOL = {True: "true", False: "false"}
 CITIZEN_LABEL = "诉求人"
 
@@ -112,6 +118,8 @@ class Spec:
     creator: Actor | None
     suggestion: str | None
     suggested: str | None
+    # The corpus text the content frames (what a duplicate of this petition reports again); "" for 执法.
+    corpus_text: str = ""
 
 
 class Sink:
@@ -130,13 +138,38 @@ class Sink:
 
 @dataclass
 class Outcome:
-    """Where a petition ended at `now` (what the coverage search checks)."""
+    """Where a petition ended at `now` (what the coverage search checks), and when it could be linked to (`spans`
+    of its `Master`; None for a petition that may not be a master: rejected, 执法 or itself linked)."""
 
     state: str
     light: str | None
     handling_round: int
     times: list[tuple[str, int]]
     citizen_id: int | None
+    spans: list[list[Any]] | None = None
+
+
+@dataclass(slots=True)
+class Master:
+    """A generated petition a later one of its district may be linked to (`workflow.links`).
+
+    `spans`: when it was a link target (`effects.LINK_TARGET_STATES`), each ``[start, end, reply, unit]``: from its
+    submission (or a new round) until the round's reply was sent at `end` (None: not by `now`), with that reply's
+    row (as `Lifecycle` builds it) and the unit that wrote it.
+    """
+
+    pid: int
+    number: str
+    created: int
+    spec: Spec
+    spans: list[list[Any]]
+
+    def span_at(self, t: int) -> list[Any] | None:
+        """The span in which a duplicate linked at `t` waits for this petition's reply, or None (not a target)."""
+        for span in self.spans:
+            if span[0] < t and (span[1] is None or t < span[1]):
+                return span
+        return None
 
 
 def _exp(rng: random.Random, mean: float) -> float:
@@ -182,10 +215,14 @@ class Lifecycle:
         sink: Sink,
         force: Force | None,
         until: int | None = None,
+        link_to: Master | None = None,
     ) -> Outcome:
         """Generate the petition `pid` submitted at `created`, append its rows to `sink` and say where it ended.
 
-        Actions stop at `clock.now`, or at `until` when given (the coverage search looks at a whole life).
+        Actions stop at `clock.now`, or at `until` when given (the coverage search looks at a whole life). With
+        `link_to`, the platform links it to that master when it first decides on it, if the master is still a link
+        target then (else it is dispatched as any other): it waits 已关联 for the master's reply, gets its copy
+        (`linked_reply`) and lives on as a replied petition.
         """
         world, clock, ts = self.world, self.clock, self.ts
         now = clock.now if until is None else until
@@ -239,7 +276,11 @@ class Lifecycle:
             # once), and when the citizen or the window's end answered it.
             "delivered": None,
             "answered": None,
+            "duplicate_of": None,
+            "linked": False,
         }
+        # When this petition could be linked to (`Master.spans`).
+        spans: list[list[Any]] = []
 
         # Every change to `p` follows its `emit`: an action later than `now` must change nothing.
         # `data` is the event's JSON, or a dict to serialise (the frequent events write their JSON directly).
@@ -305,7 +346,52 @@ class Lifecycle:
         def back_to_platform() -> None:
             p["unit"] = d.platform
 
-        def start_new_round() -> None:
+        def linked(t: int, actor: Actor, span: list[Any]) -> tuple[int, UnitRef]:
+            """`link` at `t` by the platform deciding on it, and `linked_reply` when the master's reply is sent (as
+            `workflow.effects` writes them); returns when the reply reached it and the unit that wrote it."""
+            assert link_to is not None
+            data = {
+                "master_id": link_to.pid,
+                "master_number": link_to.number,
+                "linked_from": STATE_VALUES[p["state"]],
+            }
+            emit("link", LINKED, actor, t, data, texts.pick(rng, texts.LINK_NOTES))
+            p["duplicate_of"], p["linked"] = link_to.pid, True
+            p["accepted"] = p["limit"] = p["due"] = None
+            sent, source, unit = span[1], span[2], span[3]
+            if sent is None:
+                raise _Stop
+            copy_id = self.take_id("reply")
+            emit(
+                "linked_reply",
+                AWAITING,
+                SYSTEM,
+                sent,
+                f'{{"reply_id": {copy_id}, "linked_from": {source[0]}, "master_id": {link_to.pid}}}',
+            )
+            # The master's reply without its petitioner's details, sent with it; no deadline or on-time of its own.
+            replies.append(
+                [
+                    copy_id,
+                    pid,
+                    p["round"],
+                    source[3],
+                    source[4],
+                    LINKED_PETITIONER_INFO,
+                    *source[6:10],
+                    "SENT",
+                    "",
+                    sent,
+                    sent,
+                    None,
+                    None,
+                    source[0],
+                ]
+            )
+            return sent, unit
+
+        def start_new_round(t: int) -> None:
+            spans.append([t, None, None, None])
             p["round"] += 1
             p["accepted"] = p["limit"] = p["due"] = None
             p["via_city"] = False
@@ -337,12 +423,14 @@ class Lifecycle:
                 t,
                 f'{{"channel": "{spec.channel.value}", "external_id": "{external_id}"}}',
             )
+            spans.append([t, None, None, None])
             while True:
                 # --- at the district platform (待研判) ---
                 t = clock.after_working(t, 0.02 + _exp(rng, 0.25), rng)
                 if spec.reject is not None and p["round"] == 1:
                     emit("reject", REJECTED, dispatcher, t, {"code": spec.reject.value}, spec.reject_note)
                     p["closed"] = t
+                    spans[-1][1] = t
                     break
                 r_city = spec.via_city and p["round"] == 1
                 if r_city:
@@ -353,167 +441,196 @@ class Lifecycle:
                     p["via_city"] = True
                     p["unit"] = world.city_platform
                     t = clock.after_working(t, 0.1 + _exp(rng, 0.4), rng)
-                    unit = world.department(None, spec.dept or DeptType.URBAN_MGMT)
-                    dispatch(t, unit, world.city_dispatcher, "city_dispatch")
+                    span = link_to.span_at(t) if link_to is not None else None
+                    if span is None:
+                        unit = world.department(None, spec.dept or DeptType.URBAN_MGMT)
+                        dispatch(t, unit, world.city_dispatcher, "city_dispatch")
                 else:
-                    unit = next_unit or self._first_unit(d, spec, p["round"], rng)
-                    next_unit = None
-                    dispatch(t, unit, dispatcher)
-                    u = rng.random()
-                    if not plain and unit.level == "COMMUNITY" and u < 0.12:
-                        street = next(s for c, s in d.communities if c.id == unit.id)
-                        t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
-                        emit(
-                            "escalate",
-                            ASSIGNED,
-                            world.handler(unit),
-                            t,
-                            {"from_unit": unit.id, "to_unit": street.id, "to_level": "street"},
-                            texts.pick(rng, texts.ESCALATE_NOTES),
-                        )
-                        p["unit"] = unit = street
-                        u = rng.random() * 0.5
-                    if not plain and unit.level == "STREET" and kind == PetitionKind.LIVELIHOOD and u < 0.05:
-                        t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
-                        emit(
-                            "escalate",
-                            PD,
-                            world.handler(unit),
-                            t,
-                            {"from_unit": unit.id, "to_unit": d.platform.id, "to_level": "district_platform"},
-                            texts.pick(rng, texts.ESCALATE_NOTES),
-                        )
-                        back_to_platform()
-                        t = clock.after_working(t, 0.05 + _exp(rng, 0.2), rng)
-                        unit = world.department(d, spec.dept or DeptType.URBAN_MGMT)
+                    span = link_to.span_at(t) if link_to is not None and p["round"] == 1 else None
+                    if span is None:
+                        unit = next_unit or self._first_unit(d, spec, p["round"], rng)
+                        next_unit = None
                         dispatch(t, unit, dispatcher)
-                    elif not plain and unit.level == "DISTRICT_DEPARTMENT" and 0.95 < u < 0.975:
-                        t = clock.after_working(t, 0.05 + _exp(rng, 0.2), rng)
-                        emit(
-                            "return",
-                            PD,
-                            world.handler(unit),
-                            t,
-                            {"unit_id": unit.id},
-                            texts.pick(rng, texts.UNIT_RETURN_NOTES),
-                        )
-                        back_to_platform()
-                        t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
-                        others = list(d.departments.values())
-                        unit = others[int(rng.random() * len(others))]
-                        dispatch(t, unit, dispatcher)
-                unit = p["unit"]
-                handler = world.handler(unit)
-                platform_actor = world.city_dispatcher if unit.city else dispatcher
+                        u = rng.random()
+                        if not plain and unit.level == "COMMUNITY" and u < 0.12:
+                            street = next(s for c, s in d.communities if c.id == unit.id)
+                            t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
+                            emit(
+                                "escalate",
+                                ASSIGNED,
+                                world.handler(unit),
+                                t,
+                                {"from_unit": unit.id, "to_unit": street.id, "to_level": "street"},
+                                texts.pick(rng, texts.ESCALATE_NOTES),
+                            )
+                            p["unit"] = unit = street
+                            u = rng.random() * 0.5
+                        if (
+                            not plain
+                            and unit.level == "STREET"
+                            and kind == PetitionKind.LIVELIHOOD
+                            and u < 0.05
+                        ):
+                            t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
+                            emit(
+                                "escalate",
+                                PD,
+                                world.handler(unit),
+                                t,
+                                {
+                                    "from_unit": unit.id,
+                                    "to_unit": d.platform.id,
+                                    "to_level": "district_platform",
+                                },
+                                texts.pick(rng, texts.ESCALATE_NOTES),
+                            )
+                            back_to_platform()
+                            t = clock.after_working(t, 0.05 + _exp(rng, 0.2), rng)
+                            unit = world.department(d, spec.dept or DeptType.URBAN_MGMT)
+                            dispatch(t, unit, dispatcher)
+                        elif not plain and unit.level == "DISTRICT_DEPARTMENT" and 0.95 < u < 0.975:
+                            t = clock.after_working(t, 0.05 + _exp(rng, 0.2), rng)
+                            emit(
+                                "return",
+                                PD,
+                                world.handler(unit),
+                                t,
+                                {"unit_id": unit.id},
+                                texts.pick(rng, texts.UNIT_RETURN_NOTES),
+                            )
+                            back_to_platform()
+                            t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
+                            others = list(d.departments.values())
+                            unit = others[int(rng.random() * len(others))]
+                            dispatch(t, unit, dispatcher)
+                if span is not None:
+                    # --- linked to its master (已关联) until the master's reply reaches it ---
+                    sent, unit = linked(t, world.city_dispatcher if r_city else dispatcher, span)
+                else:
+                    unit = p["unit"]
+                    handler = world.handler(unit)
+                    platform_actor = world.city_dispatcher if unit.city else dispatcher
 
-                # --- the unit handles it ---
-                t = clock.after_working(t, 0.01 + _exp(rng, 0.08), rng)
-                emit("accept", HANDLING, handler, t, "{}")
-                limit = p["limit"]
-                extension = (
-                    force.extension
-                    if force is not None
-                    else (rng.random() < (0.015 if kind == PetitionKind.LIVELIHOOD else 0.08))
-                )
-                if force is not None and force.handling_factor is not None:
-                    factor = force.handling_factor
-                elif extension:
-                    factor = 0.9 + rng.random() * 0.6
-                else:
-                    factor = rng.lognormvariate(-1.05, 0.55)
-                # What the round may still be extended by (`workflow.extensions`): none for a 20-day matter.
-                room = DEFAULT_POLICY.total_for(kind) - limit
-                if extension and p["round"] == 1 and room > 0:
-                    t = clock.after_working(t, limit * (0.3 + rng.random() * 0.4), rng)
-                    request_id = self.take_id("extension_request")
-                    extra = min(room, 3 + int(rng.random() * 10))
-                    request = [
-                        request_id,
-                        pid,
-                        unit.id,
-                        handler[0],
-                        extra,
-                        texts.pick(rng, texts.EXTENSION_REASONS),
-                        "PENDING",
-                        None,
-                        None,
-                        "",
-                        p["due"],
-                        None,
-                        t,
-                        # The first round's only request: the district platform decides it.
-                        1,
-                        False,
-                    ]
-                    emit(
-                        "request_extension",
-                        HANDLING,
-                        handler,
-                        t,
-                        {"request_id": request_id, "extra_working_days": extra},
+                    # --- the unit handles it ---
+                    t = clock.after_working(t, 0.01 + _exp(rng, 0.08), rng)
+                    emit("accept", HANDLING, handler, t, "{}")
+                    limit = p["limit"]
+                    extension = (
+                        force.extension
+                        if force is not None
+                        else (rng.random() < (0.015 if kind == PetitionKind.LIVELIHOOD else 0.08))
                     )
-                    extensions.append(request)
-                    t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
-                    approved = rng.random() < 0.85
-                    data = {"request_id": request_id, "approved": approved}
-                    note = "" if approved else texts.pick(rng, texts.EXTENSION_REFUSALS)
-                    new_due = None
-                    if approved:
-                        new_due, due_text = clock.extended(p["due"], extra)
-                        data["deadline"] = due_text
-                    emit("decide_extension", HANDLING, platform_actor, t, data, note)
-                    request[6] = "APPROVED" if approved else "REFUSED"
-                    request[7], request[8], request[9] = platform_actor[0], t, note
-                    if new_due is not None:
-                        request[11] = p["due"] = new_due
-                t = clock.after_working(t, limit * factor, rng)
-                reply = self._reply(spec, pid, p["round"], unit, handler, t, rng)
-                emit("submit_reply", UNIT_REVIEW, handler, t, f'{{"reply_id": {reply[0]}}}')
-                replies.append(reply)
-                if not plain and rng.random() < 0.05:
-                    t = clock.after_working(t, 0.05 + _exp(rng, 0.2), rng)
-                    note = texts.pick(rng, texts.REPLY_RETURN_NOTES)
-                    emit(
-                        "return_reply", HANDLING, world.reviewer(unit), t, f'{{"reply_id": {reply[0]}}}', note
-                    )
-                    reply[10], reply[11] = "RETURNED", note
-                    t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
+                    if force is not None and force.handling_factor is not None:
+                        factor = force.handling_factor
+                    elif extension:
+                        factor = 0.9 + rng.random() * 0.6
+                    else:
+                        factor = rng.lognormvariate(-1.05, 0.55)
+                    # What the round may still be extended by (`workflow.extensions`): none for a 20-day matter.
+                    room = DEFAULT_POLICY.total_for(kind) - limit
+                    if extension and p["round"] == 1 and room > 0:
+                        t = clock.after_working(t, limit * (0.3 + rng.random() * 0.4), rng)
+                        request_id = self.take_id("extension_request")
+                        extra = min(room, 3 + int(rng.random() * 10))
+                        request = [
+                            request_id,
+                            pid,
+                            unit.id,
+                            handler[0],
+                            extra,
+                            texts.pick(rng, texts.EXTENSION_REASONS),
+                            "PENDING",
+                            None,
+                            None,
+                            "",
+                            p["due"],
+                            None,
+                            t,
+                            # The first round's only request: the district platform decides it.
+                            1,
+                            False,
+                        ]
+                        emit(
+                            "request_extension",
+                            HANDLING,
+                            handler,
+                            t,
+                            {"request_id": request_id, "extra_working_days": extra},
+                        )
+                        extensions.append(request)
+                        t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
+                        approved = rng.random() < 0.85
+                        data = {"request_id": request_id, "approved": approved}
+                        note = "" if approved else texts.pick(rng, texts.EXTENSION_REFUSALS)
+                        new_due = None
+                        if approved:
+                            new_due, due_text = clock.extended(p["due"], extra)
+                            data["deadline"] = due_text
+                        emit("decide_extension", HANDLING, platform_actor, t, data, note)
+                        request[6] = "APPROVED" if approved else "REFUSED"
+                        request[7], request[8], request[9] = platform_actor[0], t, note
+                        if new_due is not None:
+                            request[11] = p["due"] = new_due
+                    t = clock.after_working(t, limit * factor, rng)
                     reply = self._reply(spec, pid, p["round"], unit, handler, t, rng)
                     emit("submit_reply", UNIT_REVIEW, handler, t, f'{{"reply_id": {reply[0]}}}')
                     replies.append(reply)
-                t = clock.after_working(t, 0.02 + _exp(rng, 0.15), rng)
-                if unit.city:
-                    emit("approve_reply", CITY_REVIEW, world.reviewer(unit), t, f'{{"reply_id": {reply[0]}}}')
-                    reply[10] = "CITY_REVIEW"
-                    t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
+                    if not plain and rng.random() < 0.05:
+                        t = clock.after_working(t, 0.05 + _exp(rng, 0.2), rng)
+                        note = texts.pick(rng, texts.REPLY_RETURN_NOTES)
+                        emit(
+                            "return_reply",
+                            HANDLING,
+                            world.reviewer(unit),
+                            t,
+                            f'{{"reply_id": {reply[0]}}}',
+                            note,
+                        )
+                        reply[10], reply[11] = "RETURNED", note
+                        t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
+                        reply = self._reply(spec, pid, p["round"], unit, handler, t, rng)
+                        emit("submit_reply", UNIT_REVIEW, handler, t, f'{{"reply_id": {reply[0]}}}')
+                        replies.append(reply)
+                    t = clock.after_working(t, 0.02 + _exp(rng, 0.15), rng)
+                    if unit.city:
+                        emit(
+                            "approve_reply",
+                            CITY_REVIEW,
+                            world.reviewer(unit),
+                            t,
+                            f'{{"reply_id": {reply[0]}}}',
+                        )
+                        reply[10] = "CITY_REVIEW"
+                        t = clock.after_working(t, 0.05 + _exp(rng, 0.3), rng)
+                        emit(
+                            "approve_city_reply",
+                            PLATFORM_REVIEW,
+                            world.city_dispatcher,
+                            t,
+                            f'{{"reply_id": {reply[0]}}}',
+                        )
+                    else:
+                        emit(
+                            "approve_reply",
+                            PLATFORM_REVIEW,
+                            world.reviewer(unit),
+                            t,
+                            f'{{"reply_id": {reply[0]}}}',
+                        )
+                    reply[10] = "PLATFORM_REVIEW"
+                    t = clock.after_working(t, 0.02 + _exp(rng, 0.12), rng)
+                    on_time = t <= p["due"]
                     emit(
-                        "approve_city_reply",
-                        PLATFORM_REVIEW,
-                        world.city_dispatcher,
+                        "send_reply",
+                        AWAITING,
+                        dispatcher,
                         t,
-                        f'{{"reply_id": {reply[0]}}}',
+                        f'{{"reply_id": {reply[0]}, "on_time": {JSON_BOOL[on_time]}}}',
                     )
-                else:
-                    emit(
-                        "approve_reply",
-                        PLATFORM_REVIEW,
-                        world.reviewer(unit),
-                        t,
-                        f'{{"reply_id": {reply[0]}}}',
-                    )
-                reply[10] = "PLATFORM_REVIEW"
-                t = clock.after_working(t, 0.02 + _exp(rng, 0.12), rng)
-                on_time = t <= p["due"]
-                emit(
-                    "send_reply",
-                    AWAITING,
-                    dispatcher,
-                    t,
-                    f'{{"reply_id": {reply[0]}, "on_time": {JSON_BOOL[on_time]}}}',
-                )
-                reply[10], reply[13], reply[14], reply[15] = "SENT", t, p["due"], on_time
-                sent = t
-                p["delivered"], p["answered"] = t, None
+                    reply[10], reply[13], reply[14], reply[15] = "SENT", t, p["due"], on_time
+                    spans[-1][1:] = [t, reply, unit]
+                    sent = t
+                p["delivered"], p["answered"] = sent, None
 
                 # --- the citizen rates it, or the window passes ---
                 rated = (
@@ -549,6 +666,9 @@ class Lifecycle:
                     _, sat, res = next(row for row in FAILED if u <= row[0])
                     comment = texts.pick(rng, texts.BAD_COMMENTS)
                 data = {"satisfaction": sat[1], "resolution": res[1], "round": r}
+                if not passed and p["duplicate_of"] is not None:
+                    # An unsatisfied duplicate leaves its master for a handling of its own (workflow.links).
+                    data["unlinked_from"] = p["duplicate_of"]
                 if passed:
                     to = CLOSED
                 elif r == 1:
@@ -559,8 +679,10 @@ class Lifecycle:
                     data["assessed_unit"] = unit.id
                 emit("evaluate", to, citizen or dispatcher, t, data)
                 p["answered"] = t
+                if not passed:
+                    p["duplicate_of"] = None
                 if to == PD:
-                    start_new_round()
+                    start_new_round(t)
                 evaluations.append((pid, r, unit.id, sat[0], res[0], comment, ts(t)))
                 if passed:
                     p["closed"] = t
@@ -591,7 +713,7 @@ class Lifecycle:
                     else:
                         data["new_round"] = r + 1
                         emit("assess", PD, assessor, t, data, note)
-                        start_new_round()
+                        start_new_round(t)
                         assessed_failures[unit.id] = failures
                         same = force is not None or rng.random() < 0.7
                         next_unit = unit if same and not unit.city else None
@@ -663,8 +785,7 @@ class Lifecycle:
                 ts(created),
                 ts(last),
                 len(events),
-                # duplicate_of_id: generated petitions are never linked duplicates.
-                None,
+                p["duplicate_of"],
             )
         )
         sink.events.extend(events)
@@ -675,7 +796,7 @@ class Lifecycle:
             for i in (13, 14):
                 if reply[i] is not None:
                     reply[i] = ts(reply[i])
-            sink.replies.append((*reply, None))  # linked_from_id: no shared replies either
+            sink.replies.append(tuple(reply))
         sink.evaluations.extend(evaluations)
         for request in extensions:
             for i in (8, 10, 11, 12):
@@ -683,7 +804,8 @@ class Lifecycle:
                     request[i] = ts(request[i])
             sink.extensions.append(tuple(request))
         sink.assessments.extend(assessments)
-        return Outcome(state_now, light, p["round"], times, citizen_id)
+        master = spec.reject is None and kind != PetitionKind.ENFORCEMENT and not p["linked"]
+        return Outcome(state_now, light, p["round"], times, citizen_id, spans if master else None)
 
     # --- helpers ----------------------------------------------------------------------------------------------------
 
@@ -735,6 +857,8 @@ class Lifecycle:
             t,
             None,
             None,
+            None,
+            # linked_from_id: a reply of its own.
             None,
         ]
 

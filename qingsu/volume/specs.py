@@ -4,6 +4,7 @@ petitioner and text, drawn with the shares a year of Qingdao's petitions has."""
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import json
 import random
@@ -150,6 +151,7 @@ class SpecDrawer:
         code: InadmissibleCode | None = None
         origin = creator = None
         terms: tuple[str, ...] = ()
+        corpus_text = ""
         if rejected:
             text = self.bank.rejected(rng, kind)
             dept_type, nature, code = None, text.nature, text.inadmissible
@@ -170,6 +172,7 @@ class SpecDrawer:
                 nature = text.nature
                 content = texts.frame(rng, text.content)
                 terms = texts.terms_of(text.content)
+                corpus_text = text.content
         if kind == PetitionKind.LIVELIHOOD:
             simple = 0.7 if nature == Nature.COMPLAINT else 0.9
             complexity = Complexity.SIMPLE if rng.random() < simple else Complexity.COMPLEX
@@ -249,6 +252,38 @@ class SpecDrawer:
             creator=creator,
             suggestion=suggestion,
             suggested=suggested,
+            corpus_text=corpus_text,
+        )
+
+    def duplicate(self, rng: random.Random, month: int, master: Spec) -> Spec:
+        """Another petitioner's petition about the same matter as `master` (a 民生 or 发展 one): same district, kind,
+        department, nature, complexity and place, the same corpus text in their own words around it."""
+        spec = self.draw(
+            rng,
+            month,
+            district=master.district.code,
+            kind=master.kind,
+            dept=master.dept,
+            reject=False,
+            via_city=master.via_city,
+        )
+        content = texts.frame(rng, master.corpus_text)
+        suggestion, suggested = spec.suggestion, spec.suggested
+        if suggestion is not None:
+            terms = texts.terms_of(master.corpus_text)
+            suggestion, suggested = _suggestion(rng, master.dept, master.nature, master.kind, None, terms)
+        return dataclasses.replace(
+            spec,
+            nature=master.nature,
+            complexity=master.complexity,
+            content=content,
+            title=make_title(content),
+            location=master.location,
+            latitude=master.latitude,
+            longitude=master.longitude,
+            suggestion=suggestion,
+            suggested=suggested,
+            corpus_text=master.corpus_text,
         )
 
 
