@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import itertools
 import secrets
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, joinedload
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException
 
 from models import District, WechatAccount
 
@@ -56,6 +58,21 @@ class SecretsPrpCrypto(PrpCrypto):
         plain += bytes((padding,)) * padding
         encryptor = self.cipher.cipher.encryptor()
         return base64.b64encode(encryptor.update(plain) + encryptor.finalize())
+
+    def decrypt(self, text: str | bytes, _id: str) -> str:  # type: ignore[override]
+        """wechatpy's `BasePrpCrypto._decrypt`, step for step (the same text, the same refusals).
+
+        :raises InvalidAppIdException: the message is for another appid.
+        :raises Exception: anything else from base64, the cipher, the padding or the length (not for us).
+        """
+        decryptor = self.cipher.cipher.decryptor()
+        plain = decryptor.update(base64.b64decode(text)) + decryptor.finalize()
+        content = plain[16 : -plain[-1]]
+        length = struct.unpack(">I", content[:4])[0]
+        message = content[4 : length + 4].decode()
+        if content[length + 4 :].decode() != _id:
+            raise InvalidAppIdException()
+        return message
 
 
 # WeChat's PKCS#7 block size (wechatpy's `PKCS7Encoder.block_size`): 32 bytes, not AES's 16.

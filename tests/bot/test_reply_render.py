@@ -1,10 +1,13 @@
-"""The webhook's own reply rendering and encryption equal wechatpy's, byte for byte (they skip its machinery)."""
+"""The webhook's own reply rendering, encryption and decryption equal wechatpy's, byte for byte (they skip its machinery)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.messages import TextMessage
 from wechatpy.replies import TextReply
@@ -12,6 +15,7 @@ from wechatpy.replies import TextReply
 from bot.accounts import SecretsPrpCrypto
 from bot.webhook import _TEXT_REPLY, cdata_safe
 from tests.bot.test_wechat_wire import AES_KEY, SAFE, TRICKY
+from tests.fuzzing import bounded
 
 WHEN = dt.datetime(2026, 12, 2, 3, 4, 5, tzinfo=dt.UTC)
 
@@ -65,3 +69,27 @@ def test_each_encryption_has_a_fresh_prefix_and_decrypts() -> None:
     first, second = crypto.encrypt(TRICKY, SAFE.appid), crypto.encrypt(TRICKY, SAFE.appid)
     assert first != second
     assert PrpCrypto(KEY).decrypt(first, SAFE.appid) == TRICKY
+
+
+def _outcome(decrypt, text: str | bytes) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    try:
+        return "text", decrypt(text, SAFE.appid)
+    except Exception as exc:
+        return "error", type(exc).__name__
+
+
+@pytest.mark.parametrize("text", ["我是中文abcd123", "", TRICKY, "z" * 32, "w" * 5000])
+def test_decryption_is_wechatpys(text: str) -> None:
+    ours, theirs = _crypto(), PrpCrypto(KEY)
+    for encrypted in (theirs.encrypt(text, SAFE.appid), theirs.encrypt(text, "wxanother"), ours.encrypt(text, SAFE.appid)):
+        assert _outcome(ours.decrypt, encrypted) == _outcome(theirs.decrypt, encrypted)
+        assert _outcome(ours.decrypt, encrypted.decode()) == _outcome(theirs.decrypt, encrypted.decode())
+    assert _outcome(ours.decrypt, theirs.encrypt(text, SAFE.appid)) == ("text", text)
+
+
+@bounded(300)
+@given(st.binary(max_size=96))
+def test_decryption_refuses_what_wechatpy_refuses(data: bytes) -> None:
+    ours, theirs = _crypto(), PrpCrypto(KEY)
+    for encrypted in (base64.b64encode(data), base64.b64encode(data)[:-1], data):
+        assert _outcome(ours.decrypt, encrypted) == _outcome(theirs.decrypt, encrypted)
