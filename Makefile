@@ -3,6 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make test` runs the suite in parallel (pytest-xdist): one worker per core, at most 4, each with its own SQLite files
+# or PostgreSQL schema (tests/conftest.py). `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist worksteal
 
 .PHONY: run test test-pg lint bench bench-volume bench-webhook wrk browsers clean
 
@@ -19,14 +23,14 @@ run: $(STAMP)
 	$(BIN)/qingsu seed-demo
 	$(BIN)/qingsu run --host 127.0.0.1 --port 5000
 
-## Run every test (SQLite; set QINGSU_TEST_DATABASE_URL for another database).
+## Run every test, in parallel (SQLite; set QINGSU_TEST_DATABASE_URL for another database).
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 ## The same suite against the local PostgreSQL server.
 test-pg: $(STAMP)
-	QINGSU_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/python -m pytest -q
+	QINGSU_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

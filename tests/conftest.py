@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import hashlib
+import importlib.metadata
 import os
 import shutil
+import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +33,8 @@ if TEST_NOW.tzinfo is None:
     raise RuntimeError("QINGSU_TEST_NOW needs a UTC offset, e.g. 2026-10-01T10:00+08:00")
 
 PG_BASE_URL = os.environ.get("QINGSU_TEST_DATABASE_URL")
-# Each test process works in its own PostgreSQL schema, so parallel runs on one server never see each other's tables.
+# Each test process works in its own PostgreSQL schema, so parallel runs on one server never see each other's tables:
+# every pytest-xdist worker (`make test` runs one per core) is a process of its own, and so is each run on the machine.
 PG_SCHEMA = f"qingsu_test_{os.getpid()}"
 PG_URL = f"{PG_BASE_URL}{'&' if '?' in PG_BASE_URL else '?'}options=-csearch_path%3D{PG_SCHEMA}" if PG_BASE_URL else None
 
@@ -134,6 +141,81 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def classifier_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("model") / "classifier.joblib"
+
+
+ROOT = Path(__file__).resolve().parent.parent
+# Default models trained by test runs, by what they are trained from; shared by every pytest process on the machine
+# (the xdist workers, the runs of tests/test_any_day.py, `make test` then `make test-pg`): training takes some 15 s.
+MODEL_CACHE = Path(tempfile.gettempdir()) / f"qingsu-test-models-{os.getuid()}"
+MODEL_CACHE_DAYS = 7
+CACHED_MODEL = "classifier.joblib"
+
+
+def _default_model_key() -> str:
+    """What the default model is made of: the classifier's code and shipped corpus, the models' enums, the libraries."""
+    digest = hashlib.sha256()
+    for package in ("classifier", "models"):
+        for file in sorted((ROOT / package).rglob("*")):
+            if file.is_file() and "__pycache__" not in file.parts:
+                digest.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes() + b"\0")
+    for library in ("scikit-learn", "numpy", "scipy", "jieba", "joblib"):
+        digest.update(f"{library}=={importlib.metadata.version(library)}\0".encode())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()[:20]
+
+
+def _prune_model_cache(keep: str) -> None:
+    """Forget the cached models nobody has used for a week (an entry being copied is locked; it is left alone)."""
+    for entry in MODEL_CACHE.iterdir():
+        if not entry.is_dir() or entry.name == keep or time.time() - entry.stat().st_mtime < MODEL_CACHE_DAYS * 86400:
+            continue
+        with (MODEL_CACHE / f"{entry.name}.lock").open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def provide_default_model(path: Path) -> None:
+    """Put the default model (as `train_default` serves it: the file, its metadata and its versions) at `path`.
+
+    Trained once per content and kept under MODEL_CACHE; the lock makes a second process wait for the first's
+    training rather than train the same model again.
+    """
+    from classifier.lifecycle import train_default
+
+    key = _default_model_key()
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    entry = MODEL_CACHE / key
+    with (MODEL_CACHE / f"{key}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (entry / CACHED_MODEL).exists():
+            building = Path(tempfile.mkdtemp(prefix=f"{key}-", dir=MODEL_CACHE))
+            try:
+                train_default(building / CACHED_MODEL)
+                shutil.rmtree(entry, ignore_errors=True)
+                building.rename(entry)
+            finally:
+                shutil.rmtree(building, ignore_errors=True)
+        os.utime(entry)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # classifier.joblib, classifier.joblib.json (its metadata), classifier.joblib.versions/ (what it was chosen from)
+        for item in entry.iterdir():
+            target = path.with_name(path.name + item.name.removeprefix(CACHED_MODEL))
+            if item.is_dir():
+                shutil.copytree(item, target)
+            else:
+                shutil.copy2(item, target)
+    _prune_model_cache(keep=key)
+
+
+@pytest.fixture(scope="session")
+def trained_classifier(classifier_model_path: Path) -> Path:
+    """The run's shared default classifier model at `classifier_model_path` (pages and the webhook never train one)."""
+    if not classifier_model_path.exists():
+        provide_default_model(classifier_model_path)
+    return classifier_model_path
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,16 +62,6 @@ def password_hash() -> str:
     a successful login upgrades the hash to the production parameters (see test_auth).
     """
     return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
-
-
-@pytest.fixture(scope="session")
-def trained_classifier(classifier_model_path: Path) -> Path:
-    """The run's shared classifier model, trained once if missing (pages never train one themselves)."""
-    from classifier.lifecycle import train_default
-
-    if not classifier_model_path.exists():
-        train_default(classifier_model_path)
-    return classifier_model_path
 
 
 @pytest.fixture(autouse=True)

@@ -109,16 +109,6 @@ class Phone:
         return session.query(Citizen).filter_by(district_code=self.district_code, openid=self.openid).one()
 
 
-@pytest.fixture(scope="session")
-def trained_classifier(classifier_model_path: Any) -> Any:
-    """The run's shared classifier model, trained once if missing: the webhook never trains one itself."""
-    from classifier.lifecycle import train_default
-
-    if not classifier_model_path.exists():
-        train_default(classifier_model_path)
-    return classifier_model_path
-
-
 @pytest.fixture
 def phone(bot_app: Flask, accounts: Accounts, trained_classifier: Any) -> Callable[..., Phone]:
     """`phone()` is a new citizen on the safe-mode shinan account; `phone(plain=True)` on plain-mode shibei."""

@@ -18,6 +18,9 @@ from models import Petition, utcnow
 from models.enums import DeptType, InadmissibleCode, Nature, PetitionKind, PetitionState
 from tests.factories import make_district
 
+# The default model at the app's model path (from the suite's cache; get_suggester would otherwise train it here).
+pytestmark = pytest.mark.usefixtures("trained_classifier")
+
 
 def test_default_model_is_trained_on_first_use_and_cached(app: Flask) -> None:
     suggester = classifier.get_suggester(app)
