@@ -253,3 +253,12 @@ def client(app: Flask):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def runner(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
+
+
+# Tests that each run part of the suite again in a child process: minutes each, started first so that under
+# pytest-xdist they never end the run alone on one worker while the other has finished.
+LONG_FIRST = ("tests/test_any_day.py::",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))
