@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,8 @@ from tests.factories import (
     make_unit,
     make_user,
 )
+from tests.live import chromium as launch_chromium
+from tests.live import serve
 from workflow.engine import perform
 
 PASSWORD = "correct horse battery staple"
@@ -212,3 +214,17 @@ def csrf(client: FlaskClient) -> Callable[[str], str]:
         return match.group(1)
 
     return token
+
+
+@pytest.fixture
+def served(admin_site: Flask) -> Iterator[str]:
+    """The admin site served on a loopback port, for the browser tests (`tests.live`)."""
+    with serve(admin_site) as url:
+        yield url
+
+
+@pytest.fixture(name="chromium")
+def chromium_fixture() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, for the browser tests (`tests.live`)."""
+    with launch_chromium() as browser:
+        yield browser

@@ -5,30 +5,14 @@ the citizen's outbox. A screenshot of every page is saved under test-artifacts/s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from flask import Flask
 from sqlalchemy import select
 
 from models import Notification, Petition
 from models.enums import PetitionState
 from tests.admin_web.conftest import PASSWORD, REPLY
-from tests.live import BROWSER_MARKS, SCREENSHOTS, chromium, serve
+from tests.live import BROWSER_MARKS, SCREENSHOTS
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture
-def live_server(admin_site: Flask) -> Iterator[str]:
-    with serve(admin_site) as url:
-        yield url
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    with chromium() as launched:
-        yield launched
 
 
 class Staff:
@@ -58,7 +42,7 @@ class Staff:
         self.context.close()
 
 
-def test_suggested_routing_to_reply_reaching_the_citizen(browser, live_server: str, world) -> None:
+def test_suggested_routing_to_reply_reaching_the_citizen(chromium, served: str, world) -> None:
     petition = world.petition()
     number = petition.number
     citizen_id = world.citizen.id
@@ -66,7 +50,7 @@ def test_suggested_routing_to_reply_reaching_the_citizen(browser, live_server: s
     world.session.commit()
     world.session.close()
 
-    dispatcher = Staff(browser, live_server, "sn_dispatcher")
+    dispatcher = Staff(chromium, served, "sn_dispatcher")
     dispatcher.login()
     page = dispatcher.page
     assert page.url.endswith("/admin/queue")
@@ -82,7 +66,7 @@ def test_suggested_routing_to_reply_reaching_the_citizen(browser, live_server: s
     assert "「确认分拨」已完成" in page.inner_text(".flash")
     dispatcher.shot("02-dispatcher-queue-after-dispatch")
 
-    handler = Staff(browser, live_server, "sn_urban", phone=True)
+    handler = Staff(chromium, served, "sn_urban", phone=True)
     handler.login()
     page = handler.page
     assert page.url.endswith("/admin/workbench")
@@ -107,7 +91,7 @@ def test_suggested_routing_to_reply_reaching_the_citizen(browser, live_server: s
     assert "答复待单位审核" in page.inner_text("h1")
     handler.shot("05-handler-petition-after-reply-phone")
 
-    reviewer = Staff(browser, live_server, "sn_urban_reviewer")
+    reviewer = Staff(chromium, served, "sn_urban_reviewer")
     reviewer.login()
     page = reviewer.page
     assert page.url.endswith("/admin/review")
@@ -150,12 +134,12 @@ def test_suggested_routing_to_reply_reaching_the_citizen(browser, live_server: s
     assert replied.payload["result"] == REPLY["result"]
 
 
-def test_a_double_click_in_two_tabs_gets_the_409_page(browser, live_server: str, world) -> None:
+def test_a_double_click_in_two_tabs_gets_the_409_page(chromium, served: str, world) -> None:
     petition = world.assigned_to_urban()
     number = petition.number
     world.session.commit()
     world.session.close()
-    handler = Staff(browser, live_server, "sn_urban")
+    handler = Staff(chromium, served, "sn_urban")
     handler.login()
     first, second = handler.page, handler.context.new_page()
     for page in (first, second):

@@ -9,12 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
-import pytest
-from flask import Flask
 from sqlalchemy.orm import Session
 
 from models import Evaluation, Reply, Unit, utcnow
@@ -29,23 +26,11 @@ from models.enums import (
 )
 from tests.admin_web.conftest import PASSWORD
 from tests.factories import DISTRICT_ROWS, make_district, make_petition, make_unit
-from tests.live import BROWSER_MARKS, SCREENSHOTS, chromium, serve
+from tests.live import BROWSER_MARKS, SCREENSHOTS
 
 pytestmark = BROWSER_MARKS
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 DEPTS = [DeptType.URBAN_MGMT, DeptType.HOUSING, DeptType.TRANSPORT, DeptType.ECOLOGY, DeptType.MARKET, None]
-
-
-@pytest.fixture
-def served(admin_site: Flask) -> Iterator[str]:
-    with serve(admin_site) as url:
-        yield url
-
-
-@pytest.fixture(name="chromium")
-def chromium_fixture() -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 def _fill_city(session: Session) -> None:

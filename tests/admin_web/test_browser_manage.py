@@ -6,33 +6,18 @@ test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from flask import Flask
 from sqlalchemy import select
 
 from models import Unit, User, WechatAccount
 from tests.admin_web.conftest import PASSWORD
-from tests.live import BROWSER_MARKS, SCREENSHOTS, chromium, serve
+from tests.live import BROWSER_MARKS, SCREENSHOTS
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 SECRET = "browser-test-app-secret-000123"
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture
-def served(admin_site: Flask) -> Iterator[str]:
-    with serve(admin_site) as url:
-        yield url
-
-
-@pytest.fixture(name="chromium")
-def chromium_fixture() -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 def _session(browser: Any, base_url: str, username: str, *, phone: bool) -> Any:
