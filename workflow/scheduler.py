@@ -179,6 +179,8 @@ class SchedulerRunner:
         self.renew_every = float(settings["leader_renew_seconds"])
         self.scheduler: BackgroundScheduler | None = None
         self._renewed_at: dt.datetime | None = None
+        # Said once, when this runner first finds the lease held by another (a standby that is up and trying).
+        self._announced_standby = False
         self._store_engine: Engine | None = None
 
     @property
@@ -210,6 +212,9 @@ class SchedulerRunner:
         elif self.scheduler is not None:
             log.warning("scheduler %s lost the lease: stopping the jobs", self.holder)
             self._stop_jobs()
+        elif not self._announced_standby:
+            log.info("scheduler %s stands by: another holds the lease", self.holder)
+            self._announced_standby = True
         return leader
 
     def run_forever(self, stop: threading.Event) -> None:

@@ -207,6 +207,10 @@ def _holder(app: Flask) -> str | None:
         return lease.holder if lease is not None and lease.expires_at > utcnow() else None
 
 
+def _log(tmp_path: Path) -> str:
+    return (tmp_path / "scheduler.log").read_text(errors="replace")
+
+
 @pytest.mark.system_clock  # the scheduler processes write their leases by the system's clock
 def test_a_scheduler_killed_mid_delivery_loses_and_duplicates_nothing(
     app, stage: Stage, wechat: FakeServer, tmp_path: Path
@@ -231,7 +235,8 @@ def test_a_scheduler_killed_mid_delivery_loses_and_duplicates_nothing(
     try:
         wait_for(lambda: (_holder(app) or "").startswith(f"{host}:{active.pid}:"))
         standby = start()
-        time.sleep(1.0)  # the standby is up and trying; the lease stays with the active one
+        # The standby is up and has found the lease taken; it stays with the active one.
+        wait_for(lambda: f"scheduler {host}:{standby.pid}:" in _log(tmp_path) and "stands by" in _log(tmp_path))
         assert (_holder(app) or "").startswith(f"{host}:{active.pid}:")
 
         # WeChat will sit on the next send for a second, then deliver it (before the standby can take over).
