@@ -255,10 +255,21 @@ def runner(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
 
 
-# Tests that each run part of the suite again in a child process: minutes each, started first so that under
-# pytest-xdist they never end the run alone on one worker while the other has finished.
-LONG_FIRST = ("tests/test_any_day.py::",)
+# Tests that each run part of the suite again in a child process (a minute or more each).
+LONG = ("tests/test_any_day.py::",)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))
+    """Under pytest-xdist, the long tests start first and are shared out evenly: its work-stealing scheduler first
+    gives each worker one contiguous share of the collection, so each share begins with its part of them (and they
+    never end the run alone on one worker while the others have finished)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or getattr(config.option, "numprocesses", 0) or 0)
+    long = [item for item in items if item.nodeid.startswith(LONG)]
+    if workers < 2 or not long:
+        return
+    rest = [item for item in items if not item.nodeid.startswith(LONG)]
+    ordered: list[pytest.Item] = []
+    for worker in range(workers):
+        ordered += long[worker::workers]
+        ordered += rest[len(rest) * worker // workers : len(rest) * (worker + 1) // workers]
+    items[:] = ordered
