@@ -66,7 +66,9 @@ class SecretsPrpCrypto(PrpCrypto):
         :raises Exception: anything else from base64, the cipher, the padding or the length (not for us).
         """
         decryptor = self.cipher.cipher.decryptor()
-        plain = decryptor.update(base64.b64decode(text)) + decryptor.finalize()
+        # As wechatpy: text as its UTF-8 bytes, whose characters outside base64's alphabet are skipped.
+        data = text.encode() if isinstance(text, str) else text
+        plain = decryptor.update(base64.b64decode(data)) + decryptor.finalize()
         content = plain[16 : -plain[-1]]
         length = struct.unpack(">I", content[:4])[0]
         message = content[4 : length + 4].decode()

@@ -7,7 +7,7 @@ import logging
 from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, Enum, MetaData, String, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, configure_mappers
 
 from models.clock import utcnow as utcnow  # re-exported: older imports read the clock from here
 
@@ -89,6 +89,10 @@ def unevented(model: type[_Model], **values: Any) -> _Model:
     such an object joins a session, set it again through the attribute (`bot.webhook` does, see
     ``_evented_links``), or its foreign key is not filled in at the flush.
     """
-    instance = model.__mapper__.class_manager.new_instance()
+    mapper = model.__mapper__
+    if not mapper.configured:
+        # The relationships' attributes exist once the mappers are configured (the first query or constructor does).
+        configure_mappers()
+    instance = mapper.class_manager.new_instance()
     instance.__dict__.update(values)
     return instance

@@ -84,6 +84,9 @@ def test_decryption_is_wechatpys(text: str) -> None:
     for encrypted in (theirs.encrypt(text, SAFE.appid), theirs.encrypt(text, "wxanother"), ours.encrypt(text, SAFE.appid)):
         assert _outcome(ours.decrypt, encrypted) == _outcome(theirs.decrypt, encrypted)
         assert _outcome(ours.decrypt, encrypted.decode()) == _outcome(theirs.decrypt, encrypted.decode())
+        # Characters outside base64's alphabet (a hand-edited Encrypt field) are skipped by both.
+        marred = encrypted.decode()[:8] + "中 \n" + encrypted.decode()[8:]
+        assert _outcome(ours.decrypt, marred) == _outcome(theirs.decrypt, marred)
     assert _outcome(ours.decrypt, theirs.encrypt(text, SAFE.appid)) == ("text", text)
 
 
