@@ -551,28 +551,26 @@ def _write_first_contact(
         row = dict(found._mapping)
         del row["inserted"]
         return row
+    # SQLite: three INSERTs in one transaction of their own, the conversation's citizen the row just inserted;
+    # presumed, the citizen's only if absent and the others only if it was written (`_presumed_sqlite_statements`).
     if presumed:
-        # SQLite: the three INSERTs of `_presumed_sqlite_statements` in one transaction of their own.
-        writes = [(_PRESUMED_CITIZEN, _row(citizen, _CITIZEN_COLUMNS, complete=True))]
-        if conversation is not None:
-            row = _row(conversation, _CONVERSATION_COLUMNS, complete=True)
-            del row["citizen_id"]
-            writes.append((_PRESUMED_CONVERSATION, row))
-        writes.append((_PRESUMED_MESSAGE, record))
-        written = write_alone(session, writes)
-        # Nothing written: the citizen exists (the write lock made their row visible); handled again as theirs.
-        return None if written.first() is not None else LOOK_UP
-    # SQLite: three INSERTs in one transaction of their own, the conversation's citizen the row just inserted.
+        insert_citizen, insert_conversation = _PRESUMED_CITIZEN, _PRESUMED_CONVERSATION
+    else:
+        insert_citizen, insert_conversation = _INSERT_CITIZEN, _INSERT_CONVERSATION_OF_NEW_CITIZEN
     writes: list[tuple[Executable, dict[str, Any]]] = [
-        (_RECORD_MESSAGE, record),
-        (_INSERT_CITIZEN, _row(citizen, _CITIZEN_COLUMNS, complete=True)),
+        (insert_citizen, _row(citizen, _CITIZEN_COLUMNS, complete=True))
     ]
     if conversation is not None:
         row = _row(conversation, _CONVERSATION_COLUMNS, complete=True)
         del row["citizen_id"]
-        writes.append((_INSERT_CONVERSATION_OF_NEW_CITIZEN, row))
-    write_alone(session, writes)
-    return None
+        writes.append((insert_conversation, row))
+    if not presumed:
+        writes.insert(0, (_RECORD_MESSAGE, record))
+        write_alone(session, writes)
+        return None
+    writes.append((_PRESUMED_MESSAGE, record))
+    # Nothing written: the citizen exists (the write lock made their row visible); handled again as theirs.
+    return None if write_alone(session, writes).first() is not None else LOOK_UP
 
 
 def handle_once(session: Session, account: ServedAccount, message: BaseMessage, now: dt.datetime) -> str:
